@@ -1,0 +1,170 @@
+"""The `vigil` command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from vigil.cli.lists import lists_app, open_store
+from vigil.core.errors import VigilError
+from vigil.match.matcher import DEFAULT_MIN_QUALITY, MatchConfig
+from vigil.match.pdq_index import DEFAULT_RADIUS
+from vigil.media.decode import Mode
+from vigil.media.walk import ItemRef, read_item
+from vigil.scan import report as scan_report
+from vigil.scan.runner import ScanOptions, run_scan
+from vigil.signals.compute import compute
+from vigil.signals.pdq import DIHEDRAL_NAMES
+
+app = typer.Typer(
+    help="Vigil: match files against known-material hash lists for human review.", no_args_is_help=True
+)
+app.add_typer(lists_app, name="lists")
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="SQLAlchemy URL (default $VIGIL_DB or sqlite:///vigil.db)")
+]
+ModeOption = Annotated[str, typer.Option("--mode", help="fast (vectorised PDQ) or exact (reference pdqhash)")]
+
+
+def _mode(value: str) -> Mode:
+    if value not in ("fast", "exact"):
+        raise typer.BadParameter("mode must be fast or exact")
+    return "fast" if value == "fast" else "exact"
+
+
+@app.command()
+def scan(
+    path: Annotated[Path, typer.Argument(help="Folder, file or archive to scan")],
+    db: DbOption = None,
+    mode: ModeOption = "fast",
+    radius: Annotated[int, typer.Option(help="PDQ match radius in bits")] = DEFAULT_RADIUS,
+    min_quality: Annotated[
+        int, typer.Option(help="Skip PDQ matching below this quality")
+    ] = DEFAULT_MIN_QUALITY,
+    workers: Annotated[int, typer.Option(help="Hashing processes (0: one per CPU)")] = 0,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the last unfinished scan of PATH")
+    ] = False,
+    dihedral: Annotated[bool, typer.Option(help="Also match rotated/flipped copies")] = True,
+    report_dir: Annotated[Path, typer.Option(help="Where to write the JSON and HTML report")] = Path(
+        "vigil-report"
+    ),
+) -> None:
+    """Hash every file under PATH (archives included), match against the lists, write a report."""
+    if not path.exists():
+        err.print(f"[red]error:[/] {path} does not exist")
+        raise typer.Exit(2)
+    store = open_store(db)
+    options = ScanOptions(_mode(mode), workers, MatchConfig(radius, min_quality, dihedral))
+    columns = (
+        SpinnerColumn(),
+        TextColumn("[bold]scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} files/s"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task("scan", total=None, rate="-")
+
+        def advance(step: int, total: int) -> None:
+            bar.update(task, total=total, advance=step)
+            speed = bar.tasks[task].speed
+            bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
+
+        try:
+            scan_id = run_scan(store, path, options, resume=resume, progress=advance)
+        except VigilError as exc:
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            err.print("[yellow]interrupted[/]: committed results are kept; rerun with --resume")
+            raise typer.Exit(130) from None
+    result = scan_report.build(store, scan_id)
+    json_path, html_path = scan_report.write(result, report_dir)
+    totals = result["totals"]
+    table = Table(title=f"scan {scan_id}: {path}")
+    for key in totals:
+        table.add_column(key)
+    table.add_row(*(str(v) for v in totals.values()))
+    console.print(table)
+    for item in result["matches"]:
+        best = item["matches"][0]
+        names = ", ".join(sorted({entry["list"] for m in item["matches"] for entry in m["lists"]}))
+        console.print(
+            f"[red]match[/] {item['path']}  {best['hash_type']} d={best['distance']}  lists: {names}"
+        )
+    for error in result["errors"][:20]:
+        console.print(f"[yellow]skipped[/] {error['path']}: {error['reason']}")
+    if len(result["errors"]) > 20:
+        console.print(f"[yellow]... {len(result['errors']) - 20} more in the report[/]")
+    console.print(f"report: {json_path}  {html_path}")
+
+
+@app.command("hash")
+def hash_file(
+    path: Annotated[Path, typer.Argument(help="File (or archive!member) to hash")],
+    mode: ModeOption = "exact",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
+    show_dihedral: Annotated[bool, typer.Option("--dihedral", help="Show the 8 PDQ variants")] = False,
+) -> None:
+    """Print a file's MD5, SHA-1, SHA-256 and (for images) PDQ with quality."""
+    head, *members = str(path).split("!")
+    try:
+        data = read_item(ItemRef(head, tuple(members)))
+    except OSError as exc:
+        err.print(f"[red]error:[/] cannot read {path}: {exc}")
+        raise typer.Exit(2) from None
+    signals = compute(str(path), data, _mode(mode))
+    if as_json:
+        console.print_json(json.dumps(signals.to_dict()))
+        return
+    for key, value in signals.hashes().items():
+        console.print(f"{key:8} {value}")
+    if signals.pdq_quality is not None:
+        console.print(f"{'quality':8} {signals.pdq_quality}")
+    if show_dihedral:
+        for name, value in zip(DIHEDRAL_NAMES, signals.pdq_dihedral, strict=False):
+            console.print(f"  {name:12} {value}")
+    if signals.error:
+        err.print(f"[yellow]warning:[/] {signals.error}")
+
+
+@app.command()
+def report(
+    scan_id: Annotated[int, typer.Argument(help="Scan id")],
+    db: DbOption = None,
+    out: Annotated[Path, typer.Option(help="Output folder")] = Path("vigil-report"),
+) -> None:
+    """Write the JSON and HTML report of an earlier scan."""
+    store = open_store(db)
+    try:
+        result = scan_report.build(store, scan_id)
+    except KeyError as exc:
+        err.print(f"[red]error:[/] {exc.args[0]}")
+        raise typer.Exit(2) from None
+    for written in scan_report.write(result, out):
+        console.print(str(written))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,1 @@
+"""Small shared core: plug-in registries and per-item errors."""

@@ -1,0 +1,239 @@
+"""List operations on the store: bulk import with merge-and-keep-provenance, export, stats, lookups."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Insert, Table, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from vigil.core.errors import ItemError
+from vigil.lists.formats.base import ListRow
+from vigil.store.db import Store
+from vigil.store.models import Entry, EntrySource, HashList, utcnow
+
+PURPOSES = ("known", "ignore")
+BATCH = 5000
+
+_INSERTS: dict[str, Callable[[Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+
+
+def _insert_ignore(dialect: str, table: Table, keys: list[str]) -> Insert:
+    try:
+        maker = _INSERTS[dialect]
+    except KeyError:
+        raise ValueError(f"unsupported database dialect {dialect!r}") from None
+    statement: Insert = maker(table).on_conflict_do_nothing(index_elements=keys)
+    return statement
+
+
+@dataclass
+class ImportResult:
+    list_name: str
+    rows: int = 0
+    new_entries: int = 0
+    errors: list[ItemError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    list_name: str
+    purpose: str
+    category: str | None
+    origin: str | None
+    added_at: datetime
+
+
+def ensure_list(session: Session, name: str, purpose: str = "known", source: str | None = None) -> HashList:
+    if purpose not in PURPOSES:
+        raise ValueError(f"list purpose must be one of {PURPOSES}")
+    found = session.scalar(select(HashList).where(HashList.name == name))
+    if found is not None:
+        if found.purpose != purpose:
+            raise ValueError(f"list {name!r} exists with purpose {found.purpose!r}, not {purpose!r}")
+        return found
+    created = HashList(name=name, purpose=purpose, source=source)
+    session.add(created)
+    session.flush()
+    return created
+
+
+def import_rows(
+    store: Store,
+    list_name: str,
+    rows: Iterable[ListRow | ItemError],
+    *,
+    purpose: str = "known",
+    source: str | None = None,
+    category: str | None = None,
+) -> ImportResult:
+    """Add rows to a list. An entry already on another list is shared, gaining this list as a source."""
+    result = ImportResult(list_name)
+    with store.session() as session:
+        hash_list = ensure_list(session, list_name, purpose, source)
+        session.commit()
+        list_id = hash_list.id
+    batch: list[ListRow] = []
+    for row in rows:
+        if isinstance(row, ItemError):
+            result.errors.append(row)
+            continue
+        batch.append(
+            row if row.category or not category else ListRow(row.hash_type, row.value, category, row.origin)
+        )
+        if len(batch) >= BATCH:
+            _flush(store, list_id, batch, result)
+            batch = []
+    if batch:
+        _flush(store, list_id, batch, result)
+    return result
+
+
+def _flush(store: Store, list_id: int, batch: list[ListRow], result: ImportResult) -> None:
+    unique = {(r.hash_type, r.value): r for r in batch}
+    keys = list(unique)
+    now = utcnow()
+    with store.engine.begin() as conn:
+        before = conn.scalar(select(func.count()).select_from(Entry))
+        conn.execute(
+            _insert_ignore(store.dialect, Entry.__table__, ["hash_type", "value"]),  # type: ignore[arg-type]
+            [{"hash_type": t, "value": v} for t, v in keys],
+        )
+        after = conn.scalar(select(func.count()).select_from(Entry))
+        ids = dict(_entry_ids(conn, keys))
+        conn.execute(
+            _insert_ignore(store.dialect, EntrySource.__table__, ["entry_id", "list_id"]),  # type: ignore[arg-type]
+            [
+                {
+                    "entry_id": ids[k],
+                    "list_id": list_id,
+                    "category": r.category,
+                    "origin": r.origin,
+                    "added_at": now,
+                }
+                for k, r in unique.items()
+            ],
+        )
+    result.rows += len(batch)
+    result.new_entries += int(after or 0) - int(before or 0)
+
+
+def _entry_ids(conn: Any, keys: list[tuple[str, str]]) -> Iterator[tuple[tuple[str, str], int]]:
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for kind, value in keys:
+        by_type[kind].append(value)
+    for kind, values in by_type.items():
+        for start in range(0, len(values), 900):
+            chunk = values[start : start + 900]
+            query = select(Entry.value, Entry.id).where(Entry.hash_type == kind, Entry.value.in_(chunk))
+            for value, entry_id in conn.execute(query):
+                yield (kind, value), entry_id
+
+
+def export_rows(store: Store, list_name: str, hash_types: Iterable[str] | None = None) -> Iterator[ListRow]:
+    """Rows of one list in insertion order, with this list's own category and origin."""
+    with store.session() as session:
+        hash_list = session.scalar(select(HashList).where(HashList.name == list_name))
+        if hash_list is None:
+            raise KeyError(f"no list named {list_name!r}")
+        query = (
+            select(Entry.hash_type, Entry.value, EntrySource.category, EntrySource.origin)
+            .join(EntrySource, EntrySource.entry_id == Entry.id)
+            .where(EntrySource.list_id == hash_list.id)
+            .order_by(Entry.id)
+        )
+        if hash_types is not None:
+            query = query.where(Entry.hash_type.in_(list(hash_types)))
+        for kind, value, category, origin in session.execute(query.execution_options(yield_per=BATCH)):
+            yield ListRow(kind, value, category, origin)
+
+
+def stats(store: Store) -> list[dict[str, Any]]:
+    """Per list: purpose, entry counts by hash type, how many entries it shares with other lists."""
+    with store.session() as session:
+        lists = session.scalars(select(HashList).order_by(HashList.name)).all()
+        by_type = session.execute(
+            select(EntrySource.list_id, Entry.hash_type, func.count())
+            .join(Entry, Entry.id == EntrySource.entry_id)
+            .group_by(EntrySource.list_id, Entry.hash_type)
+        ).all()
+        multi = (
+            select(EntrySource.entry_id).group_by(EntrySource.entry_id).having(func.count() > 1).subquery()
+        )
+        shared = dict(
+            session.execute(
+                select(EntrySource.list_id, func.count())
+                .where(EntrySource.entry_id.in_(select(multi.c.entry_id)))
+                .group_by(EntrySource.list_id)
+            ).all()
+        )
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for list_id, kind, count in by_type:
+        counts[list_id][kind] = count
+    return [
+        {
+            "name": hl.name,
+            "purpose": hl.purpose,
+            "source": hl.source,
+            "entries": sum(counts[hl.id].values()),
+            "by_type": dict(sorted(counts[hl.id].items())),
+            "shared_with_other_lists": shared.get(hl.id, 0),
+            "created_at": hl.created_at.isoformat(),
+        }
+        for hl in lists
+    ]
+
+
+def lookup_exact(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Entry id for each (hash_type, value) that is on any list."""
+    keys = list(set(pairs))
+    found: dict[tuple[str, str], int] = {}
+    for start in range(0, len(keys), 400):
+        chunk = keys[start : start + 400]
+        query = select(Entry.hash_type, Entry.value, Entry.id).where(
+            tuple_(Entry.hash_type, Entry.value).in_(chunk)
+        )
+        for kind, value, entry_id in session.execute(query):
+            found[(kind, value)] = entry_id
+    return found
+
+
+def provenance(session: Session, entry_ids: Iterable[int]) -> dict[int, list[Provenance]]:
+    ids = list(set(entry_ids))
+    out: dict[int, list[Provenance]] = defaultdict(list)
+    for start in range(0, len(ids), 900):
+        query = (
+            select(EntrySource, HashList)
+            .join(HashList, HashList.id == EntrySource.list_id)
+            .where(EntrySource.entry_id.in_(ids[start : start + 900]))
+            .order_by(HashList.name)
+        )
+        for source, hash_list in session.execute(query):
+            out[source.entry_id].append(
+                Provenance(hash_list.name, hash_list.purpose, source.category, source.origin, source.added_at)
+            )
+    return dict(out)
+
+
+def pdq_codes(store: Store, purpose: str = "known") -> tuple[np.ndarray, np.ndarray]:
+    """Entry ids and 32-byte codes of every PDQ entry on a list with this purpose, for the index."""
+    query = (
+        select(Entry.id, Entry.value)
+        .where(Entry.hash_type == "pdq")
+        .where(Entry.id.in_(select(EntrySource.entry_id).join(HashList).where(HashList.purpose == purpose)))
+        .order_by(Entry.id)
+    )
+    ids: list[int] = []
+    hexes: list[str] = []
+    with store.engine.connect() as conn:
+        for entry_id, value in conn.execute(query.execution_options(yield_per=50_000)):
+            ids.append(entry_id)
+            hexes.append(value)
+    codes = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 32)
+    return np.asarray(ids, dtype=np.int64), codes

@@ -1,0 +1,164 @@
+"""Match file signals against the store's lists: exact hashes by lookup, PDQ by Hamming radius.
+
+Every dihedral variant of a query image is searched, so a flipped or rotated copy of a listed
+image matches; each hit carries its distance, the variant that hit, and all list provenance.
+Items whose exact hash is on an `ignore` list (NSRL-style) are flagged and not reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from vigil.lists import store as lists
+from vigil.match.pdq_index import DEFAULT_RADIUS, PdqIndex, build_index
+from vigil.signals.compute import FileSignals
+from vigil.signals.pdq import DIHEDRAL_NAMES
+from vigil.signals.types import EXACT_TYPES
+from vigil.store.db import Store
+from vigil.store.models import Entry, EntrySource, HashList
+
+DEFAULT_MIN_QUALITY = 50
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    radius: int = DEFAULT_RADIUS
+    min_quality: int = DEFAULT_MIN_QUALITY
+    dihedral: bool = True
+    index: str = "auto"
+
+
+@dataclass(frozen=True)
+class Match:
+    entry_id: int
+    hash_type: str
+    value: str
+    distance: int
+    variant: str | None
+    sources: tuple[lists.Provenance, ...]
+
+
+@dataclass
+class ItemMatches:
+    signals: FileSignals
+    matches: list[Match] = field(default_factory=list)
+    ignored: bool = False
+    low_quality: bool = False
+
+
+class Matcher:
+    """Holds the PDQ index built from the store; rebuild with `refresh()` after list changes."""
+
+    def __init__(self, store: Store, config: MatchConfig | None = None) -> None:
+        self.store = store
+        self.config = config or MatchConfig()
+        self._ids = np.empty(0, dtype=np.int64)
+        self._index: PdqIndex = build_index(np.empty((0, 32), dtype=np.uint8), "flat")
+        self._ignore_types: set[str] = set()
+        self.refresh()
+
+    @property
+    def index_kind(self) -> str:
+        return self._index.kind
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def refresh(self) -> None:
+        self._ids, codes = lists.pdq_codes(self.store, "known")
+        self._index = build_index(codes, self.config.index)
+        with self.store.session() as session:
+            self._ignore_types = set(
+                session.scalars(
+                    select(Entry.hash_type)
+                    .join(EntrySource, EntrySource.entry_id == Entry.id)
+                    .join(HashList, HashList.id == EntrySource.list_id)
+                    .where(HashList.purpose == "ignore")
+                    .distinct()
+                )
+            )
+
+    def match(self, items: Sequence[FileSignals]) -> list[ItemMatches]:
+        results = [ItemMatches(s) for s in items]
+        found: dict[int, list[tuple[int, str, str, int, str | None]]] = {i: [] for i in range(len(items))}
+        self._match_exact(items, found, results)
+        self._match_pdq(items, found, results)
+        entry_ids = {hit[0] for hits in found.values() for hit in hits}
+        with self.store.session() as session:
+            sources = lists.provenance(session, entry_ids)
+        for i, hits in found.items():
+            for entry_id, kind, value, distance, variant in hits:
+                known = tuple(p for p in sources.get(entry_id, []) if p.purpose == "known")
+                if known:
+                    results[i].matches.append(Match(entry_id, kind, value, distance, variant, known))
+            results[i].matches.sort(key=lambda m: (m.distance, m.hash_type))
+        return results
+
+    def _match_exact(
+        self,
+        items: Sequence[FileSignals],
+        found: dict[int, list[tuple[int, str, str, int, str | None]]],
+        results: list[ItemMatches],
+    ) -> None:
+        pairs = [(kind, getattr(s, kind)) for s in items for kind in EXACT_TYPES]
+        with self.store.session() as session:
+            ids = lists.lookup_exact(session, pairs)
+            ignored_ids = self._ignored(session, set(ids.values())) if self._ignore_types else set()
+        for i, signals in enumerate(items):
+            for kind in EXACT_TYPES:
+                entry_id = ids.get((kind, getattr(signals, kind)))
+                if entry_id is None:
+                    continue
+                if entry_id in ignored_ids:
+                    results[i].ignored = True
+                found[i].append((entry_id, kind, getattr(signals, kind), 0, None))
+
+    def _ignored(self, session: Session, entry_ids: set[int]) -> set[int]:
+        query = (
+            select(EntrySource.entry_id)
+            .join(HashList, HashList.id == EntrySource.list_id)
+            .where(HashList.purpose == "ignore", EntrySource.entry_id.in_(list(entry_ids)))
+        )
+        return set(session.scalars(query))
+
+    def _match_pdq(
+        self,
+        items: Sequence[FileSignals],
+        found: dict[int, list[tuple[int, str, str, int, str | None]]],
+        results: list[ItemMatches],
+    ) -> None:
+        queries: list[bytes] = []
+        owners: list[tuple[int, str]] = []
+        for i, signals in enumerate(items):
+            if not signals.pdq or results[i].ignored:
+                continue
+            if (signals.pdq_quality or 0) < self.config.min_quality:
+                results[i].low_quality = True
+                continue
+            variants = (
+                signals.pdq_dihedral if self.config.dihedral and signals.pdq_dihedral else (signals.pdq,)
+            )
+            for name, value in zip(DIHEDRAL_NAMES, variants, strict=False):
+                queries.append(bytes.fromhex(value))
+                owners.append((i, name))
+        if not queries or len(self._index) == 0:
+            return
+        codes = np.frombuffer(b"".join(queries), dtype=np.uint8).reshape(-1, 32)
+        best: dict[tuple[int, int], tuple[int, str]] = {}
+        for (i, variant), hits in zip(owners, self._index.search(codes, self.config.radius), strict=True):
+            for row, distance in hits:
+                key = (i, int(self._ids[row]))
+                if key not in best or distance < best[key][0]:
+                    best[key] = (distance, variant)
+        if not best:
+            return
+        with self.store.session() as session:
+            wanted = [entry_id for _, entry_id in best]
+            values = dict(session.execute(select(Entry.id, Entry.value).where(Entry.id.in_(wanted))).all())
+        for (i, entry_id), (distance, variant) in best.items():
+            found[i].append((entry_id, "pdq", values[entry_id], distance, variant))

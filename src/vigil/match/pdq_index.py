@@ -1,0 +1,204 @@
+"""Hamming-radius search over 256-bit PDQ codes.
+
+Small lists use faiss `IndexBinaryFlat` (exact brute force). Large lists use multi-index hashing
+(Norouzi et al.): the code is cut into `m` chunks of `b` bits; any code within radius r agrees
+with the query to within floor(r/m) bits on at least one chunk, so probing each chunk's table
+with every flip pattern of that weight finds all true neighbours, which are then verified
+exactly. Ours keeps each chunk as a counting-sort table (bucket offsets + row ids) and probes a
+whole batch of queries with array operations; `bench/matching.py` measures it against faiss'
+own `IndexBinaryMultiHash` and brute force in the same run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import combinations
+from typing import Protocol
+
+import faiss
+import numpy as np
+
+from vigil.core.registry import Registry
+
+CODE_BYTES = 32
+FLAT_LIMIT = 200_000
+DEFAULT_RADIUS = 31
+
+Hits = list[list[tuple[int, int]]]
+
+
+class PdqIndex(Protocol):
+    """Rows are positions in the code array the index was built from."""
+
+    kind: str
+
+    def __len__(self) -> int: ...
+
+    def search(self, queries: np.ndarray, radius: int = DEFAULT_RADIUS) -> Hits: ...
+
+
+def _as_codes(codes: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(codes, dtype=np.uint8)
+    if array.ndim != 2 or array.shape[1] != CODE_BYTES:
+        raise ValueError(f"PDQ codes must be an (n, {CODE_BYTES}) uint8 array, got {array.shape}")
+    return array
+
+
+def _split_ranges(lims: np.ndarray, rows: np.ndarray, dists: np.ndarray) -> Hits:
+    return [
+        list(zip(rows[lims[i] : lims[i + 1]].tolist(), dists[lims[i] : lims[i + 1]].tolist(), strict=True))
+        for i in range(len(lims) - 1)
+    ]
+
+
+class FlatIndex:
+    """faiss brute force: exact, no build cost, linear query time."""
+
+    kind = "flat"
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self._index = faiss.IndexBinaryFlat(CODE_BYTES * 8)
+        codes = _as_codes(codes)
+        if len(codes):
+            self._index.add(codes)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def search(self, queries: np.ndarray, radius: int = DEFAULT_RADIUS) -> Hits:
+        queries = _as_codes(queries)
+        if len(self) == 0 or len(queries) == 0:
+            return [[] for _ in range(len(queries))]
+        lims, dists, rows = self._index.range_search(queries, radius + 1)  # faiss radius is exclusive
+        return _split_ranges(lims, rows, dists)
+
+
+class FaissMultiHashIndex:
+    """faiss' own multi-index hashing, kept as a comparison point for the benchmark."""
+
+    kind = "faiss-mih"
+
+    def __init__(
+        self, codes: np.ndarray, chunks: int = 12, bits: int = 21, radius: int = DEFAULT_RADIUS
+    ) -> None:
+        self._index = faiss.IndexBinaryMultiHash(CODE_BYTES * 8, chunks, bits)
+        self._index.nflip = radius // chunks
+        self._radius = radius
+        codes = _as_codes(codes)
+        if len(codes):
+            self._index.add(codes)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def search(self, queries: np.ndarray, radius: int = DEFAULT_RADIUS) -> Hits:
+        if radius > self._radius:
+            raise ValueError(f"index was built for radius <= {self._radius}")
+        queries = _as_codes(queries)
+        if len(self) == 0 or len(queries) == 0:
+            return [[] for _ in range(len(queries))]
+        lims, dists, rows = self._index.range_search(queries, radius + 1)
+        return _split_ranges(lims, rows, dists)
+
+
+def _chunk_values(codes: np.ndarray, bits: int, chunks: int) -> np.ndarray:
+    """(n, chunks) integer keys, chunk j being bits [j*b, (j+1)*b) of the code, big-endian."""
+    out = np.empty((len(codes), chunks), dtype=np.int64)
+    weights = 1 << np.arange(bits - 1, -1, -1, dtype=np.int64)
+    for start in range(0, len(codes), 1 << 18):
+        unpacked = np.unpackbits(codes[start : start + (1 << 18)], axis=1)[:, : bits * chunks]
+        out[start : start + len(unpacked)] = (
+            unpacked.reshape(len(unpacked), chunks, bits).astype(np.int64) @ weights
+        )
+    return out
+
+
+def _flip_masks(bits: int, max_flips: int) -> np.ndarray:
+    masks = [0]
+    for weight in range(1, max_flips + 1):
+        masks.extend(sum(1 << i for i in combo) for combo in combinations(range(bits), weight))
+    return np.asarray(masks, dtype=np.int64)
+
+
+class MultiIndexHash:
+    """Exact radius search by multi-index hashing with dense bucket tables (see module docstring)."""
+
+    kind = "mih"
+
+    def __init__(self, codes: np.ndarray, *, bits: int | None = None, radius: int = DEFAULT_RADIUS) -> None:
+        codes = _as_codes(codes)
+        self.bits = bits or int(np.clip(np.round(np.log2(max(len(codes), 2))), 16, 23))
+        self.chunks = (CODE_BYTES * 8) // self.bits
+        self.radius = radius
+        self.flips = radius // self.chunks
+        self._words = codes.view(np.uint64).reshape(-1, 4)
+        self._head = np.ascontiguousarray(self._words[:, :2])
+        keys = _chunk_values(codes, self.bits, self.chunks)
+        self._order: list[np.ndarray] = []
+        self._offsets: list[np.ndarray] = []
+        for j in range(self.chunks):
+            column = keys[:, j]
+            self._order.append(np.argsort(column, kind="stable").astype(np.int32))
+            counts = np.bincount(column, minlength=1 << self.bits)
+            self._offsets.append(np.concatenate(([0], np.cumsum(counts))).astype(np.int32))
+        self._masks = _flip_masks(self.bits, self.flips)
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def search(self, queries: np.ndarray, radius: int = DEFAULT_RADIUS) -> Hits:
+        if radius > self.radius:
+            raise ValueError(f"index was built for radius <= {self.radius}")
+        queries = _as_codes(queries)
+        results: Hits = []
+        for start in range(0, len(queries), 64):
+            results.extend(self._search_batch(queries[start : start + 64], radius))
+        return results
+
+    def _search_batch(self, queries: np.ndarray, radius: int) -> Hits:
+        count = len(queries)
+        keys = _chunk_values(queries, self.bits, self.chunks)
+        query_ids: list[np.ndarray] = []
+        rows: list[np.ndarray] = []
+        for j in range(self.chunks):
+            probes = (keys[:, j, None] ^ self._masks[None, :]).ravel()
+            offsets = self._offsets[j]
+            starts, ends = offsets[probes].astype(np.int64), offsets[probes + 1].astype(np.int64)
+            lengths = ends - starts
+            total = int(lengths.sum())
+            if total == 0:
+                continue
+            owner = np.repeat(np.arange(probes.size) // self._masks.size, lengths)
+            first = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+            positions = first + np.arange(total)
+            query_ids.append(owner)
+            rows.append(self._order[j][positions])
+        hits: Hits = [[] for _ in range(count)]
+        if not rows:
+            return hits
+        owner_all = np.concatenate(query_ids)
+        row_all = np.concatenate(rows)
+        qwords = queries.view(np.uint64).reshape(-1, 4)
+        # Half the code already rejects almost every false candidate and halves the memory traffic.
+        head = np.bitwise_count(self._head[row_all] ^ qwords[owner_all, :2]).sum(axis=1, dtype=np.int64)
+        near = head <= radius
+        owner_all, row_all = owner_all[near], row_all[near].astype(np.int64)
+        dist = np.bitwise_count(self._words[row_all] ^ qwords[owner_all]).sum(axis=1, dtype=np.int64)
+        keep = dist <= radius
+        pairs = np.unique(np.stack([owner_all[keep], row_all[keep], dist[keep]], axis=1), axis=0)
+        for owner, row, distance in pairs.tolist():
+            hits[owner].append((row, distance))
+        return hits
+
+
+INDEXES: Registry[Callable[[np.ndarray], PdqIndex]] = Registry("PDQ index")
+INDEXES.add("flat", FlatIndex)
+INDEXES.add("mih", MultiIndexHash)
+INDEXES.add("faiss-mih", FaissMultiHashIndex)
+
+
+def build_index(codes: np.ndarray, kind: str = "auto", flat_limit: int = FLAT_LIMIT) -> PdqIndex:
+    """`auto`: brute force up to `flat_limit` codes (it is exact and fast there), MIH above."""
+    if kind == "auto":
+        kind = "flat" if len(codes) <= flat_limit else "mih"
+    return INDEXES.get(kind)(codes)

@@ -1,0 +1,125 @@
+"""Image decoding for hashing: EXIF orientation applied, every common still format, HEIC included.
+
+`exact` decodes full-size RGB, as the reference PDQ expects. `fast` asks the decoder for luma
+only (a JPEG's Y channel is already PDQ's luma, so chroma upsampling and colour conversion are
+skipped) and lets libjpeg scale very large JPEGs down in the DCT domain.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+try:  # HEIC/HEIF support is optional at import time so a broken wheel cannot stop a scan.
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+except ImportError:  # pragma: no cover - pillow-heif is a dependency
+    pass
+
+Mode = Literal["exact", "fast"]
+IMAGE_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "MPO"})
+FAST_MAX_SIDE = 1024  # fast mode: JPEGs larger than this are DCT-scaled to at least this size
+Image.MAX_IMAGE_PIXELS = 400_000_000  # allow large scans, still refuse decompression bombs
+
+
+class NotAnImage(Exception):
+    """The bytes are not an image format we hash (the file still gets its exact hashes)."""
+
+
+class CorruptImage(Exception):
+    """The file claims to be an image but cannot be decoded."""
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        claimed = claimed_format(data)
+        if claimed:
+            raise CorruptImage(f"starts like {claimed} but cannot be decoded") from exc
+        raise NotAnImage("not a recognised image format") from exc
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise CorruptImage(f"refused as a possible decompression bomb: {exc}") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise CorruptImage(f"cannot read image header: {exc}") from exc
+    if image.format not in IMAGE_FORMATS:
+        raise NotAnImage(f"unsupported image format {image.format}")
+    return image
+
+
+def _draft_scale(image: Image.Image) -> None:
+    if image.format == "JPEG":
+        width, height = image.size
+        scale = max(1, min(width, height) // FAST_MAX_SIDE)
+        image.draft("L", (max(1, width // scale), max(1, height // scale)))
+
+
+def decode(data: bytes, mode: Mode = "exact") -> np.ndarray:
+    """Decoded pixels: RGB uint8 (exact) or luma uint8 (fast), upright per EXIF orientation."""
+    image = _open(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            if mode == "fast":
+                _draft_scale(image)
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            if upright is None:  # pragma: no cover - only when in_place=True
+                upright = image
+            if upright.mode in ("RGBA", "LA", "PA") or (
+                upright.mode == "P" and "transparency" in upright.info
+            ):
+                upright = upright.convert("RGBA")
+                background = Image.new("RGBA", upright.size, (255, 255, 255, 255))
+                upright = Image.alpha_composite(background, upright)
+            pixels = upright.convert("L" if mode == "fast" else "RGB")
+            return np.asarray(pixels)
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        Image.DecompressionBombWarning,
+        Image.DecompressionBombError,
+    ) as exc:
+        raise CorruptImage(f"cannot decode {image.format} image: {exc}") from exc
+
+
+_MAGIC = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif"}
+)
+
+
+def claimed_format(data: bytes) -> str | None:
+    """The image format the leading bytes announce, whether or not the rest is intact."""
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"heif"):
+        return "HEIF"
+    return None
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The image format name if the bytes open as a supported image, else None."""
+    try:
+        return _open(data).format
+    except (NotAnImage, CorruptImage):
+        return None

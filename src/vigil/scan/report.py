@@ -1,0 +1,136 @@
+"""Scan reports from the store: JSON for machines, a plain HTML summary (never thumbnails) for people."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from vigil.lists import store as lists
+from vigil.store.db import Store
+from vigil.store.models import Entry, Scan, ScanItem, ScanMatch
+
+
+def build(store: Store, scan_id: int) -> dict[str, Any]:
+    with store.session() as session:
+        scan = session.get(Scan, scan_id)
+        if scan is None:
+            raise KeyError(f"no scan {scan_id}")
+        items = session.scalars(
+            select(ScanItem).where(ScanItem.scan_id == scan_id).order_by(ScanItem.path)
+        ).all()
+        rows = session.execute(
+            select(ScanMatch, Entry.value)
+            .join(ScanItem, ScanItem.id == ScanMatch.item_id)
+            .join(Entry, Entry.id == ScanMatch.entry_id)
+            .where(ScanItem.scan_id == scan_id)
+        ).all()
+        sources = lists.provenance(session, {m.entry_id for m, _ in rows})
+    by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for match, value in rows:
+        by_item[match.item_id].append(
+            {
+                "hash_type": match.hash_type,
+                "value": value,
+                "distance": match.distance,
+                "variant": match.variant,
+                "lists": [
+                    {
+                        "list": p.list_name,
+                        "category": p.category,
+                        "origin": p.origin,
+                        "added_at": p.added_at.isoformat(),
+                    }
+                    for p in sources.get(match.entry_id, [])
+                    if p.purpose == "known"
+                ],
+            }
+        )
+    matched = [
+        {
+            "path": item.path,
+            "md5": item.md5,
+            "sha1": item.sha1,
+            "sha256": item.sha256,
+            "pdq": item.pdq,
+            "pdq_quality": item.pdq_quality,
+            "matches": sorted(by_item[item.id], key=lambda m: (m["distance"], m["hash_type"])),
+        }
+        for item in items
+        if by_item.get(item.id)
+    ]
+    statuses = Counter(item.status for item in items)
+    return {
+        "scan": {
+            "id": scan.id,
+            "root": scan.root,
+            "status": scan.status,
+            "options": scan.options,
+            "started_at": scan.started_at.isoformat(),
+            "finished_at": scan.finished_at.isoformat() if scan.finished_at else None,
+        },
+        "totals": {
+            "items": len(items),
+            "images": sum(1 for i in items if i.media_type == "image"),
+            "matched": len(matched),
+            **{status: statuses.get(status, 0) for status in ("hashed", "error", "ignored", "low_quality")},
+        },
+        "matches": matched,
+        "errors": [{"path": i.path, "reason": i.error} for i in items if i.status == "error"],
+    }
+
+
+def write(report: dict[str, Any], folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"scan-{report['scan']['id']}"
+    json_path, html_path = folder / f"{stem}.json", folder / f"{stem}.html"
+    json_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    html_path.write_text(render_html(report), encoding="utf-8")
+    return json_path, html_path
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def render_html(report: dict[str, Any]) -> str:
+    scan, totals = report["scan"], report["totals"]
+    total_rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in totals.items())
+    match_rows = []
+    for item in report["matches"]:
+        for m in item["matches"]:
+            lists_text = "; ".join(
+                f"{entry['list']}" + (f" (category {entry['category']})" if entry["category"] else "")
+                for entry in m["lists"]
+            )
+            match_rows.append(
+                f"<tr><td class=path>{_e(item['path'])}</td><td>{_e(m['hash_type'])}</td>"
+                f"<td>{_e(m['distance'])}</td><td>{_e(m['variant'] or '')}</td><td>{_e(lists_text)}</td></tr>"
+            )
+    error_rows = "".join(
+        f"<tr><td class=path>{_e(e['path'])}</td><td>{_e(e['reason'])}</td></tr>" for e in report["errors"]
+    )
+    return f"""<!doctype html>
+<html lang=en><head><meta charset=utf-8><title>Vigil scan {_e(scan["id"])}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}
+table{{border-collapse:collapse;margin:1rem 0}}
+td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}}
+.path{{font-family:monospace;word-break:break-all}}
+.note{{color:#555}}
+</style></head><body>
+<h1>Vigil scan {_e(scan["id"])}</h1>
+<p>Root <code>{_e(scan["root"])}</code>, status <b>{_e(scan["status"])}</b>, started {_e(scan["started_at"])},
+finished {_e(scan["finished_at"] or "-")}. Options: <code>{_e(json.dumps(scan["options"]))}</code></p>
+<p class=note>This summary holds no images. Matches are leads for human review, not findings.</p>
+<h2>Totals</h2><table>{total_rows}</table>
+<h2>Matches ({len(report["matches"])} items)</h2>
+<table><tr><th>Item</th><th>Hash</th><th>Distance</th><th>Variant</th><th>Lists</th></tr>{"".join(match_rows)}</table>
+<h2>Items not fully processed ({len(report["errors"])})</h2>
+<table><tr><th>Item</th><th>Reason</th></tr>{error_rows}</table>
+</body></html>
+"""

@@ -1,0 +1,1 @@
+"""Signals computed from content: cryptographic and perceptual hashes."""

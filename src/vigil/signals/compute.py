@@ -1,0 +1,67 @@
+"""Everything Vigil derives from one file's bytes, as a plain picklable record for process pools."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+from vigil.media import decode as media
+from vigil.signals import pdq
+
+
+@dataclass
+class FileSignals:
+    """Hashes of one item. `error` is set when the item could not be fully hashed."""
+
+    path: str
+    size: int
+    md5: str
+    sha1: str
+    sha256: str
+    media_type: str = "other"
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    pdq_dihedral: tuple[str, ...] = field(default_factory=tuple)
+    error: str | None = None
+
+    def hashes(self) -> dict[str, str]:
+        out = {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256}
+        if self.pdq:
+            out["pdq"] = self.pdq
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["pdq_dihedral"] = list(self.pdq_dihedral)
+        return data
+
+
+def crypto_hashes(data: bytes) -> tuple[str, str, str]:
+    return hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
+
+
+def compute(path: str, data: bytes, mode: media.Mode = "fast") -> FileSignals:
+    """Exact hashes always; PDQ (with dihedral variants) when the bytes are an image.
+
+    A corrupt image keeps its exact hashes, so it can still match MD5/SHA lists, and carries
+    the decoder's reason in `error`.
+    """
+    md5, sha1, sha256 = crypto_hashes(data)
+    signals = FileSignals(path=path, size=len(data), md5=md5, sha1=sha1, sha256=sha256)
+    try:
+        pixels = media.decode(data, mode)
+    except media.NotAnImage:
+        if PurePath(path.rsplit("!", 1)[-1]).suffix.lower() in media.IMAGE_SUFFIXES:
+            signals.media_type = "image"
+            signals.error = "has an image file name but is not a readable image"
+        return signals
+    except media.CorruptImage as exc:
+        signals.media_type = "image"
+        signals.error = str(exc)
+        return signals
+    signals.media_type = "image"
+    result = pdq.fast(pixels) if mode == "fast" else pdq.exact(pixels)
+    signals.pdq, signals.pdq_quality, signals.pdq_dihedral = result.hash_hex, result.quality, result.dihedral
+    return signals

@@ -1,0 +1,62 @@
+"""The command line as a user drives it: build a list, scan, inspect, export and re-import."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import BSDS, PDQ_REF, bsds_images
+from typer.testing import CliRunner
+
+from vigil.cli.main import app
+from vigil.media.decode import decode
+from vigil.signals import pdq
+
+runner = CliRunner()
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_demo_flow(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'v.db'}"
+    out = invoke("lists", "add-files", str(BSDS / "test"), "--name", "demo", "--limit", "20", "--db", db)
+    assert "80 rows read, 80 new entries, 0 rejected" in out
+    out = invoke(
+        "scan", str(BSDS / "test"), "--db", db, "--report-dir", str(tmp_path / "r"), "--workers", "2"
+    )
+    report = json.loads(next((tmp_path / "r").glob("*.json")).read_text())
+    expected = {str(p) for p in sorted((BSDS / "test").glob("*.jpg"))[:20]}
+    assert {m["path"] for m in report["matches"]} == expected
+    assert out.count("match ") == 20
+    stats = json.loads(invoke("lists", "stats", "--db", db, "--json"))
+    assert stats[0]["by_type"] == {"md5": 20, "pdq": 20, "sha1": 20, "sha256": 20}
+    invoke("lists", "export", "demo", "--out", str(tmp_path / "demo.json"), "--format", "vics", "--db", db)
+    out = invoke("lists", "import", str(tmp_path / "demo.json"), "--name", "again", "--db", db)
+    assert "80 rows read, 0 new entries" in out
+    invoke("report", str(report["scan"]["id"]), "--db", db, "--out", str(tmp_path / "r2"))
+    assert (tmp_path / "r2" / f"scan-{report['scan']['id']}.html").exists()
+
+
+def test_hash_command_matches_reference(tmp_path: Path) -> None:
+    image = PDQ_REF / "reg-test-input/dih/bridge-1-original.jpg"
+    data = json.loads(invoke("hash", str(image), "--json"))
+    assert pdq.hamming(data["pdq"], "d8f8f0cce0f4a84f0e370a22028f67f0b36e2ed596623e1d33e6b39c4e9c9b22") <= 16
+    assert data["pdq"] == pdq.exact(decode(image.read_bytes(), "exact")).hash_hex
+    assert len(data["pdq_dihedral"]) == 8
+
+
+def test_user_errors_exit_cleanly(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'v.db'}"
+    result = runner.invoke(app, ["scan", str(tmp_path / "missing"), "--db", db])
+    assert result.exit_code == 2 and "does not exist" in result.output
+    result = runner.invoke(app, ["lists", "export", "nope", "--out", str(tmp_path / "x.csv"), "--db", db])
+    assert result.exit_code == 2 and "no list named" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("hash_type,value\nmd5,zz\n")
+    result = runner.invoke(app, ["lists", "import", str(bad), "--name", "x", "--db", db])
+    assert result.exit_code == 0 and "1 rejected" in result.output
+    assert bsds_images()

@@ -1,0 +1,75 @@
+"""Decoding: every supported still format, EXIF orientation, and clear errors for bad bytes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from tests.conftest import PDQ_REF, bsds_images
+
+from vigil.media import decode as media
+from vigil.signals import pdq
+from vigil.signals.compute import compute
+
+
+@pytest.fixture(scope="module")
+def photo() -> Image.Image:
+    return Image.open(bsds_images()[3]).convert("RGB")
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF"])
+def test_each_format_decodes_to_a_close_hash(photo: Image.Image, fmt: str) -> None:
+    buffer = io.BytesIO()
+    save_kwargs = {"quality": 95} if fmt in ("JPEG", "WEBP", "HEIF") else {}
+    photo.save(buffer, fmt, **save_kwargs)
+    original = pdq.exact(np.asarray(photo)).hash_hex
+    for mode in ("exact", "fast"):
+        signals = compute(f"x.{fmt.lower()}", buffer.getvalue(), mode)
+        assert signals.media_type == "image" and signals.error is None, (fmt, signals.error)
+        limit = 40 if fmt == "GIF" else 16  # GIF's 256-colour palette changes the picture most
+        assert pdq.hamming(signals.pdq or "", original) <= limit, (fmt, mode)
+
+
+@pytest.mark.parametrize(("orientation", "turn"), [(1, 0), (3, 2), (6, 3), (8, 1)])
+def test_exif_orientation_is_applied(orientation: int, turn: int) -> None:
+    path = PDQ_REF / f"reg-test-input/exif-rotn/exif-rotn-{orientation}.jpg"
+    raw = np.asarray(Image.open(path).convert("RGB"))
+    upright = media.decode(path.read_bytes(), "exact")
+    assert np.array_equal(upright, np.rot90(raw, k=turn))
+    fast = media.decode(path.read_bytes(), "fast")
+    assert (fast.shape[0] > fast.shape[1]) == (upright.shape[0] > upright.shape[1])
+
+
+def test_alpha_is_composited_on_white() -> None:
+    image = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    pixels = media.decode(buffer.getvalue(), "exact")
+    assert pixels.shape == (64, 64, 3) and int(pixels.min()) == 255
+
+
+def test_non_image_gets_exact_hashes_only() -> None:
+    signals = compute("notes.txt", b"just text", "fast")
+    assert signals.media_type == "other" and signals.pdq is None and signals.error is None
+    assert signals.md5 == hashlib.md5(b"just text").hexdigest()
+
+
+@pytest.mark.parametrize("cut", [0.1, 0.5, 0.9])
+def test_truncated_jpeg_is_an_item_error_with_exact_hashes(cut: float) -> None:
+    data = bsds_images()[0].read_bytes()
+    truncated = data[: int(len(data) * cut)]
+    for mode in ("exact", "fast"):
+        signals = compute("cut.jpg", truncated, mode)
+        assert signals.error and "decode" in signals.error
+        assert signals.pdq is None and len(signals.sha256) == 64
+
+
+def test_decompression_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 200)).save(buffer, "PNG")
+    signals = compute("bomb.png", buffer.getvalue(), "exact")
+    assert signals.error is not None

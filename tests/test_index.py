@@ -1,0 +1,58 @@
+"""PDQ indexes: every index returns exactly what brute force returns, at and around the radius."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from vigil.match.pdq_index import INDEXES, FlatIndex, MultiIndexHash, build_index
+
+
+def _flip(code: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    out = code.copy()
+    for bit in rng.choice(256, count, replace=False):
+        out[bit // 8] ^= np.uint8(1 << (bit % 8))
+    return out
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    codes = rng.integers(0, 256, (60_000, 32), dtype=np.uint8)
+    # Clustered codes (near-duplicates) stress buckets the way real lists do.
+    codes[:2000] = np.array([_flip(codes[0], int(rng.integers(0, 12)), rng) for _ in range(2000)])
+    queries = [_flip(codes[int(rng.integers(0, len(codes)))], int(d), rng) for d in rng.integers(0, 40, 300)]
+    queries += [_flip(codes[0], d, rng) for d in (30, 31, 32, 33)]
+    queries += list(rng.integers(0, 256, (50, 32), dtype=np.uint8))
+    return codes, np.array(queries, dtype=np.uint8)
+
+
+@pytest.mark.parametrize("kind", ["mih", "faiss-mih"])
+@pytest.mark.parametrize("radius", [0, 10, 31])
+def test_index_equals_brute_force(corpus: tuple[np.ndarray, np.ndarray], kind: str, radius: int) -> None:
+    codes, queries = corpus
+    truth = FlatIndex(codes).search(queries, radius)
+    got = INDEXES.get(kind)(codes).search(queries, radius)
+    assert [sorted(h) for h in got] == [sorted(h) for h in truth]
+    assert sum(len(h) for h in truth) > (len(queries) // 2 if radius == 31 else 0)
+
+
+def test_distances_are_true_hamming(corpus: tuple[np.ndarray, np.ndarray]) -> None:
+    codes, queries = corpus
+    for query, hits in zip(queries[:50], MultiIndexHash(codes).search(queries[:50]), strict=True):
+        for row, distance in hits:
+            assert distance == int(np.unpackbits(codes[row] ^ query).sum()) <= 31
+
+
+def test_auto_picks_by_size() -> None:
+    small = np.zeros((10, 32), dtype=np.uint8)
+    assert build_index(small).kind == "flat"
+    assert build_index(small, flat_limit=5).kind == "mih"
+    assert build_index(np.zeros((0, 32), dtype=np.uint8)).search(small) == [[] for _ in range(10)]
+
+
+def test_bad_shapes_and_radius_are_refused() -> None:
+    with pytest.raises(ValueError):
+        FlatIndex(np.zeros((3, 31), dtype=np.uint8))
+    with pytest.raises(ValueError):
+        MultiIndexHash(np.zeros((3, 32), dtype=np.uint8)).search(np.zeros((1, 32), dtype=np.uint8), radius=40)

@@ -1,0 +1,178 @@
+"""Hash lists: each format imports, exports and round-trips; duplicates merge but keep every source."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from vigil.core.errors import ItemError
+from vigil.lists import store as lists
+from vigil.lists.formats import FORMATS, ListRow
+from vigil.lists.formats.base import detect
+from vigil.lists.formats.plain import PlainFormat
+from vigil.store.db import Store
+
+MD5 = "9e107d9d372bb6826bd81d3542a419d6"
+SHA1 = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"
+SHA256 = "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592"
+PDQ = "d8f8f0cce0f4a84f0e370a22028f67f0b36e2ed596623e1d33e6b39c4e9c9b22"
+
+
+def _read(fmt: str, path: Path) -> tuple[list[ListRow], list[ItemError]]:
+    rows = list(FORMATS.get(fmt).read(path))
+    return [r for r in rows if isinstance(r, ListRow)], [r for r in rows if isinstance(r, ItemError)]
+
+
+def test_csv_with_header_and_bad_rows(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text(
+        "hash_type,value,category,source\n"
+        f"md5,{MD5.upper()},1,partner-a\n"
+        f"pdq,{PDQ},2,\n"
+        "md5,nothex,1,\n"
+        "crc32,abcd,1,\n"
+        ",\n"
+        "sha1\n"
+    )
+    rows, errors = _read("csv", path)
+    assert rows == [ListRow("md5", MD5, "1", "partner-a"), ListRow("pdq", PDQ, "2", None)]
+    assert [e.where for e in errors] == ["list.csv:4", "list.csv:5", "list.csv:7"]
+    assert "unknown hash type" in errors[1].reason
+
+
+def test_csv_hash_type_columns_and_headerless(tmp_path: Path) -> None:
+    wide = tmp_path / "wide.csv"
+    wide.write_text(f"MD5,SHA1,Category\n{MD5},{SHA1},3\n,,\n")
+    rows, errors = _read("csv", wide)
+    assert {(r.hash_type, r.category) for r in rows} == {("md5", "3"), ("sha1", "3")} and not errors
+    bare = tmp_path / "bare.csv"
+    bare.write_text(f"sha256,{SHA256}\n")
+    rows, _ = _read("csv", bare)
+    assert rows == [ListRow("sha256", SHA256)]
+
+
+def _vics(media: list[object], bom: bool = True) -> str:
+    text = json.dumps(
+        {"odata.metadata": "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media", "value": media}
+    )
+    return ("\ufeff" if bom else "") + text
+
+
+def test_vics_with_bom_and_alternative_hashes(tmp_path: Path) -> None:
+    path = tmp_path / "case.json"
+    media = [
+        {
+            "MediaID": 1,
+            "Category": 1,
+            "MD5": MD5.upper(),
+            "SHA1": SHA1,
+            "AlternativeHashes": [
+                {"HashName": "PhotoDNA", "HashValue": "AAAA"},
+                {"HashName": "PDQ", "HashValue": PDQ},
+            ],
+        },
+        {"MediaID": 2, "Category": 0, "AlternativeHashes": [{"HashName": "SHA256", "HashValue": SHA256}]},
+        {"MediaID": 3, "Category": 2},
+        "not an object",
+        {"MediaID": 4, "MD5": "xyz"},
+    ]
+    path.write_text(_vics(media), encoding="utf-8")
+    rows, errors = _read("vics", path)
+    assert [(r.hash_type, r.category) for r in rows] == [
+        ("md5", "1"),
+        ("sha1", "1"),
+        ("pdq", "1"),
+        ("sha256", "0"),
+    ]
+    assert len(errors) == 3 and all(e.where.startswith("case.json:value[") for e in errors)
+
+
+@pytest.mark.parametrize("text", ["", "{", "[]", '{"value": 3}', '\ufeff{"odata.metadata": 1}'])
+def test_vics_malformed_documents_are_one_error(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    rows, errors = _read("vics", path)
+    assert rows == [] and len(errors) == 1
+
+
+def test_plain_needs_type_for_ambiguous_lengths(tmp_path: Path) -> None:
+    path = tmp_path / "hashes.txt"
+    path.write_text(f"# comment\n{MD5}\n{SHA1}  trailing\n{SHA256}\n\n")
+    rows = list(PlainFormat().read(path))
+    assert [getattr(r, "hash_type", None) for r in rows] == ["md5", "sha1", None]
+    typed = [r for r in PlainFormat("pdq").read(tmp_path / "hashes.txt") if isinstance(r, ListRow)]
+    assert [r.hash_type for r in typed] == ["pdq"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "vics", "plain"])
+def test_export_import_round_trip(tmp_path: Path, store: Store, fmt: str) -> None:
+    original = [ListRow("md5", MD5, "1", "a"), ListRow("sha1", SHA1, "2", "b"), ListRow("pdq", PDQ, "1", "c")]
+    if fmt == "plain":
+        original = [ListRow("md5", MD5), ListRow("sha1", SHA1)]
+    lists.import_rows(store, "orig", original)
+    out = tmp_path / f"out.{ {'csv': 'csv', 'vics': 'json', 'plain': 'txt'}[fmt] }"
+    assert FORMATS.get(fmt).write(lists.export_rows(store, "orig"), out) == len(original)
+    assert detect(out).name == fmt
+    back, errors = _read(fmt, out)
+    assert not errors
+    assert sorted((r.hash_type, r.value, r.category) for r in back) == sorted(
+        (r.hash_type, r.value, r.category) for r in original
+    )
+
+
+def test_duplicates_merge_and_keep_all_sources(store: Store) -> None:
+    first = lists.import_rows(
+        store, "partner-a", [ListRow("md5", MD5, "1"), ListRow("pdq", PDQ, "1")], source="A"
+    )
+    second = lists.import_rows(
+        store, "partner-b", [ListRow("md5", MD5, "2"), ListRow("md5", MD5, "2")], source="B"
+    )
+    assert (first.new_entries, second.new_entries) == (2, 0)
+    with store.session() as session:
+        ids = lists.lookup_exact(session, [("md5", MD5)])
+        sources = lists.provenance(session, ids.values())[ids[("md5", MD5)]]
+    assert [(p.list_name, p.category) for p in sources] == [("partner-a", "1"), ("partner-b", "2")]
+    stats = {row["name"]: row for row in lists.stats(store)}
+    assert stats["partner-a"]["by_type"] == {"md5": 1, "pdq": 1}
+    assert stats["partner-a"]["shared_with_other_lists"] == 1
+    assert stats["partner-b"]["entries"] == 1
+
+
+def test_list_purpose_conflict_is_refused(store: Store) -> None:
+    lists.import_rows(store, "nsrl", [ListRow("md5", MD5)], purpose="ignore")
+    with pytest.raises(ValueError, match="purpose"):
+        lists.import_rows(store, "nsrl", [ListRow("md5", MD5)], purpose="known")
+
+
+def make_rdsv3(path: Path, rows: list[tuple[str, str, str, str]]) -> None:
+    """A tiny database in the NSRL RDSv3 layout (FILE table; sha256, sha1, md5 upper-case hex)."""
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE FILE (sha256 VARCHAR NOT NULL, sha1 VARCHAR NOT NULL, md5 VARCHAR NOT NULL,"
+        " crc32 VARCHAR, file_name VARCHAR NOT NULL, file_size INTEGER, package_id INTEGER)"
+    )
+    conn.executemany(
+        "INSERT INTO FILE VALUES (?, ?, ?, '00000000', ?, 1, 1)",
+        [(s256.upper(), s1.upper(), m5.upper(), name) for s256, s1, m5, name in rows],
+    )
+    conn.commit()
+    conn.close()
+
+
+def test_nsrl_rdsv3_reader(tmp_path: Path) -> None:
+    db = tmp_path / "RDS.db"
+    make_rdsv3(db, [(SHA256, SHA1, MD5, "kernel32.dll")])
+    rows, errors = _read("nsrl", db)
+    assert not errors
+    assert {(r.hash_type, r.value, r.origin) for r in rows} == {
+        ("md5", MD5, "kernel32.dll"),
+        ("sha1", SHA1, "kernel32.dll"),
+        ("sha256", SHA256, "kernel32.dll"),
+    }
+    bogus = tmp_path / "bogus.db"
+    bogus.write_bytes(b"not sqlite at all" * 10)
+    rows, errors = _read("nsrl", bogus)
+    assert rows == [] and len(errors) == 1
