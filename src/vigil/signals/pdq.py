@@ -148,20 +148,25 @@ def quality64(block: np.ndarray) -> int:
     return min(total // 90, 100)
 
 
-def _dihedral_coeffs(c: np.ndarray) -> list[np.ndarray]:
-    """The 8 dihedral images' DCT coefficients, by sign flips and transposition."""
-    k = np.arange(1, 17)
-    odd = np.where(k % 2 == 1, -1.0, 1.0).astype(np.float32)
-    fx = c * odd[None, :]
-    fy = c * odd[:, None]
-    fxy = c * odd[:, None] * odd[None, :]
-    t = c.T
-    return [c, fx.T, fxy, fy.T, fy, fx, t, fxy.T]
+_ODD = np.where(np.arange(1, 17) % 2 == 1, -1.0, 1.0).astype(np.float32)
+_ONES = np.ones((16, 16), dtype=np.float32)
+_SIGNS = np.stack([_ONES, _ONES * _ODD[None, :], np.outer(_ODD, _ODD), _ONES * _ODD[:, None]])
+# Order of DIHEDRAL_NAMES as (sign pattern, transposed?): the reference's rotations and flips
+# are sign flips of odd-frequency DCT rows/columns, with a transpose for the quarter turns.
+_DIHEDRAL_PICK = np.array([0, 5, 2, 7, 3, 1, 4, 6])
 
 
-def _thresholds(coeffs: list[np.ndarray]) -> tuple[str, ...]:
+def _dihedral_coeffs(c: np.ndarray) -> np.ndarray:
+    """The 8 dihedral images' DCT coefficients (8, 16, 16), from the original's alone."""
+    signed = c[None, :, :] * _SIGNS
+    both = np.concatenate([signed, signed.transpose(0, 2, 1)])
+    out: np.ndarray = both[_DIHEDRAL_PICK]
+    return out
+
+
+def _thresholds(coeffs: np.ndarray) -> tuple[str, ...]:
     """Bit k set where coefficient k exceeds the lower median (the reference's Torben median)."""
-    flat = np.stack([c.ravel() for c in coeffs])
+    flat = coeffs.reshape(len(coeffs), -1)
     median = np.partition(flat, 127, axis=1)[:, 127:128]
     packed = np.packbits((flat > median)[:, ::-1], axis=1)
     return tuple(row.tobytes().hex() for row in packed)
@@ -173,7 +178,7 @@ def fast_from_gray(gray: np.ndarray, *, dihedral: bool = True) -> PdqResult:
     coeffs = dct @ block @ dct.T
     quality = quality64(block)
     if not dihedral:
-        return PdqResult(_thresholds([coeffs])[0], quality)
+        return PdqResult(_thresholds(coeffs[None])[0], quality)
     hexes = _thresholds(_dihedral_coeffs(coeffs))
     return PdqResult(hexes[0], quality, hexes)
 

@@ -1,0 +1,33 @@
+"""Helpers shared by the benchmark scripts (not part of the package)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+BSDS = DATA / "bsds500"
+
+
+def bsds_images() -> list[Path]:
+    paths = sorted(BSDS.rglob("*.jpg"))
+    if not paths:
+        raise SystemExit(f"no BSDS500 images under {BSDS}")
+    return paths
+
+
+def machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+
+
+def timed(fn: Callable[[], object], repeat: int = 3) -> float:
+    """Best wall time of `repeat` runs, in seconds (best-of limits noise from other processes)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best

@@ -1,0 +1,81 @@
+"""PDQ matching speed at list sizes of 1M and 10M: our multi-index hashing vs faiss, in one run.
+
+Lists are uniformly random 256-bit codes plus clusters of near-duplicates; queries are list
+members with 0-40 random bit flips and never-seen random codes. Recall is measured against
+`faiss.IndexBinaryFlat` brute force (radius 31) on a query subset. One thread for all.
+
+    .venv/bin/python bench/matching.py            # 1M and 10M (about 3 GB RAM at 10M)
+    .venv/bin/python bench/matching.py --sizes 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine  # noqa: E402
+
+from vigil.match.pdq_index import FaissMultiHashIndex, FlatIndex, MultiIndexHash  # noqa: E402
+
+
+def make_data(size: int, queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(0, 256, (size, 32), dtype=np.uint8)
+    # 1% of the list in clusters of 100 near-duplicates (edits of one image), as real lists have.
+    for start in range(0, size // 100, 100):
+        base = codes[start]
+        noise = rng.random((100, 256)) < 0.03
+        codes[start : start + 100] = base ^ np.packbits(noise, axis=1)
+    picks = codes[rng.integers(0, size, queries // 2)]
+    flips = rng.random((len(picks), 256)) < (rng.integers(0, 41, (len(picks), 1)) / 256)
+    near = picks ^ np.packbits(flips, axis=1)
+    unseen = rng.integers(0, 256, (queries - len(near), 32), dtype=np.uint8)
+    return codes, np.vstack([near, unseen])
+
+
+def per_query_ms(index: object, queries: np.ndarray) -> tuple[float, list[list[tuple[int, int]]]]:
+    start = time.perf_counter()
+    hits = index.search(queries, 31)  # type: ignore[attr-defined]
+    return (time.perf_counter() - start) / len(queries) * 1000, hits
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--truth-queries", type=int, default=200)
+    args = parser.parse_args()
+    faiss.omp_set_num_threads(1)
+    print(f"# PDQ radius-31 search, one thread, {machine()}")
+    print(f"{'entries':>11} {'index':10} {'build s':>8} {'ms/query':>9} {'vs flat':>8} {'recall':>7}")
+    for size in args.sizes:
+        codes, queries = make_data(size, args.queries)
+        flat = FlatIndex(codes)
+        flat_ms, truth = per_query_ms(flat, queries[: args.truth_queries])
+        print(f"{size:>11,} {'flat':10} {0:>8.1f} {flat_ms:>9.3f} {1:>7.1f}x {1:>7.3f}")
+        for name, build in (("faiss-mih", FaissMultiHashIndex), ("vigil-mih", MultiIndexHash)):
+            start = time.perf_counter()
+            index = build(codes)
+            built = time.perf_counter() - start
+            ms, hits = per_query_ms(index, queries)
+            expected = sum(len(h) for h in truth)
+            found = sum(len(set(h) & set(t)) for h, t in zip(hits, truth, strict=False))
+            recall = found / expected if expected else 1.0
+            exact = all(sorted(h) == sorted(t) for h, t in zip(hits, truth, strict=False))
+            print(
+                f"{size:>11,} {name:10} {built:>8.1f} {ms:>9.3f} {flat_ms / ms:>7.1f}x {recall:>7.3f}"
+                f"{'' if exact else '  (differs from brute force!)'}"
+            )
+            del index
+        hits_total = sum(len(h) for h in truth)
+        print(f"{'':>11} ({hits_total} true hits among the first {args.truth_queries} queries)")
+
+
+if __name__ == "__main__":
+    main()
