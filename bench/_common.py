@@ -20,7 +20,8 @@ def bsds_images() -> list[Path]:
 
 
 def machine() -> str:
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    arch = platform.processor() or platform.machine()
+    return f"{arch}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
 
 
 def timed(fn: Callable[[], object], repeat: int = 3) -> float:

@@ -19,10 +19,9 @@ import pdqhash
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import bsds_images, machine, timed  # noqa: E402
-
-from vigil.media.decode import decode  # noqa: E402
-from vigil.signals import pdq  # noqa: E402
+from _common import bsds_images, machine, timed
+from vigil.media.decode import decode
+from vigil.signals import pdq
 
 
 def main() -> None:
@@ -31,7 +30,9 @@ def main() -> None:
     blobs = [p.read_bytes() for p in paths]
     arrays = [np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in blobs]
     n = len(arrays)
-    print(f"# PDQ hashing, {n} BSDS500 JPEGs ({arrays[0].shape[1]}x{arrays[0].shape[0]}), one core, {machine()}")
+    print(
+        f"# PDQ hashing, {n} BSDS500 JPEGs ({arrays[0].shape[1]}x{arrays[0].shape[0]}), one core, {machine()}"
+    )
 
     rows = []
     ref = timed(lambda: [pdqhash.compute(a) for a in arrays])
@@ -40,7 +41,9 @@ def main() -> None:
     ref_d = timed(lambda: [pdqhash.compute_dihedral(a) for a in arrays])
     ours_d = timed(lambda: [pdq.fast(a) for a in arrays])
     rows.append(("hash stage + 8 dihedral variants", ref_d, ours_d))
-    ref_e = timed(lambda: [pdqhash.compute(np.asarray(Image.open(io.BytesIO(b)).convert("RGB"))) for b in blobs], 2)
+    ref_e = timed(
+        lambda: [pdqhash.compute(np.asarray(Image.open(io.BytesIO(b)).convert("RGB"))) for b in blobs], 2
+    )
     ours_e = timed(lambda: [pdq.fast(decode(b, "fast"), dihedral=False) for b in blobs], 2)
     rows.append(("file bytes -> hash (decode included)", ref_e, ours_e))
 

@@ -19,9 +19,8 @@ import faiss
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine  # noqa: E402
-
-from vigil.match.pdq_index import FaissMultiHashIndex, FlatIndex, MultiIndexHash  # noqa: E402
+from _common import machine
+from vigil.match.pdq_index import FaissMultiHashIndex, FlatIndex, MultiIndexHash
 
 
 def make_data(size: int, queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

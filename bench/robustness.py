@@ -20,13 +20,12 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import bsds_images, machine  # noqa: E402
-
-from vigil.lists import store as lists  # noqa: E402
-from vigil.lists.formats import ListRow  # noqa: E402
-from vigil.match.matcher import Matcher  # noqa: E402
-from vigil.signals.compute import compute  # noqa: E402
-from vigil.store.db import Store  # noqa: E402
+from _common import bsds_images, machine
+from vigil.lists import store as lists
+from vigil.lists.formats import ListRow
+from vigil.match.matcher import Matcher
+from vigil.signals.compute import compute
+from vigil.store.db import Store
 
 Edit = Callable[[Image.Image], Image.Image]
 
@@ -90,7 +89,10 @@ def main() -> None:
             rows.append(ListRow("pdq", signals.pdq or "", None, str(path)))
         lists.import_rows(store, "known", rows)
         matcher = Matcher(store)
-        print(f"# PDQ robustness: {len(known)} known, {len(negatives)} negatives, radius 31, quality 50; {machine()}")
+        print(
+            f"# PDQ robustness: {len(known)} known, {len(negatives)} negatives, radius 31, quality 50; "
+            f"{machine()}"
+        )
         print(f"{'edit':18} {'recall':>7} {'mean d':>7} {'false matches':>14} {'goal':>5}")
         worst = 1.0
         for name, edit in EDITS.items():
