@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = (Path(__file__).resolve().parents[1].parent / "shared" / "data").resolve()
 BSDS = DATA / "bsds500"
 
 

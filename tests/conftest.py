@@ -9,7 +9,7 @@ import pytest
 
 from vigil.store.db import Store
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = (Path(__file__).resolve().parents[1].parent / "shared" / "data").resolve()
 BSDS = DATA / "bsds500"
 PDQ_REF = DATA / "pdq-reference"
 
