@@ -15,6 +15,7 @@ from vigil.lists import store as lists
 from vigil.lists.formats import FORMATS, ListRow
 from vigil.lists.formats.base import detect
 from vigil.lists.formats.plain import PlainFormat
+from vigil.lists.formats.vpdqfmt import video_row
 from vigil.media.walk import ItemRef, walk
 from vigil.scan.runner import hash_ref
 from vigil.store.db import Store
@@ -124,20 +125,25 @@ def add_files(
     limit: Annotated[int, typer.Option(help="Take only the first N files (sorted by path); 0 for all")] = 0,
     category: Annotated[str | None, typer.Option(help="Category to record")] = None,
     purpose: Annotated[str, typer.Option(help="known or ignore")] = "known",
+    seconds_per_hash: Annotated[
+        float, typer.Option(help="Videos: one frame per this many seconds (0: all)")
+    ] = 0.0,
     db: DbOption = None,
 ) -> None:
-    """Hash files (reference PDQ, exact mode) and add their hashes to a list."""
+    """Hash files (reference PDQ, exact mode; vPDQ for videos) and add their hashes to a list."""
     refs = [r for r in walk(folder) if isinstance(r, ItemRef) and not r.members]
     if limit:
         refs = refs[:limit]
     rows: list[ListRow | ItemError] = []
     for ref in refs:
-        signals = hash_ref(ref, "exact")
+        signals = hash_ref(ref, "exact", seconds_per_hash)
         if not signals.md5:
             rows.append(ItemError(ref.label, signals.error or "unreadable"))
             continue
         for kind, value in signals.hashes().items():
             rows.append(ListRow(kind, value, category, ref.label))
+        if signals.video is not None and signals.video.frames:
+            rows.append(video_row(signals.video.frames, ref.label, category))
         if signals.error:
             rows.append(ItemError(ref.label, signals.error))
     result = lists.import_rows(open_store(db), name, rows, purpose=purpose, source=f"files under {folder}")

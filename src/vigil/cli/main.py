@@ -13,6 +13,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -24,6 +25,7 @@ from vigil.core.errors import VigilError
 from vigil.match.matcher import DEFAULT_MIN_QUALITY, MatchConfig
 from vigil.match.pdq_index import DEFAULT_RADIUS
 from vigil.media.decode import Mode
+from vigil.media.video import looks_like_video
 from vigil.media.walk import ItemRef, read_item
 from vigil.scan import report as scan_report
 from vigil.scan.runner import ScanOptions, run_scan
@@ -63,6 +65,12 @@ def scan(
         bool, typer.Option("--resume", help="Continue the last unfinished scan of PATH")
     ] = False,
     dihedral: Annotated[bool, typer.Option(help="Also match rotated/flipped copies")] = True,
+    seconds_per_hash: Annotated[
+        float, typer.Option(help="Video: hash one frame per this many seconds (0: all)")
+    ] = 1.0,
+    video_match: Annotated[
+        float, typer.Option(help="Video: % of query or known frames that must match")
+    ] = 80.0,
     report_dir: Annotated[Path, typer.Option(help="Where to write the JSON and HTML report")] = Path(
         "vigil-report"
     ),
@@ -72,10 +80,15 @@ def scan(
         err.print(f"[red]error:[/] {path} does not exist")
         raise typer.Exit(2)
     store = open_store(db)
-    options = ScanOptions(_mode(mode), workers, MatchConfig(radius, min_quality, dihedral))
+    options = ScanOptions(
+        _mode(mode),
+        workers,
+        MatchConfig(radius, min_quality, dihedral, video_match_percent=video_match),
+        seconds_per_hash,
+    )
     columns = (
         SpinnerColumn(),
-        TextColumn("[bold]scanning"),
+        TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]} files/s"),
@@ -84,15 +97,26 @@ def scan(
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task("scan", total=None, rate="-")
+        task = bar.add_task("scanning", total=None, rate="-")
 
         def advance(step: int, total: int) -> None:
             bar.update(task, total=total, advance=step)
             speed = bar.tasks[task].speed
             bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
 
+        videos: dict[str, TaskID] = {}
+
+        def video_advance(label: str, done: int, total: int) -> None:
+            if label not in videos:
+                videos[label] = bar.add_task("video", total=total or None, rate="-")
+            bar.update(videos[label], completed=done, total=total or None)
+            if total and done >= total - 30:
+                bar.remove_task(videos.pop(label))
+
         try:
-            scan_id = run_scan(store, path, options, resume=resume, progress=advance)
+            scan_id = run_scan(
+                store, path, options, resume=resume, progress=advance, video_progress=video_advance
+            )
         except VigilError as exc:
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None
@@ -126,15 +150,34 @@ def hash_file(
     mode: ModeOption = "exact",
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
     show_dihedral: Annotated[bool, typer.Option("--dihedral", help="Show the 8 PDQ variants")] = False,
+    seconds_per_hash: Annotated[
+        float, typer.Option(help="Video: one frame per this many seconds (0: all)")
+    ] = 0.0,
+    vpdq_out: Annotated[
+        Path | None, typer.Option(help="Video: write frames in vPDQ text format here")
+    ] = None,
 ) -> None:
-    """Print a file's MD5, SHA-1, SHA-256 and (for images) PDQ with quality."""
+    """Print a file's MD5, SHA-1, SHA-256, and PDQ (images) or vPDQ frames (videos)."""
     head, *members = str(path).split("!")
     try:
         data = read_item(ItemRef(head, tuple(members)))
     except OSError as exc:
         err.print(f"[red]error:[/] cannot read {path}: {exc}")
         raise typer.Exit(2) from None
-    signals = compute(str(path), data, _mode(mode))
+    with Progress(
+        SpinnerColumn(), TextColumn("frames"), BarColumn(), MofNCompleteColumn(), console=err
+    ) as bar:
+        task = bar.add_task("frames", total=None)
+        signals = compute(
+            str(path),
+            data,
+            _mode(mode),
+            seconds_per_hash=seconds_per_hash,
+            video_source=None if members else head,
+            video_progress=lambda done, total: bar.update(task, completed=done, total=total or None),
+        )
+    if vpdq_out is not None and signals.video is not None:
+        vpdq_out.write_text(signals.video.to_text(), encoding="utf-8")
     if as_json:
         console.print_json(json.dumps(signals.to_dict()))
         return
@@ -142,6 +185,21 @@ def hash_file(
         console.print(f"{key:8} {value}")
     if signals.pdq_quality is not None:
         console.print(f"{'quality':8} {signals.pdq_quality}")
+    if signals.video is not None:
+        video = signals.video
+        console.print(
+            f"{'video':8} {video.width}x{video.height}, {video.fps:.3f} fps, "
+            f"{len(video.frames)} hashed frames"
+        )
+        if video.crop:
+            console.print(
+                f"{'bars':8} picture inside rows {video.crop[0]}-{video.crop[1]}, "
+                f"cols {video.crop[2]}-{video.crop[3]}"
+            )
+        for frame in video.frames[:5]:
+            console.print(f"  {frame.line()}")
+        if len(video.frames) > 5:
+            console.print(f"  ... ({len(video.frames) - 5} more; --vpdq-out FILE writes all)")
     if show_dihedral:
         for name, value in zip(DIHEDRAL_NAMES, signals.pdq_dihedral, strict=False):
             console.print(f"  {name:12} {value}")

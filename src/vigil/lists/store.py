@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from vigil.core.errors import ItemError
 from vigil.lists.formats.base import ListRow
+from vigil.media.video import FrameHash
 from vigil.store.db import Store
-from vigil.store.models import Entry, EntrySource, HashList, utcnow
+from vigil.store.models import Entry, EntrySource, HashList, VideoFrame, utcnow
 
 PURPOSES = ("known", "ignore")
 BATCH = 5000
@@ -84,9 +85,9 @@ def import_rows(
         if isinstance(row, ItemError):
             result.errors.append(row)
             continue
-        batch.append(
-            row if row.category or not category else ListRow(row.hash_type, row.value, category, row.origin)
-        )
+        if category and not row.category:
+            row = replace(row, category=category)
+        batch.append(row)
         if len(batch) >= BATCH:
             _flush(store, list_id, batch, result)
             batch = []
@@ -120,6 +121,23 @@ def _flush(store: Store, list_id: int, batch: list[ListRow], result: ImportResul
                 for k, r in unique.items()
             ],
         )
+        frames = [
+            {
+                "entry_id": ids[k],
+                "frame": f.frame,
+                "quality": f.quality,
+                "pdq": f.pdq,
+                "timestamp": f.timestamp,
+            }
+            for k, r in unique.items()
+            if r.frames
+            for f in r.frames
+        ]
+        if frames:
+            conn.execute(
+                _insert_ignore(store.dialect, VideoFrame.__table__, ["entry_id", "frame"]),  # type: ignore[arg-type]
+                frames,
+            )
     result.rows += len(batch)
     result.new_entries += int(after or 0) - int(before or 0)
 
@@ -143,15 +161,18 @@ def export_rows(store: Store, list_name: str, hash_types: Iterable[str] | None =
         if hash_list is None:
             raise KeyError(f"no list named {list_name!r}")
         query = (
-            select(Entry.hash_type, Entry.value, EntrySource.category, EntrySource.origin)
+            select(Entry.hash_type, Entry.value, EntrySource.category, EntrySource.origin, Entry.id)
             .join(EntrySource, EntrySource.entry_id == Entry.id)
             .where(EntrySource.list_id == hash_list.id)
             .order_by(Entry.id)
         )
         if hash_types is not None:
             query = query.where(Entry.hash_type.in_(list(hash_types)))
-        for kind, value, category, origin in session.execute(query.execution_options(yield_per=BATCH)):
-            yield ListRow(kind, value, category, origin)
+        for kind, value, category, origin, entry_id in session.execute(
+            query.execution_options(yield_per=BATCH)
+        ):
+            frames = video_frames(session, entry_id) if kind == "vpdq" else None
+            yield ListRow(kind, value, category, origin, frames)
 
 
 def stats(store: Store) -> list[dict[str, Any]]:
@@ -237,3 +258,31 @@ def pdq_codes(store: Store, purpose: str = "known") -> tuple[np.ndarray, np.ndar
             hexes.append(value)
     codes = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 32)
     return np.asarray(ids, dtype=np.int64), codes
+
+
+def video_frames(session: Session, entry_id: int) -> tuple[FrameHash, ...]:
+    query = select(VideoFrame).where(VideoFrame.entry_id == entry_id).order_by(VideoFrame.frame)
+    return tuple(FrameHash(f.frame, f.quality, f.pdq, f.timestamp) for f in session.scalars(query))
+
+
+def known_video_frames(
+    store: Store, min_quality: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Frames of every known video at or above min_quality: entry ids, timestamps, frame numbers, codes."""
+    query = (
+        select(VideoFrame.entry_id, VideoFrame.timestamp, VideoFrame.frame, VideoFrame.pdq)
+        .where(VideoFrame.quality >= min_quality)
+        .where(
+            VideoFrame.entry_id.in_(
+                select(EntrySource.entry_id).join(HashList).where(HashList.purpose == "known")
+            )
+        )
+        .order_by(VideoFrame.entry_id, VideoFrame.frame)
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query.execution_options(yield_per=50_000)).all()
+    entries = np.asarray([r[0] for r in rows], dtype=np.int64)
+    stamps = np.asarray([r[1] for r in rows], dtype=np.float64)
+    numbers = np.asarray([r[2] for r in rows], dtype=np.int64)
+    codes = np.frombuffer(bytes.fromhex("".join(r[3] for r in rows)), dtype=np.uint8).reshape(-1, 32)
+    return entries, stamps, numbers, codes

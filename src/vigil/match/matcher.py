@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from vigil.lists import store as lists
 from vigil.match.pdq_index import DEFAULT_RADIUS, PdqIndex, build_index
+from vigil.match.video import DEFAULT_MATCH_PERCENT, VideoIndex, VideoMatchConfig
 from vigil.signals.compute import FileSignals
 from vigil.signals.pdq import DIHEDRAL_NAMES
 from vigil.signals.types import EXACT_TYPES
@@ -23,6 +25,9 @@ from vigil.store.db import Store
 from vigil.store.models import Entry, EntrySource, HashList
 
 DEFAULT_MIN_QUALITY = 50
+Hit = tuple[
+    int, str, str, int, str | None, dict[str, Any] | None
+]  # entry, type, value, distance, variant, detail
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,7 @@ class MatchConfig:
     min_quality: int = DEFAULT_MIN_QUALITY
     dihedral: bool = True
     index: str = "auto"
+    video_match_percent: float = DEFAULT_MATCH_PERCENT
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class Match:
     distance: int
     variant: str | None
     sources: tuple[lists.Provenance, ...]
+    detail: dict[str, Any] | None = None
 
 
 @dataclass
@@ -72,6 +79,10 @@ class Matcher:
     def refresh(self) -> None:
         self._ids, codes = lists.pdq_codes(self.store, "known")
         self._index = build_index(codes, self.config.index)
+        self._videos = VideoIndex(
+            self.store,
+            VideoMatchConfig(self.config.radius, self.config.min_quality, self.config.video_match_percent),
+        )
         with self.store.session() as session:
             self._ignore_types = set(
                 session.scalars(
@@ -85,24 +96,25 @@ class Matcher:
 
     def match(self, items: Sequence[FileSignals]) -> list[ItemMatches]:
         results = [ItemMatches(s) for s in items]
-        found: dict[int, list[tuple[int, str, str, int, str | None]]] = {i: [] for i in range(len(items))}
+        found: dict[int, list[Hit]] = {i: [] for i in range(len(items))}
         self._match_exact(items, found, results)
         self._match_pdq(items, found, results)
+        self._match_video(items, found, results)
         entry_ids = {hit[0] for hits in found.values() for hit in hits}
         with self.store.session() as session:
             sources = lists.provenance(session, entry_ids)
         for i, hits in found.items():
-            for entry_id, kind, value, distance, variant in hits:
+            for entry_id, kind, value, distance, variant, detail in hits:
                 known = tuple(p for p in sources.get(entry_id, []) if p.purpose == "known")
                 if known:
-                    results[i].matches.append(Match(entry_id, kind, value, distance, variant, known))
+                    results[i].matches.append(Match(entry_id, kind, value, distance, variant, known, detail))
             results[i].matches.sort(key=lambda m: (m.distance, m.hash_type))
         return results
 
     def _match_exact(
         self,
         items: Sequence[FileSignals],
-        found: dict[int, list[tuple[int, str, str, int, str | None]]],
+        found: dict[int, list[Hit]],
         results: list[ItemMatches],
     ) -> None:
         pairs = [(kind, getattr(s, kind)) for s in items for kind in EXACT_TYPES]
@@ -116,7 +128,7 @@ class Matcher:
                     continue
                 if entry_id in ignored_ids:
                     results[i].ignored = True
-                found[i].append((entry_id, kind, getattr(signals, kind), 0, None))
+                found[i].append((entry_id, kind, getattr(signals, kind), 0, None, None))
 
     def _ignored(self, session: Session, entry_ids: set[int]) -> set[int]:
         query = (
@@ -129,12 +141,17 @@ class Matcher:
     def _match_pdq(
         self,
         items: Sequence[FileSignals],
-        found: dict[int, list[tuple[int, str, str, int, str | None]]],
+        found: dict[int, list[Hit]],
         results: list[ItemMatches],
     ) -> None:
         queries: list[bytes] = []
-        owners: list[tuple[int, str]] = []
+        owners: list[tuple[int, str | None, float | None]] = []
         for i, signals in enumerate(items):
+            if signals.video and not results[i].ignored:
+                for frame in signals.video.frames + signals.video.cropped:
+                    if frame.quality >= self.config.min_quality:
+                        queries.append(bytes.fromhex(frame.pdq))
+                        owners.append((i, None, frame.timestamp))
             if not signals.pdq or results[i].ignored:
                 continue
             if (signals.pdq_quality or 0) < self.config.min_quality:
@@ -145,20 +162,45 @@ class Matcher:
             )
             for name, value in zip(DIHEDRAL_NAMES, variants, strict=False):
                 queries.append(bytes.fromhex(value))
-                owners.append((i, name))
+                owners.append((i, name, None))
         if not queries or len(self._index) == 0:
             return
         codes = np.frombuffer(b"".join(queries), dtype=np.uint8).reshape(-1, 32)
-        best: dict[tuple[int, int], tuple[int, str]] = {}
-        for (i, variant), hits in zip(owners, self._index.search(codes, self.config.radius), strict=True):
+        best: dict[tuple[int, int], tuple[int, str | None, list[float]]] = {}
+        for (i, variant, stamp), hits in zip(
+            owners, self._index.search(codes, self.config.radius), strict=True
+        ):
             for row, distance in hits:
                 key = (i, int(self._ids[row]))
+                stamps = best[key][2] if key in best else []
+                if stamp is not None:
+                    stamps.append(stamp)
                 if key not in best or distance < best[key][0]:
-                    best[key] = (distance, variant)
+                    best[key] = (distance, variant, stamps)
         if not best:
             return
         with self.store.session() as session:
             wanted = [entry_id for _, entry_id in best]
             values = dict(session.execute(select(Entry.id, Entry.value).where(Entry.id.in_(wanted))).all())
-        for (i, entry_id), (distance, variant) in best.items():
-            found[i].append((entry_id, "pdq", values[entry_id], distance, variant))
+        for (i, entry_id), (distance, variant, stamps) in best.items():
+            detail = {"video_timestamps": sorted(round(t, 3) for t in stamps)} if stamps else None
+            found[i].append((entry_id, "pdq", values[entry_id], distance, variant, detail))
+
+    def _match_video(
+        self, items: Sequence[FileSignals], found: dict[int, list[Hit]], results: list[ItemMatches]
+    ) -> None:
+        if len(self._videos) == 0:
+            return
+        hits = {
+            i: self._videos.match_video(s.video)
+            for i, s in enumerate(items)
+            if s.video and not results[i].ignored
+        }
+        wanted = {m.entry_id for matches in hits.values() for m in matches}
+        if not wanted:
+            return
+        with self.store.session() as session:
+            values = dict(session.execute(select(Entry.id, Entry.value).where(Entry.id.in_(wanted))).all())
+        for i, matches in hits.items():
+            for m in matches:
+                found[i].append((m.entry_id, "vpdq", values[m.entry_id], m.best_distance, None, m.detail()))

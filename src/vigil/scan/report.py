@@ -38,6 +38,7 @@ def build(store: Store, scan_id: int) -> dict[str, Any]:
                 "value": value,
                 "distance": match.distance,
                 "variant": match.variant,
+                "detail": match.detail,
                 "lists": [
                     {
                         "list": p.list_name,
@@ -58,6 +59,9 @@ def build(store: Store, scan_id: int) -> dict[str, Any]:
             "sha256": item.sha256,
             "pdq": item.pdq,
             "pdq_quality": item.pdq_quality,
+            "media_type": item.media_type,
+            "frames": item.frames,
+            "duration": item.duration,
             "matches": sorted(by_item[item.id], key=lambda m: (m["distance"], m["hash_type"])),
         }
         for item in items
@@ -76,6 +80,7 @@ def build(store: Store, scan_id: int) -> dict[str, Any]:
         "totals": {
             "items": len(items),
             "images": sum(1 for i in items if i.media_type == "image"),
+            "videos": sum(1 for i in items if i.media_type == "video"),
             "matched": len(matched),
             **{status: statuses.get(status, 0) for status in ("hashed", "error", "ignored", "low_quality")},
         },
@@ -97,19 +102,38 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
+def _video_detail(detail: dict[str, Any] | None) -> str:
+    """Matched time ranges of a video match, e.g. `query 0:12-0:31 of known 1:02-1:21 (96% / 21%)`."""
+    if not detail:
+        return ""
+    if "video_timestamps" in detail:
+        stamps = detail["video_timestamps"]
+        return f"frames at {_clock(stamps[0])}-{_clock(stamps[-1])}" if stamps else ""
+    query = ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in detail.get("query_ranges", []))
+    known = ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in detail.get("known_ranges", []))
+    return f"query {query} of known {known} ({detail['query_percent']}% / {detail['known_percent']}%)"
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(float(seconds), 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
 def render_html(report: dict[str, Any]) -> str:
     scan, totals = report["scan"], report["totals"]
     total_rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in totals.items())
     match_rows = []
     for item in report["matches"]:
         for m in item["matches"]:
+            where = _video_detail(m.get("detail"))
             lists_text = "; ".join(
                 f"{entry['list']}" + (f" (category {entry['category']})" if entry["category"] else "")
                 for entry in m["lists"]
             )
             match_rows.append(
                 f"<tr><td class=path>{_e(item['path'])}</td><td>{_e(m['hash_type'])}</td>"
-                f"<td>{_e(m['distance'])}</td><td>{_e(m['variant'] or '')}</td><td>{_e(lists_text)}</td></tr>"
+                f"<td>{_e(m['distance'])}</td><td>{_e(m['variant'] or '')}</td><td>{_e(where)}</td>"
+                f"<td>{_e(lists_text)}</td></tr>"
             )
     error_rows = "".join(
         f"<tr><td class=path>{_e(e['path'])}</td><td>{_e(e['reason'])}</td></tr>" for e in report["errors"]
@@ -129,7 +153,7 @@ finished {_e(scan["finished_at"] or "-")}. Options: <code>{_e(json.dumps(scan["o
 <p class=note>This summary holds no images. Matches are leads for human review, not findings.</p>
 <h2>Totals</h2><table>{total_rows}</table>
 <h2>Matches ({len(report["matches"])} items)</h2>
-<table><tr><th>Item</th><th>Hash</th><th>Distance</th><th>Variant</th><th>Lists</th></tr>{"".join(match_rows)}</table>
+<table><tr><th>Item</th><th>Hash</th><th>Distance</th><th>Variant</th><th>Where</th><th>Lists</th></tr>{"".join(match_rows)}</table>
 <h2>Items not fully processed ({len(report["errors"])})</h2>
 <table><tr><th>Item</th><th>Reason</th></tr>{error_rows}</table>
 </body></html>

@@ -6,7 +6,9 @@ Each batch is committed with its matches, so an interrupted scan loses at most o
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from vigil.store.models import Scan, ScanItem, ScanMatch, utcnow
 
 BATCH = 128
 Progress = Callable[[int, int], None]  # (advance, total)
+VideoProgress = Callable[[str, int, int], None]  # (item label, frames decoded, frames expected or 0)
 
 
 @dataclass
@@ -32,24 +35,43 @@ class ScanOptions:
     mode: Mode = "fast"
     workers: int = 0  # 0: one per CPU; 1: in this process
     match: MatchConfig = field(default_factory=MatchConfig)
+    seconds_per_hash: float = 1.0  # video frame sampling; 0 hashes every frame
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
+            "seconds_per_hash": self.seconds_per_hash,
+            "video_match_percent": self.match.video_match_percent,
             "radius": self.match.radius,
             "min_quality": self.match.min_quality,
             "dihedral": self.match.dihedral,
         }
 
 
-def hash_ref(ref: ItemRef, mode: Mode) -> FileSignals:
+_VIDEO_PROGRESS: VideoProgress | None = None
+
+
+def _init_worker(queue: Any) -> None:
+    global _VIDEO_PROGRESS
+    _VIDEO_PROGRESS = lambda label, done, total: queue.put((label, done, total))  # noqa: E731
+
+
+def hash_ref(ref: ItemRef, mode: Mode, seconds_per_hash: float = 1.0) -> FileSignals:
     """Worker entry point: never raises, so one bad file cannot take the pool down."""
     try:
         data = read_item(ref)
     except (OSError, ValueError, EOFError) as exc:
         return FileSignals(ref.label, 0, "", "", "", error=f"cannot read: {exc}")
+    report = _VIDEO_PROGRESS
     try:
-        return compute(ref.label, data, mode)
+        return compute(
+            ref.label,
+            data,
+            mode,
+            seconds_per_hash=seconds_per_hash,
+            video_source=None if ref.members else ref.path,
+            video_progress=(lambda done, total: report(ref.label, done, total)) if report else None,
+        )
     except Exception as exc:
         md5, sha1, sha256 = crypto_hashes(data)
         return FileSignals(ref.label, len(data), md5, sha1, sha256, error=f"hashing failed: {exc!r}")
@@ -81,6 +103,7 @@ def run_scan(
     *,
     resume: bool = False,
     progress: Progress | None = None,
+    video_progress: VideoProgress | None = None,
 ) -> int:
     """Scan root into the store and return the scan id."""
     options = options or ScanOptions()
@@ -108,7 +131,7 @@ def run_scan(
         _record_errors(store, scan_id, standalone)
         if progress and standalone:
             progress(len(standalone), total)
-        for batch in _hashed_batches(refs, options):
+        for batch in _hashed_batches(refs, options, video_progress):
             for signals in batch:
                 if signals.path in archive_errors and not signals.error:
                     signals.error = archive_errors[signals.path]
@@ -122,34 +145,68 @@ def run_scan(
     return scan_id
 
 
-def _hashed_batches(refs: list[ItemRef], options: ScanOptions) -> Iterator[list[FileSignals]]:
+def _hashed_batches(
+    refs: list[ItemRef], options: ScanOptions, video_progress: VideoProgress | None
+) -> Iterator[list[FileSignals]]:
     workers = options.workers or os.cpu_count() or 1
     if workers == 1 or len(refs) < 8:
-        for start in range(0, len(refs), BATCH):
-            yield [hash_ref(ref, options.mode) for ref in refs[start : start + BATCH]]
+        global _VIDEO_PROGRESS
+        _VIDEO_PROGRESS = video_progress
+        try:
+            for start in range(0, len(refs), BATCH):
+                yield [
+                    hash_ref(ref, options.mode, options.seconds_per_hash)
+                    for ref in refs[start : start + BATCH]
+                ]
+        finally:
+            _VIDEO_PROGRESS = None
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending: list[Future[list[FileSignals]]] = []
-        chunks = [refs[i : i + 16] for i in range(0, len(refs), 16)]
-        ready: list[FileSignals] = []
-        for chunk in chunks:
-            pending.append(pool.submit(_hash_chunk, chunk, options.mode))
-            while len(pending) > workers * 4:
-                ready.extend(pending.pop(0).result())
-                if len(ready) >= BATCH:
-                    yield ready
-                    ready = []
-        for future in pending:
-            ready.extend(future.result())
+    context = multiprocessing.get_context("spawn")
+    queue = context.SimpleQueue()
+    relay = threading.Thread(target=_relay, args=(queue, video_progress), daemon=True)
+    relay.start()
+    try:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(queue,)
+        ) as pool:
+            yield from _pooled(pool, refs, options, workers)
+    finally:
+        queue.put(None)
+        relay.join(timeout=5)
+
+
+def _relay(queue: Any, video_progress: VideoProgress | None) -> None:
+    """Forward per-frame progress of long videos from worker processes to the caller."""
+    while (message := queue.get()) is not None:
+        if video_progress is not None:
+            video_progress(*message)
+
+
+def _pooled(
+    pool: ProcessPoolExecutor, refs: list[ItemRef], options: ScanOptions, workers: int
+) -> Iterator[list[FileSignals]]:
+    pending: list[Future[list[FileSignals]]] = []
+    ready: list[FileSignals] = []
+    for start in range(0, len(refs), 16):
+        pending.append(
+            pool.submit(_hash_chunk, refs[start : start + 16], options.mode, options.seconds_per_hash)
+        )
+        while len(pending) > workers * 4:
+            ready.extend(pending.pop(0).result())
             if len(ready) >= BATCH:
                 yield ready
                 ready = []
-        if ready:
+    for future in pending:
+        ready.extend(future.result())
+        if len(ready) >= BATCH:
             yield ready
+            ready = []
+    if ready:
+        yield ready
 
 
-def _hash_chunk(chunk: list[ItemRef], mode: Mode) -> list[FileSignals]:
-    return [hash_ref(ref, mode) for ref in chunk]
+def _hash_chunk(chunk: list[ItemRef], mode: Mode, seconds_per_hash: float) -> list[FileSignals]:
+    return [hash_ref(ref, mode, seconds_per_hash) for ref in chunk]
 
 
 def _status(result: ItemMatches) -> str:
@@ -178,6 +235,8 @@ def _record(store: Store, scan_id: int, results: list[ItemMatches]) -> None:
                 sha256=s.sha256 or None,
                 pdq=s.pdq,
                 pdq_quality=s.pdq_quality,
+                frames=len(s.video.frames) if s.video else None,
+                duration=s.video.duration if s.video else None,
                 error=s.error,
             )
             rows.append(row)
@@ -193,6 +252,7 @@ def _record(store: Store, scan_id: int, results: list[ItemMatches]) -> None:
                     hash_type=m.hash_type,
                     distance=m.distance,
                     variant=m.variant,
+                    detail=m.detail,
                 )
                 for m in result.matches
             )

@@ -8,6 +8,7 @@ from pathlib import PurePath
 from typing import Any
 
 from vigil.media import decode as media
+from vigil.media import video as videos
 from vigil.signals import pdq
 
 
@@ -24,6 +25,7 @@ class FileSignals:
     pdq: str | None = None
     pdq_quality: int | None = None
     pdq_dihedral: tuple[str, ...] = field(default_factory=tuple)
+    video: videos.VideoHash | None = None
     error: str | None = None
 
     def hashes(self) -> dict[str, str]:
@@ -35,6 +37,14 @@ class FileSignals:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["pdq_dihedral"] = list(self.pdq_dihedral)
+        if self.video is not None:
+            data["video"] = {
+                "fps": self.video.fps,
+                "width": self.video.width,
+                "height": self.video.height,
+                "frames": [f.line() for f in self.video.frames],
+                "error": self.video.error,
+            }
         return data
 
 
@@ -42,18 +52,38 @@ def crypto_hashes(data: bytes) -> tuple[str, str, str]:
     return hashlib.md5(data).hexdigest(), hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
 
 
-def compute(path: str, data: bytes, mode: media.Mode = "fast") -> FileSignals:
-    """Exact hashes always; PDQ (with dihedral variants) when the bytes are an image.
+def compute(
+    path: str,
+    data: bytes,
+    mode: media.Mode = "fast",
+    *,
+    seconds_per_hash: float = 1.0,
+    video_source: str | None = None,
+    video_progress: videos.FrameProgress | None = None,
+) -> FileSignals:
+    """Exact hashes always; PDQ (with dihedral variants) for images; vPDQ frames for videos.
 
-    A corrupt image keeps its exact hashes, so it can still match MD5/SHA lists, and carries
-    the decoder's reason in `error`.
+    A corrupt image or video keeps its exact hashes, so it can still match MD5/SHA lists, and
+    carries the decoder's reason in `error`. `video_source` lets PyAV read a file from disk
+    instead of from the in-memory bytes.
     """
     md5, sha1, sha256 = crypto_hashes(data)
     signals = FileSignals(path=path, size=len(data), md5=md5, sha1=sha1, sha256=sha256)
+    name = path.rsplit("!", 1)[-1]
+    if videos.looks_like_video(name, data[:16]):
+        signals.media_type = "video"
+        try:
+            signals.video = videos.hash_video(
+                video_source or data, seconds_per_hash=seconds_per_hash, mode=mode, progress=video_progress
+            )
+            signals.error = signals.video.error
+        except videos.CorruptVideo as exc:
+            signals.error = str(exc)
+        return signals
     try:
         pixels = media.decode(data, mode)
     except media.NotAnImage:
-        if PurePath(path.rsplit("!", 1)[-1]).suffix.lower() in media.IMAGE_SUFFIXES:
+        if PurePath(name).suffix.lower() in media.IMAGE_SUFFIXES:
             signals.media_type = "image"
             signals.error = "has an image file name but is not a readable image"
         return signals

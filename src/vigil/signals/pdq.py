@@ -104,6 +104,7 @@ def _sampler(n_in: int) -> tuple[np.ndarray, np.ndarray]:
     window = _window(n_in)
     for _ in range(_PASSES):
         weights = _box_pass(weights, window)
+    weights[np.abs(weights) < 1e-9] = 0.0  # cumulative-sum round-off outside the true support
     width = max(int(np.count_nonzero(weights, axis=1).max()), 1)
     taps = np.zeros((_OUT, width), dtype=np.intp)
     tap_w = np.zeros((_OUT, width), dtype=np.float32)
@@ -172,8 +173,11 @@ def _thresholds(coeffs: np.ndarray) -> tuple[str, ...]:
     return tuple(row.tobytes().hex() for row in packed)
 
 
-def fast_from_gray(gray: np.ndarray, *, dihedral: bool = True) -> PdqResult:
+def fast_from_gray(gray: np.ndarray, *, dihedral: bool = True, limited_range: bool = False) -> PdqResult:
+    """PDQ of a luma plane. `limited_range`: video Y in 16-235, rescaled so quality is comparable."""
     block = downsample64(gray)
+    if limited_range:
+        block = (block - np.float32(16)) * np.float32(255 / 219)
     dct = _dct_matrix()
     coeffs = dct @ block @ dct.T
     quality = quality64(block)

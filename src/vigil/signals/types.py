@@ -14,7 +14,7 @@ class HashType:
 
     name: str
     hex_len: int
-    match: str  # "exact" | "hamming"
+    match: str  # "exact" | "hamming" | "video"
     aliases: tuple[str, ...] = ()
 
     def normalize(self, value: str) -> str:
@@ -37,6 +37,8 @@ for _t in (
     HashType("sha1", 40, "exact", ("sha-1",)),
     HashType("sha256", 64, "exact", ("sha-256",)),
     HashType("pdq", 64, "hamming"),
+    # A known video: the value is the SHA-256 of its vPDQ text; the frames live in video_frames.
+    HashType("vpdq", 64, "video"),
 ):
     HASH_TYPES.add(_t.name, _t)
     for _alias in _t.aliases:

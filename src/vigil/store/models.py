@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -56,6 +56,17 @@ class EntrySource(Base):
 Index("ix_entry_sources_list", EntrySource.list_id)
 
 
+class VideoFrame(Base):
+    """One vPDQ frame of a known video (an Entry of hash type `vpdq`)."""
+
+    __tablename__ = "video_frames"
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
+    frame: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quality: Mapped[int] = mapped_column(Integer)
+    pdq: Mapped[str] = mapped_column(String(64))
+    timestamp: Mapped[float] = mapped_column(Float)
+
+
 class Scan(Base):
     __tablename__ = "scans"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -82,6 +93,8 @@ class ScanItem(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     pdq: Mapped[str | None] = mapped_column(String(64))
     pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    frames: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -95,3 +108,4 @@ class ScanMatch(Base):
     hash_type: Mapped[str] = mapped_column(String(16))
     distance: Mapped[int] = mapped_column(Integer, default=0)
     variant: Mapped[str | None] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -9,17 +9,22 @@ from typing import Protocol
 
 from vigil.core.errors import ItemError
 from vigil.core.registry import Registry
+from vigil.media.video import FrameHash
 from vigil.signals.types import hash_type
 
 
 @dataclass(frozen=True)
 class ListRow:
-    """One hash on a list, normalised, with the list's own category and origin labels."""
+    """One hash on a list, normalised, with the list's own category and origin labels.
+
+    A `vpdq` row also carries its video's frame hashes.
+    """
 
     hash_type: str
     value: str
     category: str | None = None
     origin: str | None = None
+    frames: tuple[FrameHash, ...] | None = None
 
 
 class ListFormat(Protocol):
