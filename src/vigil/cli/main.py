@@ -164,9 +164,9 @@ def hash_file(
     except OSError as exc:
         err.print(f"[red]error:[/] cannot read {path}: {exc}")
         raise typer.Exit(2) from None
-    with Progress(
-        SpinnerColumn(), TextColumn("frames"), BarColumn(), MofNCompleteColumn(), console=err
-    ) as bar:
+    is_video = looks_like_video(str(path), data[:16])
+    columns = (SpinnerColumn(), TextColumn("frames"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=err, disable=not is_video) as bar:
         task = bar.add_task("frames", total=None)
         signals = compute(
             str(path),
