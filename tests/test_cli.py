@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import BSDS, PDQ_REF, bsds_images
+from tests.conftest import BSDS, DATA, PDQ_REF, bsds_images
 from typer.testing import CliRunner
 
 from vigil.cli.main import app
@@ -60,3 +60,22 @@ def test_user_errors_exit_cleanly(tmp_path: Path) -> None:
     result = runner.invoke(app, ["lists", "import", str(bad), "--name", "x", "--db", db])
     assert result.exit_code == 0 and "1 rejected" in result.output
     assert bsds_images()
+
+
+def test_video_list_import_from_folder_and_scan(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'v.db'}"
+    hashes = DATA / "video-samples" / "vpdq-sample-hashes"
+    folder = tmp_path / "refs"
+    folder.mkdir()
+    for name in ("pattern-hd-no-bar", "doorknob-hd-no-bar"):
+        (folder / f"{name}.txt").write_text((hashes / f"{name}.txt").read_text())
+    out = invoke("lists", "import", str(folder), "--format", "vpdq", "--name", "videos", "--db", db)
+    assert "2 rows read, 2 new entries, 0 rejected" in out
+    case = tmp_path / "case"
+    case.mkdir()
+    video = DATA / "video-samples" / "tmk-sample-videos" / "pattern-sd-grey-bar.mp4"
+    (case / "upload.mp4").write_bytes(video.read_bytes())
+    out = invoke("scan", str(case), "--db", db, "--report-dir", str(tmp_path / "r"), "--workers", "1")
+    assert "vpdq" in out and "videos" in out
+    page = next((tmp_path / "r").glob("*.html")).read_text()
+    assert "query 0:00.0-0:06.0 of known 0:00.0-0:06.0" in page

@@ -59,8 +59,8 @@ def import_list(
     db: DbOption = None,
 ) -> None:
     """Import a CSV, VICS JSON, plain or NSRL RDSv3 list; bad rows are reported and skipped."""
-    if not path.is_file():
-        err.print(f"[red]error:[/] no file {path}")
+    if not path.exists():
+        err.print(f"[red]error:[/] no file or folder {path}")
         raise typer.Exit(2)
     reader = FORMATS.get(fmt) if fmt != "auto" else detect(path)
     if reader.name == "plain" and hash_type:
