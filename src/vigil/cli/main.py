@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from vigil.cli.admin import audit_app, keys_app, review_app, serve
 from vigil.cli.lists import lists_app, open_store
 from vigil.core.errors import VigilError
 from vigil.match.matcher import DEFAULT_MIN_QUALITY, MatchConfig
@@ -27,6 +28,7 @@ from vigil.match.pdq_index import DEFAULT_RADIUS
 from vigil.media.decode import Mode
 from vigil.media.video import looks_like_video
 from vigil.media.walk import ItemRef, read_item
+from vigil.review import queue as review_queue
 from vigil.scan import report as scan_report
 from vigil.scan.runner import ScanOptions, run_scan
 from vigil.signals.compute import compute
@@ -36,6 +38,10 @@ app = typer.Typer(
     help="Vigil: match files against known-material hash lists for human review.", no_args_is_help=True
 )
 app.add_typer(lists_app, name="lists")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
+app.add_typer(review_app, name="review")
+app.command("serve")(serve)
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -74,6 +80,12 @@ def scan(
     report_dir: Annotated[Path, typer.Option(help="Where to write the JSON and HTML report")] = Path(
         "vigil-report"
     ),
+    review_votes: Annotated[
+        int, typer.Option(help="Queue matches for this many agreeing reviewers (0: none)")
+    ] = 2,
+    context: Annotated[
+        Path | None, typer.Option(help="JSON: item path -> uploader/account/ip_events")
+    ] = None,
 ) -> None:
     """Hash every file under PATH (archives included), match against the lists, write a report."""
     if not path.exists():
@@ -125,6 +137,10 @@ def scan(
             raise typer.Exit(130) from None
     result = scan_report.build(store, scan_id)
     json_path, html_path = scan_report.write(result, report_dir)
+    if review_votes:
+        contexts = json.loads(context.read_text()) if context else None
+        queued = review_queue.enqueue_scan(store, scan_id, review_votes, contexts)
+        err.print(f"{queued} matched items queued for human review")
     totals = result["totals"]
     table = Table(title=f"scan {scan_id}: {path}")
     for key in totals:

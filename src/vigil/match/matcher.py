@@ -94,6 +94,16 @@ class Matcher:
                 )
             )
 
+    def match_hashes(self, pairs: Sequence[tuple[str, str]]) -> list[Match]:
+        """Matches for bare hashes (an API client that hashes on its side): exact types and PDQ."""
+        signals = FileSignals("hashes", 0, "", "", "")
+        for kind, value in pairs:
+            if kind == "pdq":
+                signals.pdq, signals.pdq_quality = value, 100
+            elif kind in EXACT_TYPES:
+                setattr(signals, kind, value)
+        return self.match([signals])[0].matches
+
     def match(self, items: Sequence[FileSignals]) -> list[ItemMatches]:
         results = [ItemMatches(s) for s in items]
         found: dict[int, list[Hit]] = {i: [] for i in range(len(items))}

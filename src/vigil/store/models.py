@@ -109,3 +109,116 @@ class ScanMatch(Base):
     distance: Mapped[int] = mapped_column(Integer, default=0)
     variant: Mapped[str | None] = mapped_column(String(16))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ApiKey(Base):
+    """An API key (only its SHA-256 is stored) and the role it acts with."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewItem(Base):
+    """A file waiting for (or past) human review: a scan match or an API submission."""
+
+    __tablename__ = "review_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scan_items.id", ondelete="SET NULL"), unique=True
+    )
+    source: Mapped[str] = mapped_column(String(16))  # scan | api
+    path: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    md5: Mapped[str | None] = mapped_column(String(32))
+    media_type: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    reason: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict
+    )  # matches/classifier hits that raised it
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # uploader, IP events, account
+    required_votes: Mapped[int] = mapped_column(Integer, default=2)
+    category_scheme: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewVote(Base):
+    __tablename__ = "review_votes"
+    __table_args__ = (UniqueConstraint("item_id", "reviewer_id", name="uq_vote_item_reviewer"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    decision: Mapped[str] = mapped_column(String(16))  # confirm | reject
+    category_scheme: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(8))
+    final: Mapped[bool] = mapped_column(default=False)  # a senior reviewer's ruling on an escalation
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Evidence(Base):
+    """A frozen copy of a confirmed file and its context, encrypted at rest, under legal hold."""
+
+    __tablename__ = "evidence"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    md5: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    blob: Mapped[str] = mapped_column(String(200))  # file name inside the evidence folder
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    legal_hold: Mapped[bool] = mapped_column(default=True)
+    retain_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CustodyEvent(Base):
+    """Chain of custody: each event hashes the previous one, starting from the content hash."""
+
+    __tablename__ = "custody_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    chain_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained audit log (database triggers refuse UPDATE and DELETE)."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[str] = mapped_column(String(40))  # ISO-8601 text, hashed exactly as stored
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON text
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class Submission(Base):
+    """A clearinghouse report built from a confirmed item, and where its submission got to."""
+
+    __tablename__ = "report_submissions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
+    status: Mapped[str] = mapped_column(
+        String(16), default="draft"
+    )  # draft|submitted|finished|retracted|failed
+    report_xml: Mapped[str] = mapped_column(Text)
+    actionability: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    remote_id: Mapped[str | None] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

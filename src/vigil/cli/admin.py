@@ -1,0 +1,127 @@
+"""`vigil serve`, `vigil keys ...`, `vigil audit ...`, `vigil review ...`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vigil.audit import log as audit
+from vigil.auth import keys
+from vigil.cli.lists import open_store
+from vigil.review import queue as review
+from vigil.review import transparency
+
+keys_app = typer.Typer(help="API keys and roles.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log checks and transparency export.", no_args_is_help=True)
+review_app = typer.Typer(help="Review queue administration.", no_args_is_help=True)
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+DbOption = Annotated[
+    str | None, typer.Option("--db", help="SQLAlchemy URL (default $VIGIL_DB or sqlite:///vigil.db)")
+]
+
+
+@keys_app.command("create")
+def create_key(
+    name: Annotated[str, typer.Argument(help="Who the key is for")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(keys.ROLES)}")],
+    db: DbOption = None,
+) -> None:
+    """Create a key; it is printed once and only its hash is stored."""
+    try:
+        key = keys.create_key(open_store(db), name, role)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(key)
+
+
+@keys_app.command("list")
+def list_keys(db: DbOption = None) -> None:
+    table = Table("name", "role", "created", "revoked")
+    for row in keys.list_keys(open_store(db)):
+        table.add_row(str(row["name"]), str(row["role"]), str(row["created_at"]), str(row["revoked"]))
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def revoke_key(name: str, db: DbOption = None) -> None:
+    if not keys.revoke(open_store(db), name):
+        err.print(f"[red]error:[/] no active key named {name}")
+        raise typer.Exit(2)
+    console.print(f"revoked {name}")
+
+
+@audit_app.command("verify")
+def verify(db: DbOption = None) -> None:
+    """Recompute the hash chain; exit 1 and name the first bad event if anything was altered."""
+    result = audit.verify(open_store(db))
+    if result.ok:
+        console.print(f"audit log intact: {result.events} events")
+        return
+    err.print(f"[red]audit log broken at event {result.first_bad_seq}:[/] {result.problem}")
+    raise typer.Exit(1)
+
+
+@audit_app.command("transparency")
+def transparency_export(
+    out: Annotated[Path, typer.Option(help="JSON file to write")] = Path("transparency.json"),
+    db: DbOption = None,
+) -> None:
+    """Counts by source, list, category and outcome, and false-positive rates from review decisions."""
+    store = open_store(db)
+    data = transparency.build(store)
+    out.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    audit.log(store, "cli", "transparency.export", str(out))
+    console.print_json(json.dumps(data))
+
+
+@review_app.command("enqueue")
+def enqueue(
+    scan_id: int,
+    votes: Annotated[int, typer.Option(help="Agreeing reviewers needed")] = review.DEFAULT_REQUIRED_VOTES,
+    context: Annotated[
+        Path | None, typer.Option(help="JSON: item path -> uploader/account/ip_events")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Put a scan's matches into the review queue (done automatically after `vigil scan`)."""
+    contexts = json.loads(context.read_text()) if context else None
+    added = review.enqueue_scan(open_store(db), scan_id, votes, contexts)
+    console.print(f"{added} items queued for review")
+
+
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    evidence_dir: Annotated[Path, typer.Option(help="Encrypted evidence folder")] = Path("vigil-evidence"),
+    key_file: Annotated[Path | None, typer.Option(help="Evidence key file (or $VIGIL_EVIDENCE_KEY)")] = None,
+    votes: Annotated[
+        int, typer.Option(help="Agreeing reviewers needed per decision")
+    ] = review.DEFAULT_REQUIRED_VOTES,
+    reporter_email: Annotated[str, typer.Option(help="Reporter e-mail in clearinghouse reports")] = "",
+    clearinghouse_url: Annotated[str | None, typer.Option(help="CyberTipline-style API base URL")] = None,
+) -> None:
+    """Run the HTTP service: JSON API (OpenAPI at /docs) and the review UI at /ui."""
+    import os
+
+    import uvicorn
+
+    from vigil.evidence.vault import Vault
+    from vigil.service.app import ServiceConfig, create_app
+
+    config = ServiceConfig(
+        required_votes=votes,
+        reporter_email=reporter_email or ServiceConfig.reporter_email,
+        clearinghouse_url=clearinghouse_url,
+        clearinghouse_user=os.environ.get("VIGIL_CLEARINGHOUSE_USER", ""),
+        clearinghouse_password=os.environ.get("VIGIL_CLEARINGHOUSE_PASSWORD", ""),
+    )
+    app = create_app(open_store(db), Vault.open(evidence_dir, key_file), config)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

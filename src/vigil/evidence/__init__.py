@@ -1,0 +1,1 @@
+"""Evidence preservation: encrypted at rest, chain of custody, legal hold."""

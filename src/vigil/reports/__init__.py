@@ -1,0 +1,1 @@
+"""Clearinghouse reports (CyberTipline style): XML, actionability, submission client."""

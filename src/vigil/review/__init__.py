@@ -1,0 +1,1 @@
+"""Human review: queue, N-of-M agreement, escalation, category schemes."""

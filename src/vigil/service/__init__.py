@@ -1,0 +1,1 @@
+"""The HTTP service: JSON API (OpenAPI at /docs) and the server-rendered review UI."""
