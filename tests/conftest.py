@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from vigil.store.db import Store
 
@@ -31,6 +38,54 @@ def _shared_data() -> None:
         pytest.exit(f"shared test data not found at {DATA}", returncode=2)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Store:
+PG_URL = os.environ.get("VIGIL_TEST_DATABASE_URL")  # set by .ci/run for the PostgreSQL pass
+
+
+def fresh_store(tmp_path: Path) -> Store:
+    """An empty migrated store: SQLite in tmp_path, or a clean schema on the test PostgreSQL."""
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        return Store(PG_URL)
     return Store(f"sqlite:///{tmp_path / 'vigil.db'}")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    created = fresh_store(tmp_path)
+    yield created
+    created.close()
+
+
+class ServerThread:
+    """A real uvicorn server for an ASGI app on a free loopback port, in a background thread."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

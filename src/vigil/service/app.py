@@ -1,6 +1,5 @@
 """FastAPI application: native JSON API under /v1 (OpenAPI at /docs) and the review UI under /ui."""
 
-from __future__ import annotations
 
 import hashlib
 import threading

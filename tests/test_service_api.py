@@ -1,0 +1,151 @@
+"""The JSON API: roles, hash and media matching, list management, scans, OpenAPI."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from tests.conftest import bsds_images
+from tests.test_scan import designate_known
+
+from vigil.audit import log as audit
+from vigil.auth.keys import create_key
+from vigil.evidence.vault import Vault
+from vigil.service.app import create_app
+from vigil.signals.compute import compute
+from vigil.store.db import Store
+from vigil.store.models import ReviewItem
+
+KNOWN = bsds_images()[10:12]
+
+
+@pytest.fixture
+def api(store: Store, tmp_path: Path):
+    designate_known(store, KNOWN)
+    app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "k.key"))
+    keys = {
+        role: {"X-API-Key": create_key(store, role, role)}
+        for role in ("submitter", "reviewer", "senior_reviewer", "admin", "auditor")
+    }
+    with TestClient(app) as client:
+        yield client, keys, store, tmp_path
+
+
+def test_keys_and_roles(api) -> None:
+    client, keys, store, _ = api
+    assert client.post("/v1/match/hash", json={"hashes": []}).status_code == 401
+    assert (
+        client.post("/v1/match/hash", json={"hashes": []}, headers={"X-API-Key": "vgl_wrong"}).status_code
+        == 401
+    )
+    assert client.get("/v1/audit/verify", headers=keys["reviewer"]).status_code == 403
+    assert client.get("/v1/audit/verify", headers=keys["auditor"]).json()["ok"] is True
+    assert client.get("/v1/lists", headers=keys["auditor"]).status_code == 403
+    assert audit.action_counts(store)["access.denied"] == 2
+
+
+def test_match_hash_exact_and_pdq(api) -> None:
+    client, keys, _, _ = api
+    signals = compute("x", KNOWN[0].read_bytes(), "exact")
+    body = {"hashes": [{"type": "MD5", "value": signals.md5.upper()}, {"type": "pdq", "value": signals.pdq}]}
+    matches = client.post("/v1/match/hash", json=body, headers=keys["submitter"]).json()["matches"]
+    assert {m["hash_type"] for m in matches} == {"md5", "pdq"}
+    assert matches[0]["lists"][0]["list"] == "known"
+    bad = client.post(
+        "/v1/match/hash", json={"hashes": [{"type": "crc32", "value": "ab"}]}, headers=keys["submitter"]
+    )
+    assert bad.status_code == 422 and "unknown hash type" in bad.json()["detail"]
+
+
+def test_match_media_queues_with_context_and_quarantines(api) -> None:
+    client, keys, store, tmp_path = api
+    context = {
+        "uploader": "u-1",
+        "ip_events": [{"ipAddress": "198.51.100.9", "dateTime": "2026-11-24T12:00:00Z"}],
+    }
+    data = KNOWN[1].read_bytes()
+    reply = client.post(
+        "/v1/match/media",
+        files={"file": ("photo.jpg", data, "image/jpeg")},
+        data={"context": json.dumps(context)},
+        headers=keys["submitter"],
+    ).json()
+    assert reply["review_item"] and {m["hash_type"] for m in reply["matches"]} >= {"sha256", "pdq"}
+    with store.session() as session:
+        item = session.get(ReviewItem, reply["review_item"])
+        assert item.context == context and item.source == "api"
+    quarantined = list((tmp_path / "vault").glob("pending-*.bin"))
+    assert len(quarantined) == 1 and data[:200] not in quarantined[0].read_bytes()
+    miss = client.post(
+        "/v1/match/media",
+        files={"file": ("o.jpg", bsds_images()[300].read_bytes())},
+        headers=keys["submitter"],
+    ).json()
+    assert miss["matches"] == [] and miss["review_item"] is None
+
+
+def test_list_import_export_and_reload(api) -> None:
+    client, keys, store, _ = api
+    other = compute("x", bsds_images()[300].read_bytes(), "exact")
+    csv = f"hash_type,value,category\npdq,{other.pdq},2\nmd5,not-a-hash,1\n"
+    reply = client.post(
+        "/v1/lists/partner/import",
+        files={"file": ("l.csv", csv)},
+        data={"format": "csv"},
+        headers=keys["admin"],
+    ).json()
+    assert reply["rows"] == 1 and len(reply["rejected"]) == 1
+    found = client.post(
+        "/v1/match/hash", json={"hashes": [{"type": "pdq", "value": other.pdq}]}, headers=keys["submitter"]
+    ).json()["matches"]
+    assert found and found[0]["lists"][0]["list"] == "partner"  # index reloaded
+    exported = client.get("/v1/lists/partner/export?fmt=csv", headers=keys["admin"])
+    assert other.pdq in exported.text
+    assert audit.action_counts(store)["list.export"] == 1
+
+
+def test_scan_via_api_fills_the_review_queue(api, tmp_path: Path) -> None:
+    client, keys, store, _ = api
+    folder = tmp_path / "share"
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(KNOWN[0].read_bytes())
+    assert client.post("/v1/scans", json={"path": str(folder)}, headers=keys["reviewer"]).status_code == 403
+    assert client.post("/v1/scans", json={"path": str(folder)}, headers=keys["admin"]).status_code == 202
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        queue = client.get("/v1/review/queue", headers=keys["reviewer"]).json()
+        if queue:
+            break
+        time.sleep(0.2)
+    assert len(queue) == 1 and queue[0]["status"] == "pending"
+    vote = client.post(
+        f"/v1/review/{queue[0]['id']}/vote", json={"decision": "reject"}, headers=keys["reviewer"]
+    )
+    assert vote.json() == {"status": "pending", "votes": 1}
+    again = client.post(
+        f"/v1/review/{queue[0]['id']}/vote", json={"decision": "reject"}, headers=keys["reviewer"]
+    )
+    assert again.status_code == 409
+    with store.session() as session:
+        assert session.scalars(select(ReviewItem)).one().source == "scan"
+
+
+def test_openapi_documents_the_api(api) -> None:
+    client, _, _, _ = api
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in (
+        "/v1/match/hash",
+        "/v1/match/media",
+        "/v1/lists",
+        "/v1/scans",
+        "/v1/review/queue",
+        "/v1/reports/{item_id}",
+        "/v1/audit/verify",
+        "/v1/transparency",
+    ):
+        assert path in paths
+    assert not any(p.startswith("/ui") for p in paths)
