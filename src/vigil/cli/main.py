@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from vigil.cli.admin import audit_app, keys_app, review_app, serve
+from vigil.cli.blocking import blocklist_app, search_app, stop_page
 from vigil.cli.lists import lists_app, open_store
 from vigil.core.errors import VigilError
 from vigil.match.matcher import DEFAULT_MIN_QUALITY, MatchConfig
@@ -42,6 +43,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(review_app, name="review")
 app.command("serve")(serve)
+app.add_typer(blocklist_app, name="blocklist")
+app.add_typer(search_app, name="search-warning")
+app.command("stop-page")(stop_page)
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 

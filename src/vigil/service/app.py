@@ -1,6 +1,5 @@
 """FastAPI application: native JSON API under /v1 (OpenAPI at /docs) and the review UI under /ui."""
 
-
 import hashlib
 import threading
 import uuid

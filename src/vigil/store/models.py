@@ -222,3 +222,30 @@ class Submission(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BlockEntry(Base):
+    """A domain or URL proposed for blocking; only reviewed (approved) entries are exported."""
+
+    __tablename__ = "block_entries"
+    __table_args__ = (UniqueConstraint("kind", "value", name="uq_block_kind_value"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # domain | url
+    value: Mapped[str] = mapped_column(String(2000))
+    source: Mapped[str | None] = mapped_column(String(200))
+    level: Mapped[str] = mapped_column(String(16), default="block")  # block | warn
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | rejected
+    forced: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewer: Mapped[str | None] = mapped_column(String(200))
+
+
+class ZoneSerial(Base):
+    """Last exported RPZ zone content hash and SOA serial, so the serial only moves on change."""
+
+    __tablename__ = "zone_serials"
+    zone: Mapped[str] = mapped_column(String(255), primary_key=True)
+    serial: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
