@@ -54,9 +54,7 @@ def test_shared_hosts_and_cdns_are_refused_unless_forced(store: Store) -> None:
 
 
 def test_exports_hold_only_reviewed_entries_and_serial_moves_on_change(store: Store, tmp_path: Path) -> None:
-    _approved(
-        store, "blocked-one.example", "https://files.example.net/a/b.jpg", "https://i.imgur.com/x.jpg"
-    )
+    _approved(store, "blocked-one.example", "https://files.example.net/a/b.jpg", "https://i.imgur.com/x.jpg")
     pending = blocklist.add(store, "pending.example")
     rejected = blocklist.add(store, "rejected.example")
     blocklist.review(store, rejected.id, "reviewer:test", approve=False)
@@ -133,7 +131,8 @@ rpz:
     )
     # The stop-page host is served by an authoritative zone, so the CNAME action resolves offline.
     (tmp_path / "vigil.example.zone").write_text(
-        "$ORIGIN vigil.example.\n$TTL 300\n@ IN SOA ns.vigil.example. hostmaster.vigil.example. 1 3600 600 86400 300\n"
+        "$ORIGIN vigil.example.\n$TTL 300\n"
+        "@ IN SOA ns.vigil.example. hostmaster.vigil.example. 1 3600 600 86400 300\n"
         "@ IN NS ns.vigil.example.\nns IN A 192.0.2.1\nok IN A 192.0.2.10\nstop IN A 192.0.2.99\n"
     )
     checked = subprocess.run(
