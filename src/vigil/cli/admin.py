@@ -7,23 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from vigil.audit import log as audit
 from vigil.auth import keys
-from vigil.cli.lists import open_store
+from vigil.cli.common import DbOption, console, err, open_store
 from vigil.review import queue as review
 from vigil.review import transparency
 
 keys_app = typer.Typer(help="API keys and roles.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit log checks and transparency export.", no_args_is_help=True)
 review_app = typer.Typer(help="Review queue administration.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="SQLAlchemy URL (default $VIGIL_DB or sqlite:///vigil.db)")
-]
 
 
 @keys_app.command("create")

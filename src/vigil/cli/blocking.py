@@ -7,24 +7,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
 from vigil.blocking import blocklist, search
 from vigil.blocking.stop_page import TEXTS, StopPageConfig, serve
-from vigil.cli.lists import open_store
+from vigil.cli.common import DbOption, console, err, open_store
 from vigil.store.models import BlockEntry
 
 blocklist_app = typer.Typer(
     help="Reviewed blocklist: add, review, export as RPZ or lists.", no_args_is_help=True
 )
 search_app = typer.Typer(help="Search-query warnings against a reviewed term list.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="SQLAlchemy URL (default $VIGIL_DB or sqlite:///vigil.db)")
-]
 
 
 @blocklist_app.command("add")

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from vigil.cli.common import DbOption, console, err, open_store
 from vigil.core.errors import ItemError
 from vigil.lists import store as lists
 from vigil.lists.formats import FORMATS, ListRow
@@ -18,18 +18,8 @@ from vigil.lists.formats.plain import PlainFormat
 from vigil.lists.formats.vpdqfmt import video_row
 from vigil.media.walk import ItemRef, walk
 from vigil.scan.runner import hash_ref
-from vigil.store.db import Store
 
 lists_app = typer.Typer(help="Manage hash lists.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="SQLAlchemy URL (default $VIGIL_DB or sqlite:///vigil.db)")
-]
-
-
-def open_store(url: str | None) -> Store:
-    return Store(url)
 
 
 def _report_import(result: lists.ImportResult, show: int = 20) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -22,7 +21,8 @@ from rich.table import Table
 
 from vigil.cli.admin import audit_app, keys_app, review_app, serve
 from vigil.cli.blocking import blocklist_app, search_app, stop_page
-from vigil.cli.lists import lists_app, open_store
+from vigil.cli.common import DbOption, console, err, open_store
+from vigil.cli.lists import lists_app
 from vigil.core.errors import VigilError
 from vigil.match.matcher import DEFAULT_MIN_QUALITY, MatchConfig
 from vigil.match.pdq_index import DEFAULT_RADIUS
@@ -46,12 +46,7 @@ app.command("serve")(serve)
 app.add_typer(blocklist_app, name="blocklist")
 app.add_typer(search_app, name="search-warning")
 app.command("stop-page")(stop_page)
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
 
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="SQLAlchemy URL (default $VIGIL_DB or sqlite:///vigil.db)")
-]
 ModeOption = Annotated[str, typer.Option("--mode", help="fast (vectorised PDQ) or exact (reference pdqhash)")]
 
 

@@ -51,13 +51,14 @@ def _split_ranges(lims: np.ndarray, rows: np.ndarray, dists: np.ndarray) -> Hits
     ]
 
 
-class FlatIndex:
-    """faiss brute force: exact, no build cost, linear query time."""
+class _FaissIndex:
+    """Shared by the faiss-backed indexes: add codes, count, exclusive-radius range search."""
 
-    kind = "flat"
+    kind = "faiss"
+    max_radius = CODE_BYTES * 8
 
-    def __init__(self, codes: np.ndarray) -> None:
-        self._index = faiss.IndexBinaryFlat(CODE_BYTES * 8)
+    def __init__(self, index: faiss.IndexBinary, codes: np.ndarray) -> None:
+        self._index = index
         codes = _as_codes(codes)
         if len(codes):
             self._index.add(codes)
@@ -66,6 +67,8 @@ class FlatIndex:
         return int(self._index.ntotal)
 
     def search(self, queries: np.ndarray, radius: int = DEFAULT_RADIUS) -> Hits:
+        if radius > self.max_radius:
+            raise ValueError(f"index was built for radius <= {self.max_radius}")
         queries = _as_codes(queries)
         if len(self) == 0 or len(queries) == 0:
             return [[] for _ in range(len(queries))]
@@ -73,7 +76,16 @@ class FlatIndex:
         return _split_ranges(lims, rows, dists)
 
 
-class FaissMultiHashIndex:
+class FlatIndex(_FaissIndex):
+    """faiss brute force: exact, no build cost, linear query time."""
+
+    kind = "flat"
+
+    def __init__(self, codes: np.ndarray) -> None:
+        super().__init__(faiss.IndexBinaryFlat(CODE_BYTES * 8), codes)
+
+
+class FaissMultiHashIndex(_FaissIndex):
     """faiss' own multi-index hashing, kept as a comparison point for the benchmark."""
 
     kind = "faiss-mih"
@@ -81,24 +93,10 @@ class FaissMultiHashIndex:
     def __init__(
         self, codes: np.ndarray, chunks: int = 12, bits: int = 21, radius: int = DEFAULT_RADIUS
     ) -> None:
-        self._index = faiss.IndexBinaryMultiHash(CODE_BYTES * 8, chunks, bits)
-        self._index.nflip = radius // chunks
-        self._radius = radius
-        codes = _as_codes(codes)
-        if len(codes):
-            self._index.add(codes)
-
-    def __len__(self) -> int:
-        return int(self._index.ntotal)
-
-    def search(self, queries: np.ndarray, radius: int = DEFAULT_RADIUS) -> Hits:
-        if radius > self._radius:
-            raise ValueError(f"index was built for radius <= {self._radius}")
-        queries = _as_codes(queries)
-        if len(self) == 0 or len(queries) == 0:
-            return [[] for _ in range(len(queries))]
-        lims, dists, rows = self._index.range_search(queries, radius + 1)
-        return _split_ranges(lims, rows, dists)
+        index = faiss.IndexBinaryMultiHash(CODE_BYTES * 8, chunks, bits)
+        index.nflip = radius // chunks  # pigeonhole: enough flips for exactness up to `radius`
+        self.max_radius = radius
+        super().__init__(index, codes)
 
 
 def _chunk_values(codes: np.ndarray, bits: int, chunks: int) -> np.ndarray:
