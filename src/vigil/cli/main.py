@@ -66,6 +66,7 @@ def scan(
         int, typer.Option(help="Skip PDQ matching below this quality")
     ] = DEFAULT_MIN_QUALITY,
     workers: Annotated[int, typer.Option(help="Hashing processes (0: one per CPU)")] = 0,
+    cluster: Annotated[str | None, typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786")] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the last unfinished scan of PATH")
     ] = False,
@@ -96,6 +97,7 @@ def scan(
         workers,
         MatchConfig(radius, min_quality, dihedral, video_match_percent=video_match),
         seconds_per_hash,
+        cluster,
     )
     columns = (
         SpinnerColumn(),

@@ -36,6 +36,7 @@ class ScanOptions:
     workers: int = 0  # 0: one per CPU; 1: in this process
     match: MatchConfig = field(default_factory=MatchConfig)
     seconds_per_hash: float = 1.0  # video frame sampling; 0 hashes every frame
+    cluster: str | None = None  # Dask scheduler address (tcp://host:8786); None hashes locally
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +149,11 @@ def run_scan(
 def _hashed_batches(
     refs: list[ItemRef], options: ScanOptions, video_progress: VideoProgress | None
 ) -> Iterator[list[FileSignals]]:
+    if options.cluster:
+        from vigil.scan.cluster import dask_batches
+
+        yield from dask_batches(options.cluster, refs, options.mode, options.seconds_per_hash, BATCH)
+        return
     workers = options.workers or os.cpu_count() or 1
     if workers == 1 or len(refs) < 8:
         global _VIDEO_PROGRESS
@@ -189,7 +195,7 @@ def _pooled(
     ready: list[FileSignals] = []
     for start in range(0, len(refs), 16):
         pending.append(
-            pool.submit(_hash_chunk, refs[start : start + 16], options.mode, options.seconds_per_hash)
+            pool.submit(hash_chunk, refs[start : start + 16], options.mode, options.seconds_per_hash)
         )
         while len(pending) > workers * 4:
             ready.extend(pending.pop(0).result())
@@ -205,7 +211,8 @@ def _pooled(
         yield ready
 
 
-def _hash_chunk(chunk: list[ItemRef], mode: Mode, seconds_per_hash: float) -> list[FileSignals]:
+def hash_chunk(chunk: list[ItemRef], mode: Mode, seconds_per_hash: float) -> list[FileSignals]:
+    """Hash a few items (a unit of work for the process pool or a Dask worker)."""
     return [hash_ref(ref, mode, seconds_per_hash) for ref in chunk]
 
 
