@@ -15,7 +15,7 @@ from tests.test_scan import designate_known
 from vigil.audit import log as audit
 from vigil.auth.keys import create_key
 from vigil.evidence.vault import Vault
-from vigil.service.app import create_app
+from vigil.service.app import ServiceConfig, create_app
 from vigil.signals.compute import compute
 from vigil.store.db import Store
 from vigil.store.models import ReviewItem
@@ -149,3 +149,48 @@ def test_openapi_documents_the_api(api) -> None:
     ):
         assert path in paths
     assert not any(p.startswith("/ui") for p in paths)
+
+
+def test_workers_share_index_snapshots_and_reload_without_restart(store: Store, tmp_path: Path) -> None:
+    """Two apps (as two worker processes would) map one snapshot; a rebuild by one reaches the other."""
+    designate_known(store, KNOWN[:1])
+    index_dir = tmp_path / "index"
+    vault = Vault.open(tmp_path / "vault", tmp_path / "k.key")
+    config = ServiceConfig(index_dir=index_dir)
+    admin = {"X-API-Key": create_key(store, "admin", "admin")}
+    other = compute("x", bsds_images()[301].read_bytes(), "exact")
+    query = {"hashes": [{"type": "pdq", "value": other.pdq}]}
+    with (
+        TestClient(create_app(store, vault, config)) as first,
+        TestClient(create_app(store, vault, config)) as second,
+    ):
+        assert second.post("/v1/match/hash", json=query, headers=admin).json()["matches"] == []
+        csv = f"hash_type,value\npdq,{other.pdq}\n"
+        first.post(
+            "/v1/lists/late/import", files={"file": ("l.csv", csv)}, data={"format": "csv"}, headers=admin
+        )
+        found = second.post("/v1/match/hash", json=query, headers=admin).json()["matches"]
+        assert [m["lists"][0]["list"] for m in found] == ["late"]
+        assert first.post("/v1/index/rebuild", headers=admin).json()["entries"] == 2
+
+
+def test_snapshot_round_trip_for_large_lists(tmp_path: Path) -> None:
+    import numpy as np
+
+    from vigil.match import snapshot
+    from vigil.match.pdq_index import FlatIndex, MultiIndexHash
+
+    rng = np.random.default_rng(3)
+    codes = rng.integers(0, 256, (5000, 32), dtype=np.uint8)
+    built = MultiIndexHash(codes)
+    version = tmp_path / "v1"
+    version.mkdir()
+    for name, array in built.arrays().items():
+        np.save(version / f"mih_{name}.npy", array)
+    loaded = MultiIndexHash.from_arrays(
+        {p.stem[4:]: np.load(p, mmap_mode="r") for p in version.glob("mih_*.npy")}
+    )
+    queries = codes[:50] ^ np.uint8(1)
+    assert loaded.search(queries) == built.search(queries) == FlatIndex(codes).search(queries)
+    assert isinstance(loaded._order[0], np.memmap)
+    assert snapshot.current(tmp_path) is None

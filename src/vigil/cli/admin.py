@@ -101,21 +101,40 @@ def serve(
     ] = review.DEFAULT_REQUIRED_VOTES,
     reporter_email: Annotated[str, typer.Option(help="Reporter e-mail in clearinghouse reports")] = "",
     clearinghouse_url: Annotated[str | None, typer.Option(help="CyberTipline-style API base URL")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (they share a memory-mapped index)")] = 1,
+    index_dir: Annotated[
+        Path | None, typer.Option(help="Index snapshot folder (default with --workers > 1)")
+    ] = None,
 ) -> None:
     """Run the HTTP service: JSON API (OpenAPI at /docs) and the review UI at /ui."""
     import os
 
     import uvicorn
 
-    from vigil.evidence.vault import Vault
-    from vigil.service.app import ServiceConfig, create_app
+    from vigil.store.db import resolve_url
 
-    config = ServiceConfig(
-        required_votes=votes,
-        reporter_email=reporter_email or ServiceConfig.reporter_email,
-        clearinghouse_url=clearinghouse_url,
-        clearinghouse_user=os.environ.get("VIGIL_CLEARINGHOUSE_USER", ""),
-        clearinghouse_password=os.environ.get("VIGIL_CLEARINGHOUSE_PASSWORD", ""),
+    if workers > 1 and index_dir is None:
+        index_dir = Path("vigil-index")
+    settings = {
+        "VIGIL_DB": resolve_url(db),
+        "VIGIL_EVIDENCE_DIR": str(evidence_dir),
+        "VIGIL_EVIDENCE_KEY_FILE": str(key_file or ""),
+        "VIGIL_VOTES": str(votes),
+        "VIGIL_REPORTER_EMAIL": reporter_email,
+        "VIGIL_CLEARINGHOUSE_URL": clearinghouse_url or "",
+        "VIGIL_INDEX_DIR": str(index_dir or ""),
+    }
+    os.environ.update({k: v for k, v in settings.items() if v})
+    if index_dir is not None:
+        from vigil.match import snapshot
+
+        snapshot.write(open_store(db), index_dir)  # build once; the workers map it
+    uvicorn.run(
+        "vigil.service.app:from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
     )
-    app = create_app(open_store(db), Vault.open(evidence_dir, key_file), config)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Insert, Table, func, select, tuple_
+from sqlalchemy import Insert, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from vigil.store.models import Entry, EntrySource, HashList, VideoFrame, utcnow
 
 PURPOSES = ("known", "ignore")
 BATCH = 5000
+COPY_BATCH = 200_000  # PostgreSQL rows per COPY
 
 _INSERTS: dict[str, Callable[[Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
@@ -88,7 +89,7 @@ def import_rows(
         if category and not row.category:
             row = replace(row, category=category)
         batch.append(row)
-        if len(batch) >= BATCH:
+        if len(batch) >= (COPY_BATCH if store.dialect == "postgresql" else BATCH):
             _flush(store, list_id, batch, result)
             batch = []
     if batch:
@@ -98,16 +99,20 @@ def import_rows(
 
 def _flush(store: Store, list_id: int, batch: list[ListRow], result: ImportResult) -> None:
     unique = {(r.hash_type, r.value): r for r in batch}
+    if store.dialect == "postgresql" and not any(r.frames for r in unique.values()):
+        _flush_copy(store, list_id, unique, result)
+        return
     keys = list(unique)
     now = utcnow()
     with store.engine.begin() as conn:
-        before = conn.scalar(select(func.count()).select_from(Entry))
-        conn.execute(
-            _insert_ignore(store.dialect, Entry.__table__, ["hash_type", "value"]),  # type: ignore[arg-type]
-            [{"hash_type": t, "value": v} for t, v in keys],
-        )
-        after = conn.scalar(select(func.count()).select_from(Entry))
         ids = dict(_entry_ids(conn, keys))
+        missing = [k for k in keys if k not in ids]
+        if missing:
+            conn.execute(
+                _insert_ignore(store.dialect, Entry.__table__, ["hash_type", "value"]),  # type: ignore[arg-type]
+                [{"hash_type": t, "value": v} for t, v in missing],
+            )
+            ids.update(_entry_ids(conn, missing))
         conn.execute(
             _insert_ignore(store.dialect, EntrySource.__table__, ["entry_id", "list_id"]),  # type: ignore[arg-type]
             [
@@ -139,7 +144,43 @@ def _flush(store: Store, list_id: int, batch: list[ListRow], result: ImportResul
                 frames,
             )
     result.rows += len(batch)
-    result.new_entries += int(after or 0) - int(before or 0)
+    result.new_entries += len(missing)
+
+
+COPY_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS vigil_list_staging "
+    "(hash_type varchar(16), value varchar(128), category varchar(64), origin varchar(500)) "
+    "ON COMMIT DELETE ROWS"
+)
+
+
+def _flush_copy(
+    store: Store, list_id: int, unique: dict[tuple[str, str], ListRow], result: ImportResult
+) -> None:
+    """PostgreSQL bulk path: COPY into a staging table, then two set-based inserts."""
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(COPY_STAGING)
+        with cursor.copy("COPY vigil_list_staging (hash_type, value, category, origin) FROM STDIN") as copy:
+            for row in unique.values():
+                copy.write_row((row.hash_type, row.value, row.category, row.origin))
+        cursor.execute(
+            "INSERT INTO entries (hash_type, value) SELECT hash_type, value FROM vigil_list_staging "
+            "ON CONFLICT (hash_type, value) DO NOTHING"
+        )
+        result.new_entries += max(cursor.rowcount, 0)
+        cursor.execute(
+            "INSERT INTO entry_sources (entry_id, list_id, category, origin, added_at) "
+            "SELECT e.id, %s, s.category, s.origin, now() FROM vigil_list_staging s "
+            "JOIN entries e ON e.hash_type = s.hash_type AND e.value = s.value "
+            "ON CONFLICT (entry_id, list_id) DO NOTHING",
+            (list_id,),
+        )
+        raw.commit()
+    finally:
+        raw.close()
+    result.rows += len(unique)
 
 
 def _entry_ids(conn: Any, keys: list[tuple[str, str]]) -> Iterator[tuple[tuple[str, str], int]]:
@@ -212,16 +253,20 @@ def stats(store: Store) -> list[dict[str, Any]]:
 
 
 def lookup_exact(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Entry id for each (hash_type, value) that is on any list."""
-    keys = list(set(pairs))
+    """Entry id for each (hash_type, value) that is on any list (one indexed IN query per type)."""
+    by_type: dict[str, set[str]] = defaultdict(set)
+    for kind, value in pairs:
+        if value:
+            by_type[kind].add(value)
     found: dict[tuple[str, str], int] = {}
-    for start in range(0, len(keys), 400):
-        chunk = keys[start : start + 400]
-        query = select(Entry.hash_type, Entry.value, Entry.id).where(
-            tuple_(Entry.hash_type, Entry.value).in_(chunk)
-        )
-        for kind, value, entry_id in session.execute(query):
-            found[(kind, value)] = entry_id
+    for kind, values in by_type.items():
+        ordered = sorted(values)
+        for start in range(0, len(ordered), 900):
+            query = select(Entry.value, Entry.id).where(
+                Entry.hash_type == kind, Entry.value.in_(ordered[start : start + 900])
+            )
+            for value, entry_id in session.execute(query):
+                found[(kind, value)] = entry_id
     return found
 
 

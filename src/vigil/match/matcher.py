@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from vigil.lists import store as lists
+from vigil.match import snapshot
 from vigil.match.pdq_index import DEFAULT_RADIUS, PdqIndex, build_index
 from vigil.match.video import DEFAULT_MATCH_PERCENT, VideoIndex, VideoMatchConfig
 from vigil.signals.compute import FileSignals
@@ -61,9 +63,12 @@ class ItemMatches:
 class Matcher:
     """Holds the PDQ index built from the store; rebuild with `refresh()` after list changes."""
 
-    def __init__(self, store: Store, config: MatchConfig | None = None) -> None:
+    def __init__(
+        self, store: Store, config: MatchConfig | None = None, snapshot_dir: Path | None = None
+    ) -> None:
         self.store = store
         self.config = config or MatchConfig()
+        self.snapshot_dir = snapshot_dir
         self._ids = np.empty(0, dtype=np.int64)
         self._index: PdqIndex = build_index(np.empty((0, 32), dtype=np.uint8), "flat")
         self._ignore_types: set[str] = set()
@@ -77,8 +82,11 @@ class Matcher:
         return len(self._index)
 
     def refresh(self) -> None:
-        self._ids, codes = lists.pdq_codes(self.store, "known")
-        self._index = build_index(codes, self.config.index)
+        if self.snapshot_dir is not None:
+            self._ids, self._index = snapshot.load(self.snapshot_dir)
+        else:
+            self._ids, codes = lists.pdq_codes(self.store, "known")
+            self._index = build_index(codes, self.config.index)
         self._videos = VideoIndex(
             self.store,
             VideoMatchConfig(self.config.radius, self.config.min_quality, self.config.video_match_percent),

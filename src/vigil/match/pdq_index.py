@@ -144,6 +144,27 @@ class MultiIndexHash:
     def __len__(self) -> int:
         return len(self._words)
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Everything the index consists of, for a snapshot on disk."""
+        out = {"words": self._words, "meta": np.array([self.bits, self.radius])}
+        for j in range(self.chunks):
+            out[f"order{j}"], out[f"offsets{j}"] = self._order[j], self._offsets[j]
+        return out
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> MultiIndexHash:
+        """Rebuild from `arrays()` (memory-mapped arrays stay mapped: processes share the pages)."""
+        index = cls.__new__(cls)
+        index.bits, index.radius = (int(v) for v in arrays["meta"])
+        index.chunks = (CODE_BYTES * 8) // index.bits
+        index.flips = index.radius // index.chunks
+        index._words = arrays["words"]
+        index._head = np.ascontiguousarray(index._words[:, :2])
+        index._order = [arrays[f"order{j}"] for j in range(index.chunks)]
+        index._offsets = [arrays[f"offsets{j}"] for j in range(index.chunks)]
+        index._masks = _flip_masks(index.bits, index.flips)
+        return index
+
     def search(self, queries: np.ndarray, radius: int = DEFAULT_RADIUS) -> Hits:
         if radius > self.radius:
             raise ValueError(f"index was built for radius <= {self.radius}")

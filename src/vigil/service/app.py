@@ -16,6 +16,7 @@ from vigil.audit import log as audit
 from vigil.auth.keys import Principal, authenticate
 from vigil.evidence.vault import Vault
 from vigil.lists import store as lists
+from vigil.match import snapshot
 from vigil.match.matcher import Match, Matcher
 from vigil.media.walk import ItemRef, read_item
 from vigil.reports import cybertip
@@ -42,6 +43,7 @@ class ServiceConfig:
     clearinghouse_user: str = ""
     clearinghouse_password: str = ""
     scan_roots: list[Path] = field(default_factory=list)  # folders the API may scan; empty: any
+    index_dir: Path | None = None  # shared memory-mapped index snapshots (multi-worker deployments)
 
 
 class HashQuery(BaseModel):
@@ -80,17 +82,33 @@ class Service:
 
     def __init__(self, store: Store, vault: Vault, config: ServiceConfig) -> None:
         self.store, self.vault, self.config = store, vault, config
-        self._matcher = Matcher(store)
         self._lock = threading.Lock()
+        self._version: Path | None = None
+        if config.index_dir is not None and snapshot.current(config.index_dir) is None:
+            snapshot.write(store, config.index_dir)
+        self._matcher = self._build()
         self.unblurred: set[tuple[int, int]] = set()  # (principal id, item id)
+
+    def _build(self) -> Matcher:
+        if self.config.index_dir is None:
+            return Matcher(self.store)
+        self._version = snapshot.current(self.config.index_dir)
+        return Matcher(self.store, snapshot_dir=self.config.index_dir)
 
     @property
     def matcher(self) -> Matcher:
+        """The live matcher; with snapshots, a newer version written by any worker is picked up."""
+        if self.config.index_dir is not None and snapshot.current(self.config.index_dir) != self._version:
+            fresh = self._build()
+            with self._lock:
+                self._matcher = fresh
         return self._matcher
 
     def reload_matcher(self) -> None:
         """Build a new index off to the side and swap it in; requests keep using the old one meanwhile."""
-        fresh = Matcher(self.store)
+        if self.config.index_dir is not None:
+            snapshot.write(self.store, self.config.index_dir)
+        fresh = self._build()
         with self._lock:
             self._matcher = fresh
 
@@ -150,8 +168,7 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
                 pairs.append((kind.name, kind.normalize(query.value)))
             except (KeyError, ValueError) as exc:
                 raise HTTPException(422, str(exc).strip('"')) from None
-        matches = service.matcher.match_hashes(pairs)
-        audit.log(store, who.actor, "match.hash", None, {"queries": len(pairs), "matches": len(matches)})
+        matches = service.matcher.match_hashes(pairs)  # read-only hot path: lookups are not audited
         return {"matches": [_match_json(m) for m in matches]}
 
     @app.post("/v1/match/media", tags=["match"])
@@ -251,6 +268,13 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
             body = out.read_bytes()
         audit.log(store, who.actor, "list.export", name, {"format": fmt})
         return Response(body, media_type="application/octet-stream")
+
+    @app.post("/v1/index/rebuild", tags=["lists"])
+    def rebuild_index(who: Annotated[Principal, need("lists")]) -> dict[str, Any]:
+        """Rebuild the matching index from the store and swap it in without downtime."""
+        service.reload_matcher()
+        audit.log(store, who.actor, "index.rebuild", None, {"entries": len(service.matcher)})
+        return {"entries": len(service.matcher), "kind": service.matcher.index_kind}
 
     @app.post("/v1/scans", tags=["scans"], status_code=202)
     def start_scan(body: ScanRequest, who: Annotated[Principal, need("scan")]) -> dict[str, Any]:
@@ -561,6 +585,25 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
         return RedirectResponse(f"/ui/queue?flash=Item+{item_id}:+{result.status}", status_code=303)
 
     return app
+
+
+def from_env() -> FastAPI:
+    """App factory for multi-worker servers (`uvicorn --factory`), configured by environment."""
+    import os
+
+    config = ServiceConfig(
+        required_votes=int(os.environ.get("VIGIL_VOTES", review.DEFAULT_REQUIRED_VOTES)),
+        reporter_email=os.environ.get("VIGIL_REPORTER_EMAIL", ServiceConfig.reporter_email),
+        clearinghouse_url=os.environ.get("VIGIL_CLEARINGHOUSE_URL") or None,
+        clearinghouse_user=os.environ.get("VIGIL_CLEARINGHOUSE_USER", ""),
+        clearinghouse_password=os.environ.get("VIGIL_CLEARINGHOUSE_PASSWORD", ""),
+        index_dir=Path(os.environ["VIGIL_INDEX_DIR"]) if os.environ.get("VIGIL_INDEX_DIR") else None,
+    )
+    evidence = Path(os.environ.get("VIGIL_EVIDENCE_DIR", "vigil-evidence"))
+    key_file = (
+        Path(os.environ["VIGIL_EVIDENCE_KEY_FILE"]) if os.environ.get("VIGIL_EVIDENCE_KEY_FILE") else None
+    )
+    return create_app(Store(), Vault.open(evidence, key_file), config)
 
 
 def _system_evidence_reader(who: Principal) -> Principal:

@@ -1,0 +1,130 @@
+"""Matching API under load: `vigil serve` with several workers sharing one memory-mapped index.
+
+Builds a store with N random PDQ entries, starts `vigil serve --workers W` on loopback, and drives
+`POST /v1/match/hash` from C concurrent client threads (half the queries are near-duplicates of
+listed entries) for T seconds. Prints throughput and latency percentiles, p99 included.
+
+    .venv/bin/python bench/service.py --entries 1000000 --workers 2 --clients 8 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import machine
+from vigil.auth.keys import create_key
+from vigil.lists import store as lists
+from vigil.lists.formats import ListRow
+from vigil.store.db import Store
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    rng = np.random.default_rng(1)
+    codes = rng.integers(0, 256, (args.entries, 32), dtype=np.uint8)
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/bench.db"
+        store = Store(url)
+        lists.import_rows(store, "bench", (ListRow("pdq", c.tobytes().hex()) for c in codes))
+        key = create_key(store, "bench", "submitter")
+        port = free_port()
+        env = dict(os.environ, VIGIL_DB=url)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "vigil.cli.main",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+                "--index-dir",
+                f"{folder}/index",
+                "--evidence-dir",
+                f"{folder}/evidence",
+            ],
+            env=env,
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 600
+            while True:
+                try:
+                    httpx.get(f"{base}/openapi.json", timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit("server did not start") from None
+                    time.sleep(0.5)
+            latencies: list[float] = []
+            matched = [0]
+            lock = threading.Lock()
+            stop = time.monotonic() + args.seconds
+
+            def client(seed: int) -> None:
+                local = np.random.default_rng(seed)
+                with httpx.Client(base_url=base, headers={"X-API-Key": key}, timeout=30) as http:
+                    while time.monotonic() < stop:
+                        code = (
+                            codes[local.integers(len(codes))].copy()
+                            if local.random() < 0.5
+                            else local.integers(0, 256, 32, dtype=np.uint8)
+                        )
+                        code[local.integers(32)] ^= np.uint8(local.integers(1, 256))
+                        body = {"hashes": [{"type": "pdq", "value": code.tobytes().hex()}]}
+                        start = time.perf_counter()
+                        reply = http.post("/v1/match/hash", json=body)
+                        elapsed = time.perf_counter() - start
+                        with lock:
+                            latencies.append(elapsed)
+                            matched[0] += bool(reply.json()["matches"])
+
+            threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    ms = np.array(latencies) * 1000
+    print(f"# /v1/match/hash under load, {machine()}")
+    print(
+        f"{args.entries:,} PDQ entries, {args.workers} workers (shared mmap index), {args.clients} clients, "
+        f"{args.seconds:.0f} s"
+    )
+    print(
+        f"requests {len(ms):,}  throughput {len(ms) / args.seconds:,.0f} req/s  matched {matched[0] / len(ms):.2f}"
+    )
+    print("latency ms  " + "  ".join(f"p{p} {np.percentile(ms, p):.2f}" for p in (50, 90, 99, 99.9)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Index snapshots: build the PDQ index from the store once, write it to disk, map it everywhere.
+
+A snapshot is a folder of .npy arrays under `<dir>/<version>/`, and `<dir>/CURRENT` names the
+live version (replaced atomically). Service workers memory-map the arrays, so N workers share one
+copy in the page cache, and each checks `CURRENT` before a request: a rebuilt snapshot is picked
+up without restarting anything, while requests in flight finish on the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vigil.lists import store as lists
+from vigil.match.pdq_index import FLAT_LIMIT, FlatIndex, MultiIndexHash, PdqIndex
+from vigil.store.db import Store
+
+POINTER = "CURRENT"
+KEEP = 3
+
+
+def write(store: Store, folder: Path, flat_limit: int = FLAT_LIMIT) -> Path:
+    """Build from the store's known PDQ entries; returns the new version's folder."""
+    ids, codes = lists.pdq_codes(store, "known")
+    version = folder / f"v{time.time_ns()}"
+    version.mkdir(parents=True)
+    np.save(version / "ids.npy", ids)
+    np.save(version / "codes.npy", codes)
+    kind = "flat" if len(codes) <= flat_limit else "mih"
+    if kind == "mih":
+        for name, array in MultiIndexHash(codes).arrays().items():
+            np.save(version / f"mih_{name}.npy", array)
+    (version / "meta.json").write_text(json.dumps({"kind": kind, "entries": len(ids)}))
+    pointer = folder / f".{POINTER}.tmp"
+    pointer.write_text(version.name)
+    os.replace(pointer, folder / POINTER)
+    for old in sorted(p for p in folder.glob("v*") if p.is_dir())[:-KEEP]:
+        shutil.rmtree(old, ignore_errors=True)
+    return version
+
+
+def current(folder: Path) -> Path | None:
+    pointer = folder / POINTER
+    return folder / pointer.read_text().strip() if pointer.exists() else None
+
+
+def load(folder: Path) -> tuple[np.ndarray, PdqIndex]:
+    version = current(folder)
+    if version is None:
+        raise FileNotFoundError(f"no index snapshot in {folder}")
+    meta = json.loads((version / "meta.json").read_text())
+    ids = np.load(version / "ids.npy", mmap_mode="r")
+    if meta["kind"] == "flat":
+        return np.asarray(ids), FlatIndex(np.load(version / "codes.npy"))
+    arrays = {p.stem[4:]: np.load(p, mmap_mode="r") for p in version.glob("mih_*.npy")}
+    return ids, MultiIndexHash.from_arrays(arrays)
