@@ -74,8 +74,8 @@ def main() -> None:
     if not args.skip_hashing:
         one, two = hashing(1), hashing(2)
         print(
-            f"Dask LocalCluster hashing, 500 BSDS500 JPEGs: 1 worker {one:.0f} img/s, 2 workers {two:.0f} img/s "
-            f"({two / one:.2f}x)"
+            f"Dask LocalCluster hashing, 500 BSDS500 JPEGs: 1 worker {one:.0f} img/s, "
+            f"2 workers {two:.0f} img/s ({two / one:.2f}x)"
         )
     with tempfile.TemporaryDirectory() as folder:
         targets = [("sqlite", f"sqlite:///{folder}/bench.db")] + (
@@ -87,7 +87,8 @@ def main() -> None:
                     Path(folder, "bench.db").unlink(missing_ok=True)
                 seconds, new = import_seconds(url, size)
                 print(
-                    f"import {size:>11,} MD5 entries into {name:10}: {seconds:7.1f} s ({new / seconds:,.0f} rows/s)"
+                    f"import {size:>11,} MD5 entries into {name:10}: {seconds:7.1f} s "
+                    f"({new / seconds:,.0f} rows/s)"
                 )
 
 

@@ -121,7 +121,8 @@ def main() -> None:
         f"{args.seconds:.0f} s"
     )
     print(
-        f"requests {len(ms):,}  throughput {len(ms) / args.seconds:,.0f} req/s  matched {matched[0] / len(ms):.2f}"
+        f"requests {len(ms):,}  throughput {len(ms) / args.seconds:,.0f} req/s  "
+        f"matched {matched[0] / len(ms):.2f}"
     )
     print("latency ms  " + "  ".join(f"p{p} {np.percentile(ms, p):.2f}" for p in (50, 90, 99, 99.9)))
 
