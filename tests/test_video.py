@@ -11,6 +11,7 @@ from tests.conftest import DATA
 
 from vigil.lists import store as lists
 from vigil.lists.formats import FORMATS
+from vigil.lists.formats.vpdqfmt import video_row
 from vigil.match.video import VideoIndex, time_ranges
 from vigil.media.video import hash_video, parse_text
 from vigil.scan import report as scan_report
@@ -105,11 +106,40 @@ def test_variants_match_their_original_and_not_the_other(known_videos: Store, na
     assert _origins(known_videos, index, VIDEOS / f"{name}.mp4") == {expected}
 
 
-def test_unrelated_and_heavily_covered_videos_do_not_match(known_videos: Store) -> None:
-    """Large logos cover about a quarter of the frame: PDQ distances ~56, a documented limit."""
+def test_whole_frame_lists_cannot_see_past_large_logos(known_videos: Store) -> None:
+    """Reference vPDQ files hold whole frames only; a large logo puts those ~56 bits away."""
     index = VideoIndex(known_videos)
     for name in ("doorknob-hd-no-bar", "test-padded-dimensions", "chair-22-with-large-logo-bar"):
         assert _origins(known_videos, index, VIDEOS / f"{name}.mp4") == set()
+
+
+@pytest.fixture(scope="module")
+def own_known_videos(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """The originals hashed by Vigil itself (every frame), so the list carries half-picture hashes too."""
+    store = Store(f"sqlite:///{tmp_path_factory.mktemp('own') / 'v.db'}")
+    for name in ("chair-orig-22-sd-bar", "pattern-hd-no-bar"):
+        hashed = hash_video(VIDEOS / f"{name}.mp4", seconds_per_hash=0)
+        assert set(hashed.regions) == {"left", "right", "top", "bottom"}
+        lists.import_rows(store, "known-videos", [video_row(hashed.frames, name, "test", hashed.regions)])
+    return store
+
+
+@pytest.mark.parametrize(
+    "name",
+    [*CHAIR_VARIANTS, *PATTERN_VARIANTS, "chair-22-with-large-logo-bar", "pattern-sd-with-large-logo-bar"],
+)
+def test_every_variant_matches_with_half_picture_hashes(own_known_videos: Store, name: str) -> None:
+    index = VideoIndex(own_known_videos)
+    expected = "chair-orig-22-sd-bar" if name.startswith("chair") else "pattern-hd-no-bar"
+    assert _origins(own_known_videos, index, VIDEOS / f"{name}.mp4") == {expected}
+
+
+def test_half_picture_hashes_add_no_false_matches(own_known_videos: Store) -> None:
+    index = VideoIndex(own_known_videos)
+    for name in ("doorknob-hd-no-bar", "test-padded-dimensions"):
+        assert _origins(own_known_videos, index, VIDEOS / f"{name}.mp4") == set()
+    logo = index.match_video(hash_video(VIDEOS / "chair-22-with-large-logo-bar.mp4"))
+    assert logo[0].region != "full" and logo[0].detail()["region"] == logo[0].region
 
 
 def _cut(source: Path, target: Path, start: float, end: float) -> None:

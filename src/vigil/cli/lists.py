@@ -133,7 +133,7 @@ def add_files(
         for kind, value in signals.hashes().items():
             rows.append(ListRow(kind, value, category, ref.label))
         if signals.video is not None and signals.video.frames:
-            rows.append(video_row(signals.video.frames, ref.label, category))
+            rows.append(video_row(signals.video.frames, ref.label, category, signals.video.regions))
         if signals.error:
             rows.append(ItemError(ref.label, signals.error))
     result = lists.import_rows(open_store(db), name, rows, purpose=purpose, source=f"files under {folder}")

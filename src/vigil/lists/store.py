@@ -129,18 +129,18 @@ def _flush(store: Store, list_id: int, batch: list[ListRow], result: ImportResul
         frames = [
             {
                 "entry_id": ids[k],
+                "region": region,
                 "frame": f.frame,
                 "quality": f.quality,
                 "pdq": f.pdq,
                 "timestamp": f.timestamp,
             }
             for k, r in unique.items()
-            if r.frames
-            for f in r.frames
+            for region, f in [("full", f) for f in r.frames or ()] + list(r.regions or ())
         ]
         if frames:
             conn.execute(
-                _insert_ignore(store.dialect, VideoFrame.__table__, ["entry_id", "frame"]),  # type: ignore[arg-type]
+                _insert_ignore(store.dialect, VideoFrame.__table__, ["entry_id", "region", "frame"]),  # type: ignore[arg-type]
                 frames,
             )
     result.rows += len(batch)
@@ -306,17 +306,21 @@ def pdq_codes(store: Store, purpose: str = "known") -> tuple[np.ndarray, np.ndar
 
 
 def video_frames(session: Session, entry_id: int) -> tuple[FrameHash, ...]:
-    query = select(VideoFrame).where(VideoFrame.entry_id == entry_id).order_by(VideoFrame.frame)
+    query = (
+        select(VideoFrame)
+        .where(VideoFrame.entry_id == entry_id, VideoFrame.region == "full")
+        .order_by(VideoFrame.frame)
+    )
     return tuple(FrameHash(f.frame, f.quality, f.pdq, f.timestamp) for f in session.scalars(query))
 
 
 def known_video_frames(
-    store: Store, min_quality: int
+    store: Store, min_quality: int, region: str = "full"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Frames of every known video at or above min_quality: entry ids, timestamps, frame numbers, codes."""
     query = (
         select(VideoFrame.entry_id, VideoFrame.timestamp, VideoFrame.frame, VideoFrame.pdq)
-        .where(VideoFrame.quality >= min_quality)
+        .where(VideoFrame.quality >= min_quality, VideoFrame.region == region)
         .where(
             VideoFrame.entry_id.in_(
                 select(EntrySource.entry_id).join(HashList).where(HashList.purpose == "known")

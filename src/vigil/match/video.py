@@ -16,7 +16,7 @@ import numpy as np
 
 from vigil.lists import store as lists
 from vigil.match.pdq_index import DEFAULT_RADIUS, PdqIndex, build_index
-from vigil.media.video import FrameHash, VideoHash
+from vigil.media.video import REGIONS, FrameHash, VideoHash
 from vigil.store.db import Store
 
 DEFAULT_MATCH_PERCENT = 80.0
@@ -37,6 +37,7 @@ class VideoMatch:
     best_distance: int
     query_ranges: list[tuple[float, float]] = field(default_factory=list)
     known_ranges: list[tuple[float, float]] = field(default_factory=list)
+    region: str = "full"  # which part of the picture matched
 
     def detail(self) -> dict[str, object]:
         return {
@@ -44,6 +45,7 @@ class VideoMatch:
             "known_percent": round(self.known_percent, 1),
             "query_ranges": [[round(a, 3), round(b, 3)] for a, b in self.query_ranges],
             "known_ranges": [[round(a, 3), round(b, 3)] for a, b in self.known_ranges],
+            "region": self.region,
         }
 
 
@@ -63,11 +65,13 @@ def _step(stamps: np.ndarray) -> float:
     return float(np.median(gaps)) if gaps.size else 1.0
 
 
-class VideoIndex:
-    def __init__(self, store: Store, config: VideoMatchConfig | None = None) -> None:
-        self.config = config or VideoMatchConfig()
+class _RegionIndex:
+    """Known-video frames of one region (the whole frame, or one half-picture) in one PDQ index."""
+
+    def __init__(self, store: Store, config: VideoMatchConfig, region: str) -> None:
+        self.config, self.region = config, region
         self._entries, self._stamps, self._numbers, codes = lists.known_video_frames(
-            store, self.config.min_quality
+            store, config.min_quality, region
         )
         self._index: PdqIndex = build_index(codes)
         ids, counts = np.unique(self._entries, return_counts=True)
@@ -81,9 +85,8 @@ class VideoIndex:
         eligible = [f for f in frames if f.quality >= self.config.min_quality]
         if not eligible or len(self._index) == 0:
             return []
-        codes = np.frombuffer(b"".join(bytes.fromhex(f.pdq) for f in eligible), dtype=np.uint8).reshape(
-            -1, 32
-        )
+        raw = b"".join(bytes.fromhex(f.pdq) for f in eligible)
+        codes = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 32)
         query_hits: dict[int, set[int]] = defaultdict(set)
         known_hits: dict[int, set[int]] = defaultdict(set)
         best: dict[int, int] = {}
@@ -110,15 +113,35 @@ class VideoIndex:
                     best[entry],
                     time_ranges(query_stamps[sorted(matched)], query_step),
                     time_ranges(self._stamps[rows], max(self._step[entry], query_step)),
+                    self.region,
                 )
             )
-        return sorted(results, key=lambda m: -max(m.query_percent, m.known_percent))
+        return results
+
+
+class VideoIndex:
+    """Whole-frame index plus one per half-picture region (for known videos Vigil hashed itself;
+    reference vPDQ files carry whole frames only)."""
+
+    def __init__(self, store: Store, config: VideoMatchConfig | None = None) -> None:
+        self.config = config or VideoMatchConfig()
+        self._regions = {name: _RegionIndex(store, self.config, name) for name in ("full", *REGIONS)}
+
+    def __len__(self) -> int:
+        return len(self._regions["full"])
+
+    def match(self, frames: list[FrameHash], region: str = "full") -> list[VideoMatch]:
+        return sorted(
+            self._regions[region].match(frames), key=lambda m: -max(m.query_percent, m.known_percent)
+        )
 
     def match_video(self, video: VideoHash) -> list[VideoMatch]:
-        """Match the frames as decoded and, when the video has bars, the frames inside them."""
+        """Best evidence per known video: whole frames as decoded, inside bars, or one half-picture."""
+        attempts = [("full", video.frames), ("full", video.cropped)]
+        attempts += [(name, video.regions.get(name, [])) for name in REGIONS]
         best: dict[int, VideoMatch] = {}
-        for frames in (video.frames, video.cropped):
-            for found in self.match(frames):
+        for region, frames in attempts:
+            for found in self._regions[region].match(frames):
                 held = best.get(found.entry_id)
                 if held is None or max(found.query_percent, found.known_percent) > max(
                     held.query_percent, held.known_percent

@@ -52,6 +52,7 @@ class VideoHash:
     error: str | None = None
     crop: tuple[int, int, int, int] | None = None  # top, bottom, left, right of the picture inside bars
     cropped: list[FrameHash] = field(default_factory=list)  # frames hashed inside the bars, if any
+    regions: dict[str, list[FrameHash]] = field(default_factory=dict)  # half-pictures, by REGIONS name
 
     @property
     def duration(self) -> float:
@@ -99,20 +100,49 @@ def _luma_plane(frame: av.VideoFrame) -> tuple[np.ndarray, bool]:
     return frame.to_ndarray(format="gray"), False
 
 
+REGIONS = ("left", "right", "top", "bottom")
+
+
+def _halves(picture: np.ndarray) -> dict[str, np.ndarray]:
+    height, width = picture.shape[:2]
+    return {
+        "left": picture[:, : width // 2],
+        "right": picture[:, width // 2 :],
+        "top": picture[: height // 2],
+        "bottom": picture[height // 2 :],
+    }
+
+
+@dataclass
+class _FrameHashes:
+    whole: pdq.PdqResult
+    inner: pdq.PdqResult | None  # inside black bars, when there are bars
+    regions: dict[str, pdq.PdqResult]  # halves of the picture (inside bars, if any)
+
+
 def _hash_frame(
-    frame: av.VideoFrame, mode: Mode, crop: tuple[int, int, int, int] | None
-) -> tuple[pdq.PdqResult, pdq.PdqResult | None]:
-    """The frame's hash, and the hash of the picture inside its black bars when there are bars."""
+    frame: av.VideoFrame, mode: Mode, crop: tuple[int, int, int, int] | None, regions: bool
+) -> _FrameHashes:
+    """Hashes of one frame: whole, inside bars, and (optionally) the four half-pictures.
+
+    A large logo or caption covers one part of the picture; the halves it leaves alone still
+    match, so known videos and queries both carry half-picture hashes.
+    """
     if mode == "exact":
-        rgb = frame.to_ndarray(format="rgb24")
-        inner = pdq.exact(rgb[crop[0] : crop[1], crop[2] : crop[3]], dihedral=False) if crop else None
-        return pdq.exact(rgb, dihedral=False), inner
-    luma, limited = _luma_plane(frame)
-    whole = pdq.fast_from_gray(luma, dihedral=False, limited_range=limited)
-    if crop is None:
-        return whole, None
-    inner_luma = luma[crop[0] : crop[1], crop[2] : crop[3]]
-    return whole, pdq.fast_from_gray(inner_luma, dihedral=False, limited_range=limited)
+        pixels, limited = frame.to_ndarray(format="rgb24"), False
+
+        def hash_of(part: np.ndarray) -> pdq.PdqResult:
+            return pdq.exact(part, dihedral=False)
+
+    else:
+        pixels, limited = _luma_plane(frame)
+
+        def hash_of(part: np.ndarray) -> pdq.PdqResult:
+            return pdq.fast_from_gray(part, dihedral=False, limited_range=limited)
+
+    picture = pixels[crop[0] : crop[1], crop[2] : crop[3]] if crop else pixels
+    halves = {name: hash_of(part) for name, part in _halves(picture).items()} if regions else {}
+    return _FrameHashes(hash_of(pixels), hash_of(picture) if crop else None, halves)
 
 
 BAR_LEVEL = 40  # luma at or below this (limited or full range) counts as black bar
@@ -175,6 +205,7 @@ def hash_video(
     seconds_per_hash: float = 1.0,
     mode: Mode = "fast",
     progress: FrameProgress | None = None,
+    regions: bool = True,
 ) -> VideoHash:
     """Hash a video; seconds_per_hash=0 hashes every frame (the reference files do)."""
     if seconds_per_hash < 0:
@@ -198,10 +229,18 @@ def hash_video(
             for number, frame in enumerate(_decode(container, stream)):
                 decoded = number + 1
                 if number % every == 0:
-                    whole, inner = _hash_frame(frame, mode, crop)
-                    result.frames.append(FrameHash(number, whole.quality, whole.hash_hex, number / fps))
-                    if inner is not None:
-                        result.cropped.append(FrameHash(number, inner.quality, inner.hash_hex, number / fps))
+                    hashed = _hash_frame(frame, mode, crop, regions)
+                    stamp = number / fps
+                    result.frames.append(
+                        FrameHash(number, hashed.whole.quality, hashed.whole.hash_hex, stamp)
+                    )
+                    if hashed.inner is not None:
+                        inner = hashed.inner
+                        result.cropped.append(FrameHash(number, inner.quality, inner.hash_hex, stamp))
+                    for name, part in hashed.regions.items():
+                        result.regions.setdefault(name, []).append(
+                            FrameHash(number, part.quality, part.hash_hex, stamp)
+                        )
                 if progress and number % 30 == 0:
                     progress(number, expected)
         except (av.FFmpegError, ValueError, OSError) as exc:

@@ -61,6 +61,9 @@ class VideoFrame(Base):
 
     __tablename__ = "video_frames"
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
+    region: Mapped[str] = mapped_column(
+        String(8), primary_key=True, default="full"
+    )  # full|left|right|top|bottom
     frame: Mapped[int] = mapped_column(Integer, primary_key=True)
     quality: Mapped[int] = mapped_column(Integer)
     pdq: Mapped[str] = mapped_column(String(64))

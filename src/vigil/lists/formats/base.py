@@ -25,6 +25,7 @@ class ListRow:
     category: str | None = None
     origin: str | None = None
     frames: tuple[FrameHash, ...] | None = None
+    regions: tuple[tuple[str, FrameHash], ...] | None = None  # half-picture frames (our own hashing only)
 
 
 class ListFormat(Protocol):

@@ -20,8 +20,14 @@ def video_id(frames: Iterable[FrameHash]) -> str:
     return hashlib.sha256("".join(f.line() + "\n" for f in frames).encode()).hexdigest()
 
 
-def video_row(frames: list[FrameHash], origin: str | None, category: str | None = None) -> ListRow:
-    return ListRow("vpdq", video_id(frames), category, origin, tuple(frames))
+def video_row(
+    frames: list[FrameHash],
+    origin: str | None,
+    category: str | None = None,
+    regions: dict[str, list[FrameHash]] | None = None,
+) -> ListRow:
+    flat = tuple((name, f) for name, items in (regions or {}).items() for f in items) or None
+    return ListRow("vpdq", video_id(frames), category, origin, tuple(frames), flat)
 
 
 class VpdqFormat:
