@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--pg", help="PostgreSQL URL for the import measurement")
     parser.add_argument("--skip-hashing", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true", help="measure the import on PostgreSQL only")
     args = parser.parse_args()
     print(f"# Vigil scale-out, {machine()}")
     if not args.skip_hashing:
