@@ -1,9 +1,9 @@
 """FastAPI application: native JSON API under /v1 (OpenAPI at /docs) and the review UI under /ui."""
 
-import hashlib
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,9 +29,10 @@ from vigil.service.previews import render
 from vigil.signals.compute import compute
 from vigil.signals.types import hash_type
 from vigil.store.db import Store
-from vigil.store.models import Evidence, ReviewItem, ReviewVote, Scan, Submission, utcnow
+from vigil.store.models import AuditEvent, Evidence, ReviewItem, ReviewVote, Scan, Submission, utcnow
 
 COOKIE = "vigil_key"
+UNBLUR_FOR = timedelta(minutes=15)  # an unblur lasts this long, or until the reviewer votes
 
 
 @dataclass
@@ -87,7 +88,6 @@ class Service:
         if config.index_dir is not None and snapshot.current(config.index_dir) is None:
             snapshot.write(store, config.index_dir)
         self._matcher = self._build()
-        self.unblurred: set[tuple[int, int]] = set()  # (principal id, item id)
 
     def _build(self) -> Matcher:
         if self.config.index_dir is None:
@@ -111,6 +111,21 @@ class Service:
         fresh = self._build()
         with self._lock:
             self._matcher = fresh
+
+    def unblurred(self, who: Principal, item_id: int) -> bool:
+        """Whether this reviewer unblurred this item recently (read from the audit log, so every
+        worker process agrees), and has not voted on it since."""
+        with self.store.session() as session:
+            last = session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.actor == who.actor, AuditEvent.target == f"review:{item_id}")
+                .where(AuditEvent.action.in_(["review.unblur", "review.vote"]))
+                .order_by(AuditEvent.seq.desc())
+                .limit(1)
+            ).first()
+        if last is None or last.action != "review.unblur":
+            return False
+        return utcnow() - datetime.fromisoformat(last.at) < UNBLUR_FOR
 
     def on_confirmed(self, session: Any, item: ReviewItem, reviewer: Principal) -> None:
         self.vault.preserve(session, item, reviewer)
@@ -393,9 +408,7 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
             )
             assert item is not None
             data = report_input(item, evidence)
-            file_bytes = (
-                service.vault.read(session, evidence.id, _system_evidence_reader(who)) if evidence else None
-            )
+            file_bytes = service.vault.read(session, evidence.id, who) if evidence else None
             client = ClearinghouseClient(
                 config.clearinghouse_url, config.clearinghouse_user, config.clearinghouse_password
             )
@@ -524,7 +537,7 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
             reasons=reasons,
             can_vote=can_vote,
             why_not=why_not,
-            clear=(who.id, item_id) in service.unblurred,
+            clear=service.unblurred(who, item_id),
             choices=categories.choices(),
             flash=request.query_params.get("flash"),
         )
@@ -534,7 +547,7 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
         who = ui_guard(request, "preview")
         if isinstance(who, Response):
             return who
-        unblur = bool(clear) and (who.id, item_id) in service.unblurred
+        unblur = bool(clear) and service.unblurred(who, item_id)
         with store.session() as session:
             item = session.get(ReviewItem, item_id)
         if item is None:
@@ -552,7 +565,6 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
         who = ui_guard(request, "preview")
         if isinstance(who, Response):
             return who
-        service.unblurred.add((who.id, item_id))
         audit.log(store, who.actor, "review.unblur", f"review:{item_id}")
         return RedirectResponse(f"/ui/items/{item_id}", status_code=303)
 
@@ -581,7 +593,6 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
             )
         except review.ReviewError as exc:
             return RedirectResponse(f"/ui/items/{item_id}?flash={exc}", status_code=303)
-        service.unblurred.discard((who.id, item_id))
         return RedirectResponse(f"/ui/queue?flash=Item+{item_id}:+{result.status}", status_code=303)
 
     return app
@@ -604,12 +615,3 @@ def from_env() -> FastAPI:
         Path(os.environ["VIGIL_EVIDENCE_KEY_FILE"]) if os.environ.get("VIGIL_EVIDENCE_KEY_FILE") else None
     )
     return create_app(Store(), Vault.open(evidence, key_file), config)
-
-
-def _system_evidence_reader(who: Principal) -> Principal:
-    """Submitting a report reads the evidence on behalf of the reporting user (audited as them)."""
-    return Principal(who.id, who.name, "admin") if who.can("report") else who
-
-
-def file_sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
