@@ -103,7 +103,7 @@ def test_scan_review_evidence_report_audit(case) -> None:
             alice.click(f"a[href='/ui/items/{item_id}']")
             preview = alice.locator("img.preview")
             assert "blurred" in preview.get_attribute("alt")
-            assert alice.evaluate("document.querySelector('img.preview').naturalWidth") > 0
+            alice.wait_for_function("document.querySelector('img.preview').naturalWidth > 0")  # image loaded
             blurred = alice.request.get(f"{base}/ui/items/{item_id}/preview").body()
             alice.click("#unblur")
             assert "unblurred" in alice.locator("img.preview").get_attribute("alt")
