@@ -63,3 +63,25 @@ def test_rewritten_hash_breaks_the_next_link(store: Store) -> None:
     _without_triggers(store, "UPDATE audit_log SET actor = 'x', hash = 'ab' || substr(hash, 3) WHERE seq = 2")
     result = audit.verify(store)
     assert not result.ok and result.first_bad_seq == 2
+
+
+def test_concurrent_writers_keep_one_chain(store: Store) -> None:
+    import threading
+
+    failures: list[str] = []
+
+    def write(worker: int) -> None:
+        for n in range(15):
+            try:
+                audit.log(store, f"worker:{worker}", "test.concurrent", str(n))
+            except Exception as exc:  # noqa: BLE001 - collect, then assert none happened
+                failures.append(repr(exc))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    result = audit.verify(store)
+    assert result.ok and result.events == 90

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from vigil.store.db import Store
@@ -37,6 +37,7 @@ def record(
     session: Session, actor: str, action: str, target: str | None = None, detail: dict[str, Any] | None = None
 ) -> AuditEvent:
     """Append an event in the caller's transaction (so the action and its audit commit together)."""
+    _serialise(session)
     last = session.scalars(
         select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1).with_for_update()
     ).first()
@@ -57,6 +58,15 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+def _serialise(session: Session) -> None:
+    """Take the chain's write lock before reading its tail, so concurrent writers cannot fork it."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(7263001)"))
+    elif dialect == "sqlite":
+        session.execute(text("DELETE FROM audit_log WHERE 0"))  # a write statement takes SQLite's write lock
 
 
 def log(
