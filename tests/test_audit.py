@@ -74,7 +74,7 @@ def test_concurrent_writers_keep_one_chain(store: Store) -> None:
         for n in range(15):
             try:
                 audit.log(store, f"worker:{worker}", "test.concurrent", str(n))
-            except Exception as exc:  # noqa: BLE001 - collect, then assert none happened
+            except Exception as exc:
                 failures.append(repr(exc))
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
