@@ -73,7 +73,7 @@ def hash_ref(ref: ItemRef, mode: Mode, seconds_per_hash: float = 1.0) -> FileSig
             video_source=None if ref.members else ref.path,
             video_progress=(lambda done, total: report(ref.label, done, total)) if report else None,
         )
-    except Exception as exc:
+    except Exception as exc:  # a decoder bug must not stop the scan: keep exact hashes, record why
         md5, sha1, sha256 = crypto_hashes(data)
         return FileSignals(ref.label, len(data), md5, sha1, sha256, error=f"hashing failed: {exc!r}")
 
