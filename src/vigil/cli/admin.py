@@ -18,6 +18,28 @@ from vigil.review import transparency
 keys_app = typer.Typer(help="API keys and roles.", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit log checks and transparency export.", no_args_is_help=True)
 review_app = typer.Typer(help="Review queue administration.", no_args_is_help=True)
+models_app = typer.Typer(help="Classifier models: measured precision and demotion.", no_args_is_help=True)
+
+
+@models_app.command("report")
+def models_report(
+    floor: Annotated[float, typer.Option(help="Demote a model whose precision falls below this")] = 0.2,
+    threshold: Annotated[float, typer.Option(help="Score at which a model flags an item")] = 0.5,
+    min_decisions: Annotated[int, typer.Option(help="Decisions needed before demoting")] = 20,
+    enforce: Annotated[
+        bool, typer.Option("--enforce", help="Demote models below the floor (audited)")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Per-model precision by score band and false-positive rate, from reviewers' decisions."""
+    from vigil.classify import monitor
+
+    store = open_store(db)
+    policy = monitor.MonitorPolicy(threshold, floor, min_decisions)
+    if enforce:
+        for model_id in monitor.enforce(store, policy, actor="cli"):
+            err.print(f"[yellow]demoted[/] {model_id}")
+    console.print_json(json.dumps(monitor.report(store, policy)))
 
 
 @keys_app.command("create")

@@ -19,7 +19,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from vigil.cli.admin import audit_app, keys_app, review_app, serve
+from vigil.cli.admin import audit_app, keys_app, models_app, review_app, serve
 from vigil.cli.blocking import blocklist_app, search_app, stop_page
 from vigil.cli.common import DbOption, console, err, open_store
 from vigil.cli.lists import lists_app
@@ -42,6 +42,7 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(review_app, name="review")
+app.add_typer(models_app, name="models")
 app.command("serve")(serve)
 app.add_typer(blocklist_app, name="blocklist")
 app.add_typer(search_app, name="search-warning")
@@ -67,6 +68,7 @@ def scan(
     ] = DEFAULT_MIN_QUALITY,
     workers: Annotated[int, typer.Option(help="Hashing processes (0: one per CPU)")] = 0,
     cluster: Annotated[str | None, typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786")] = None,
+    classify: Annotated[list[str] | None, typer.Option(help="Classifier plug-in to run (repeatable)")] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the last unfinished scan of PATH")
     ] = False,
@@ -98,6 +100,7 @@ def scan(
         MatchConfig(radius, min_quality, dihedral, video_match_percent=video_match),
         seconds_per_hash,
         cluster,
+        tuple(classify or ()),
     )
     columns = (
         SpinnerColumn(),

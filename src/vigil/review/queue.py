@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from vigil.audit import log as audit
 from vigil.auth.keys import Principal
+from vigil.classify import monitor
+from vigil.classify.priority import PriorityWeights, priority
 from vigil.review import categories
 from vigil.store.db import Store
-from vigil.store.models import ReviewItem, ReviewVote, Scan, ScanItem, ScanMatch, utcnow
+from vigil.store.models import ClassifierScore, ReviewItem, ReviewVote, Scan, ScanItem, ScanMatch, utcnow
 
 DEFAULT_REQUIRED_VOTES = 2
 DECISIONS = ("confirm", "reject")
-PRIORITY = {"exact": 100.0, "pdq": 90.0, "vpdq": 90.0}  # known-hash matches first; classifiers add below
 
 OnConfirmed = Callable[[Session, ReviewItem, Principal], None]
 
@@ -36,14 +37,18 @@ def enqueue_scan(
     scan_id: int,
     required_votes: int = DEFAULT_REQUIRED_VOTES,
     contexts: dict[str, dict[str, Any]] | None = None,
+    classifier_threshold: float = 0.5,
+    weights: PriorityWeights | None = None,
 ) -> int:
-    """Turn a scan's matched items into review items (once each); returns how many were added.
+    """Turn a scan's matched items, and items an active classifier scored at or above the threshold,
+    into review items (once each); returns how many were added.
 
     `contexts` maps an item path (absolute, or relative to the scan root) to what the provider
     knows about it: uploader, account, IP capture events, country. Reports need it.
     """
     contexts = contexts or {}
     added = 0
+    demoted = monitor.demoted_models(store)
     with store.session() as session:
         rows = session.execute(
             select(ScanItem, ScanMatch)
@@ -57,6 +62,19 @@ def enqueue_scan(
         grouped: dict[int, tuple[ScanItem, list[ScanMatch]]] = {}
         for item, match in rows:
             grouped.setdefault(item.id, (item, []))[1].append(match)
+        scored: dict[int, list[ClassifierScore]] = {}
+        for item, score in session.execute(
+            select(ScanItem, ClassifierScore)
+            .join(ClassifierScore, ClassifierScore.scan_item_id == ScanItem.id)
+            .where(ScanItem.scan_id == scan_id)
+        ).all():
+            scored.setdefault(item.id, []).append(score)
+            if (
+                item.id not in grouped
+                and score.model_id not in demoted
+                and score.score >= classifier_threshold
+            ):
+                grouped[item.id] = (item, [])
         scan = session.get(Scan, scan_id)
         root = scan.root if scan else ""
         for item_id, (item, matches) in grouped.items():
@@ -65,7 +83,9 @@ def enqueue_scan(
             relative = (
                 item.path[len(root) :].lstrip("/") if root and item.path.startswith(root) else item.path
             )
-            kinds = {"exact" if m.hash_type in ("md5", "sha1", "sha256") else m.hash_type for m in matches}
+            scores: dict[str, dict[str, float]] = {}
+            for row in scored.get(item_id, []):
+                scores.setdefault(row.model_id, {})[row.name] = row.score
             review = ReviewItem(
                 scan_item_id=item_id,
                 source="scan",
@@ -73,10 +93,14 @@ def enqueue_scan(
                 sha256=item.sha256 or "",
                 md5=item.md5,
                 media_type=item.media_type,
-                priority=max(PRIORITY.get(k, 50.0) for k in kinds),
+                priority=priority({m.hash_type for m in matches}, scores, demoted, weights),
                 reason={
                     "scan_id": scan_id,
                     "matches": [[m.hash_type, m.distance, m.entry_id] for m in matches],
+                    "scores": [
+                        [r.model_id, r.model_version, r.name, round(r.score, 4)]
+                        for r in scored.get(item_id, [])
+                    ],
                 },
                 context=contexts.get(item.path) or contexts.get(relative) or {},
                 required_votes=required_votes,

@@ -18,7 +18,13 @@ CHUNK = 16
 
 
 def dask_batches(
-    address: str, refs: list[ItemRef], mode: Mode, seconds_per_hash: float, batch: int, in_flight: int = 0
+    address: str,
+    refs: list[ItemRef],
+    mode: Mode,
+    seconds_per_hash: float,
+    batch: int,
+    in_flight: int = 0,
+    classifiers: tuple[str, ...] = (),
 ) -> Iterator[list[FileSignals]]:
     from distributed import Client, as_completed
 
@@ -31,7 +37,7 @@ def dask_batches(
         queue = iter(chunks)
         running = as_completed()
         for chunk in queue:
-            running.add(client.submit(hash_chunk, chunk, mode, seconds_per_hash, pure=False))
+            running.add(client.submit(hash_chunk, chunk, mode, seconds_per_hash, classifiers, pure=False))
             if running.count() >= limit:
                 break
         ready: list[FileSignals] = []
@@ -40,7 +46,9 @@ def dask_batches(
             future.release()
             following = next(queue, None)
             if following is not None:
-                running.add(client.submit(hash_chunk, following, mode, seconds_per_hash, pure=False))
+                running.add(
+                    client.submit(hash_chunk, following, mode, seconds_per_hash, classifiers, pure=False)
+                )
             if len(ready) >= batch:
                 yield ready
                 ready = []

@@ -23,7 +23,7 @@ from vigil.media.decode import Mode
 from vigil.media.walk import ItemRef, read_item, walk
 from vigil.signals.compute import FileSignals, compute, crypto_hashes
 from vigil.store.db import Store
-from vigil.store.models import Scan, ScanItem, ScanMatch, utcnow
+from vigil.store.models import ClassifierScore, Scan, ScanItem, ScanMatch, utcnow
 
 BATCH = 128
 Progress = Callable[[int, int], None]  # (advance, total)
@@ -37,6 +37,7 @@ class ScanOptions:
     match: MatchConfig = field(default_factory=MatchConfig)
     seconds_per_hash: float = 1.0  # video frame sampling; 0 hashes every frame
     cluster: str | None = None  # Dask scheduler address (tcp://host:8786); None hashes locally
+    classifiers: tuple[str, ...] = ()  # classifier plug-ins to run on images (they only prioritise)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -46,6 +47,7 @@ class ScanOptions:
             "radius": self.match.radius,
             "min_quality": self.match.min_quality,
             "dihedral": self.match.dihedral,
+            "classifiers": list(self.classifiers),
         }
 
 
@@ -57,7 +59,9 @@ def _init_worker(queue: Any) -> None:
     _VIDEO_PROGRESS = lambda label, done, total: queue.put((label, done, total))  # noqa: E731
 
 
-def hash_ref(ref: ItemRef, mode: Mode, seconds_per_hash: float = 1.0) -> FileSignals:
+def hash_ref(
+    ref: ItemRef, mode: Mode, seconds_per_hash: float = 1.0, classifiers: tuple[str, ...] = ()
+) -> FileSignals:
     """Worker entry point: never raises, so one bad file cannot take the pool down."""
     try:
         data = read_item(ref)
@@ -72,6 +76,7 @@ def hash_ref(ref: ItemRef, mode: Mode, seconds_per_hash: float = 1.0) -> FileSig
             seconds_per_hash=seconds_per_hash,
             video_source=None if ref.members else ref.path,
             video_progress=(lambda done, total: report(ref.label, done, total)) if report else None,
+            classifiers=classifiers,
         )
     except Exception as exc:  # a decoder bug must not stop the scan: keep exact hashes, record why
         md5, sha1, sha256 = crypto_hashes(data)
@@ -152,7 +157,14 @@ def _hashed_batches(
     if options.cluster:
         from vigil.scan.cluster import dask_batches
 
-        yield from dask_batches(options.cluster, refs, options.mode, options.seconds_per_hash, BATCH)
+        yield from dask_batches(
+            options.cluster,
+            refs,
+            options.mode,
+            options.seconds_per_hash,
+            BATCH,
+            classifiers=options.classifiers,
+        )
         return
     workers = options.workers or os.cpu_count() or 1
     if workers == 1 or len(refs) < 8:
@@ -161,7 +173,7 @@ def _hashed_batches(
         try:
             for start in range(0, len(refs), BATCH):
                 yield [
-                    hash_ref(ref, options.mode, options.seconds_per_hash)
+                    hash_ref(ref, options.mode, options.seconds_per_hash, options.classifiers)
                     for ref in refs[start : start + BATCH]
                 ]
         finally:
@@ -195,7 +207,13 @@ def _pooled(
     ready: list[FileSignals] = []
     for start in range(0, len(refs), 16):
         pending.append(
-            pool.submit(hash_chunk, refs[start : start + 16], options.mode, options.seconds_per_hash)
+            pool.submit(
+                hash_chunk,
+                refs[start : start + 16],
+                options.mode,
+                options.seconds_per_hash,
+                options.classifiers,
+            )
         )
         while len(pending) > workers * 4:
             ready.extend(pending.pop(0).result())
@@ -211,9 +229,11 @@ def _pooled(
         yield ready
 
 
-def hash_chunk(chunk: list[ItemRef], mode: Mode, seconds_per_hash: float) -> list[FileSignals]:
+def hash_chunk(
+    chunk: list[ItemRef], mode: Mode, seconds_per_hash: float, classifiers: tuple[str, ...] = ()
+) -> list[FileSignals]:
     """Hash a few items (a unit of work for the process pool or a Dask worker)."""
-    return [hash_ref(ref, mode, seconds_per_hash) for ref in chunk]
+    return [hash_ref(ref, mode, seconds_per_hash, classifiers) for ref in chunk]
 
 
 def _status(result: ItemMatches) -> str:
@@ -250,6 +270,10 @@ def _record(store: Store, scan_id: int, results: list[ItemMatches]) -> None:
         session.add_all(rows)
         session.flush()
         for row, result in zip(rows, results, strict=True):
+            session.add_all(
+                ClassifierScore(scan_item_id=row.id, model_id=m, model_version=v, name=n, score=x)
+                for m, v, n, x in result.signals.scores
+            )
             if result.ignored:
                 continue
             session.add_all(

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from vigil.audit import log as audit
 from vigil.auth.keys import Principal, authenticate
+from vigil.classify.priority import priority
 from vigil.evidence.vault import Vault
 from vigil.lists import store as lists
 from vigil.match import snapshot
@@ -220,7 +221,7 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
                     "name": name,
                 },
                 context=extra,
-                priority=max(review.PRIORITY.get(m.hash_type, 90.0) for m in result.matches),
+                priority=priority({m.hash_type for m in result.matches}, {}, set()),
                 required_votes=service.config.required_votes,
             )
         audit.log(store, who.actor, "match.media", signals.sha256, {"matches": len(result.matches)})
@@ -491,7 +492,9 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
     def why(item: ReviewItem) -> str:
         matches = (item.reason or {}).get("matches", [])
         kinds = sorted({m[0] for m in matches})
-        return ", ".join(kinds) + " match" if kinds else "submitted"
+        if kinds:
+            return ", ".join(kinds) + " match"
+        return "classifier score" if (item.reason or {}).get("scores") else "submitted"
 
     @app.get("/ui/queue", include_in_schema=False)
     def ui_queue(request: Request) -> Response:
@@ -520,6 +523,9 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
             f"{kind} match at distance {distance} - lists: "
             + ", ".join(f"{p.list_name} (category {p.category})" for p in names.get(entry, []))
             for kind, distance, entry in (item.reason or {}).get("matches", [])
+        ] + [
+            f"classifier {model} (version {version}): {name} {score:.2f} - a hint for ordering, not a finding"
+            for model, version, name, score in (item.reason or {}).get("scores", [])
         ] or ["submitted for review"]
         can_vote, why_not = True, ""
         if item.status in ("confirmed", "rejected"):

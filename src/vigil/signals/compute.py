@@ -26,6 +26,7 @@ class FileSignals:
     pdq_quality: int | None = None
     pdq_dihedral: tuple[str, ...] = field(default_factory=tuple)
     video: videos.VideoHash | None = None
+    scores: list[tuple[str, str, str, float]] = field(default_factory=list)  # model, version, name, score
     error: str | None = None
 
     def hashes(self) -> dict[str, str]:
@@ -60,6 +61,7 @@ def compute(
     seconds_per_hash: float = 1.0,
     video_source: str | None = None,
     video_progress: videos.FrameProgress | None = None,
+    classifiers: tuple[str, ...] = (),
 ) -> FileSignals:
     """Exact hashes always; PDQ (with dihedral variants) for images; vPDQ frames for videos.
 
@@ -94,4 +96,19 @@ def compute(
     signals.media_type = "image"
     result = pdq.fast(pixels) if mode == "fast" else pdq.exact(pixels)
     signals.pdq, signals.pdq_quality, signals.pdq_dihedral = result.hash_hex, result.quality, result.dihedral
+    if classifiers:
+        rgb = pixels if pixels.ndim == 3 else media.decode(data, "exact")
+        signals.scores = classify_image(rgb, classifiers)
     return signals
+
+
+def classify_image(rgb: Any, names: tuple[str, ...]) -> list[tuple[str, str, str, float]]:
+    """Scores from each requested plug-in, with the model identity that produced them."""
+    from vigil.classify.base import load
+
+    out = []
+    for name in names:
+        model = load(name)
+        for score_name, score in model.classify([rgb])[0].items():
+            out.append((model.identity.model_id, model.identity.version, score_name, float(score)))
+    return out

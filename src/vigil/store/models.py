@@ -252,3 +252,25 @@ class ZoneSerial(Base):
     zone: Mapped[str] = mapped_column(String(255), primary_key=True)
     serial: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class ClassifierScore(Base):
+    """A classifier's score for a scanned item, stored beside its hashes with the model's identity."""
+
+    __tablename__ = "classifier_scores"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_item_id: Mapped[int] = mapped_column(ForeignKey("scan_items.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(50))
+    score: Mapped[float] = mapped_column(Float)
+
+
+class ModelStatus(Base):
+    """Whether a model's scores may raise review priority; demotions are automatic and audited."""
+
+    __tablename__ = "model_status"
+    model_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | demoted
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,1 @@
+"""Classifier plug-ins that prioritise never-seen material for review. They never decide."""
