@@ -79,9 +79,8 @@ def main() -> None:
             f"2 workers {two:.0f} img/s ({two / one:.2f}x)"
         )
     with tempfile.TemporaryDirectory() as folder:
-        targets = [("sqlite", f"sqlite:///{folder}/bench.db")] + (
-            [("postgresql", args.pg)] if args.pg else []
-        )
+        targets = [] if args.no_sqlite else [("sqlite", f"sqlite:///{folder}/bench.db")]
+        targets += [("postgresql", args.pg)] if args.pg else []
         for size in args.sizes:
             for name, url in targets:
                 if name == "sqlite":
