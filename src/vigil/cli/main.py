@@ -178,9 +178,9 @@ def hash_file(
     ] = None,
 ) -> None:
     """Print a file's MD5, SHA-1, SHA-256, and PDQ (images) or vPDQ frames (videos)."""
-    head, *members = str(path).split("!")
+    ref = ItemRef.from_label(str(path))
     try:
-        data = read_item(ItemRef(head, tuple(members)))
+        data = read_item(ref)
     except OSError as exc:
         err.print(f"[red]error:[/] cannot read {path}: {exc}")
         raise typer.Exit(2) from None
@@ -193,7 +193,7 @@ def hash_file(
             data,
             _mode(mode),
             seconds_per_hash=seconds_per_hash,
-            video_source=None if members else head,
+            video_source=None if ref.members else ref.path,
             video_progress=lambda done, total: bar.update(task, completed=done, total=total or None),
         )
     if vpdq_out is not None and signals.video is not None:

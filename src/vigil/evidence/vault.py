@@ -86,7 +86,7 @@ class Vault:
     # -- preservation ------------------------------------------------------------------------
     def preserve(self, session: Session, item: ReviewItem, actor: Principal) -> Evidence | None:
         """Called when an item is confirmed, inside the confirming transaction."""
-        data = self._content(item)
+        data = self.content(item)
         if data is None:
             audit.record(
                 session, actor.actor, "evidence.unavailable", f"review:{item.id}", {"path": item.path}
@@ -114,15 +114,15 @@ class Vault:
         audit.record(session, actor.actor, "evidence.preserve", f"evidence:{evidence.id}", {"sha256": digest})
         return evidence
 
-    def _content(self, item: ReviewItem) -> bytes | None:
+    def content(self, item: ReviewItem) -> bytes | None:
+        """The item's bytes: its quarantined upload, else the scanned file (None when gone)."""
         pending = self.folder / f"pending-{item.sha256}.bin"
         if pending.exists():
             return self._unseal(pending.read_bytes(), item.sha256)
         if not item.path:
             return None
-        head, *members = item.path.split("!")
         try:
-            return read_item(ItemRef(head, tuple(members)))
+            return read_item(ItemRef.from_label(item.path))
         except (OSError, ValueError):
             return None
 

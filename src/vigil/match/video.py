@@ -74,9 +74,12 @@ class _RegionIndex:
             store, config.min_quality, region
         )
         self._index: PdqIndex = build_index(codes)
-        ids, counts = np.unique(self._entries, return_counts=True)
+        # Rows come ordered by entry, so each entry's frames are one contiguous run.
+        ids, starts, counts = np.unique(self._entries, return_index=True, return_counts=True)
         self._frames_per_entry = dict(zip(ids.tolist(), counts.tolist(), strict=True))
-        self._step = {int(e): _step(self._stamps[self._entries == e]) for e in ids.tolist()}
+        self._step = {
+            int(e): _step(self._stamps[s : s + n]) for e, s, n in zip(ids, starts, counts, strict=True)
+        }
 
     def __len__(self) -> int:
         return len(self._index)

@@ -30,6 +30,12 @@ class ItemRef:
     def label(self) -> str:
         return ARCHIVE_SEP.join((self.path, *self.members))
 
+    @classmethod
+    def from_label(cls, label: str) -> ItemRef:
+        """The inverse of `label`: `a.zip!dir/b.jpg` names member `dir/b.jpg` of `a.zip`."""
+        head, *members = label.split(ARCHIVE_SEP)
+        return cls(head, tuple(members))
+
 
 def _archive_kind(name: str, head: bytes) -> str | None:
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):

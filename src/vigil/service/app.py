@@ -19,7 +19,6 @@ from vigil.evidence.vault import Vault
 from vigil.lists import store as lists
 from vigil.match import snapshot
 from vigil.match.matcher import Match, Matcher
-from vigil.media.walk import ItemRef, read_item
 from vigil.reports import cybertip
 from vigil.reports.client import ClearinghouseClient, SubmissionError
 from vigil.review import categories, transparency
@@ -130,18 +129,6 @@ class Service:
 
     def on_confirmed(self, session: Any, item: ReviewItem, reviewer: Principal) -> None:
         self.vault.preserve(session, item, reviewer)
-
-    def content(self, item: ReviewItem) -> bytes | None:
-        pending = self.vault.folder / f"pending-{item.sha256}.bin"
-        if pending.exists():
-            return self.vault._unseal(pending.read_bytes(), item.sha256)
-        if not item.path:
-            return None
-        head, *members = item.path.split("!")
-        try:
-            return read_item(ItemRef(head, tuple(members)))
-        except OSError:
-            return None
 
 
 def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) -> FastAPI:
@@ -558,7 +545,7 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
             item = session.get(ReviewItem, item_id)
         if item is None:
             raise HTTPException(404)
-        data = service.content(item) or b""
+        data = service.vault.content(item) or b""
         audit.log(store, who.actor, "review.preview", f"review:{item_id}", {"blurred": not unblur})
         return Response(
             render(data, item.path or "", blurred=not unblur),
