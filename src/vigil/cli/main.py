@@ -22,7 +22,9 @@ from rich.table import Table
 from vigil.cli.admin import audit_app, keys_app, models_app, review_app, serve
 from vigil.cli.blocking import blocklist_app, search_app, stop_page
 from vigil.cli.common import DbOption, console, err, open_store
+from vigil.cli.finance import finance_app
 from vigil.cli.lists import lists_app
+from vigil.cli.text import text_app
 from vigil.core.errors import VigilError
 from vigil.match.matcher import DEFAULT_MIN_QUALITY, MatchConfig
 from vigil.match.pdq_index import DEFAULT_RADIUS
@@ -47,6 +49,8 @@ app.command("serve")(serve)
 app.add_typer(blocklist_app, name="blocklist")
 app.add_typer(search_app, name="search-warning")
 app.command("stop-page")(stop_page)
+app.add_typer(text_app, name="text")
+app.add_typer(finance_app, name="finance")
 
 ModeOption = Annotated[str, typer.Option("--mode", help="fast (vectorised PDQ) or exact (reference pdqhash)")]
 

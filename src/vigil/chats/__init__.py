@@ -1,0 +1,1 @@
+"""Grooming-risk scoring of chat logs. Scores order human review; they decide nothing about anyone."""

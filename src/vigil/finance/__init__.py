@@ -1,0 +1,1 @@
+"""Payment indicators linked to paid live-streamed abuse: sourced rules, customer scores, STR drafts."""

@@ -1,0 +1,1 @@
+"""Text intelligence: filename/query, chat and shared linear-model helpers. Scores only prioritise review."""

@@ -1,0 +1,111 @@
+"""Payment indicators: planted rings found, lawful look-alikes (family remitters) not flagged."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vigil.cli.main import app
+from vigil.core.errors import VigilError
+from vigil.finance.assess import DEFAULT_THRESHOLD, assess, str_draft
+from vigil.finance.ledger import Transaction, read_ledger, write_ledger
+from vigil.finance.rules import FINANCE_RULES, FinanceConfig
+from vigil.finance.synth import generate
+
+
+@pytest.fixture(scope="module")
+def ledger():  # type: ignore[no-untyped-def]
+    return generate(rows=40_000, planted=18, seed=5)
+
+
+def test_planted_customers_are_flagged_and_remitters_are_not(ledger) -> None:  # type: ignore[no-untyped-def]
+    results = assess(ledger.transactions)
+    flagged = {a.customer for a in results if a.flagged()}
+    assert flagged == ledger.planted
+    top = [a.customer for a in results[: len(ledger.planted)]]
+    assert set(top) == ledger.planted
+    remitters = [a for a in results if a.customer in ledger.remitters]
+    assert len(remitters) > 50
+    assert max(a.score for a in remitters) < DEFAULT_THRESHOLD
+
+
+def test_every_hit_cites_a_published_source(ledger) -> None:  # type: ignore[no-untyped-def]
+    top = assess(ledger.transactions)[0]
+    assert {h.rule for h in top.hits} >= {"frequent_low_value_high_risk", "many_senders_one_beneficiary",
+                                           "late_night_regularity"}
+    for h in top.hits:
+        assert any(src in h.source for src in ("AUSTRAC", "FINTRAC", "FinCEN"))
+        assert h.transactions
+
+
+def _sender(n: int, *, hour: int, amount: float, gap_days: float, corridor: str = "PH",
+            beneficiary: str = "b1", ref: str = "school") -> list[Transaction]:
+    t0 = datetime(2026, 2, 1, hour)
+    return [Transaction(f"x{i}", "s", beneficiary, corridor, amount, "USD", t0 + timedelta(days=gap_days * i),
+                        "remittance", ref) for i in range(n)]
+
+
+def _rules(txs: list[Transaction], config: FinanceConfig | None = None) -> set[str]:
+    return {h.rule for h in assess(txs, config)[0].hits}
+
+
+def test_each_rule_turns_off_when_its_pattern_is_absent() -> None:
+    base = _sender(8, hour=23, amount=40, gap_days=2)
+    assert {"frequent_low_value_high_risk", "late_night_regularity", "innocuous_reference"} <= _rules(base)
+    assert "late_night_regularity" not in _rules(_sender(8, hour=14, amount=40, gap_days=2))
+    assert "frequent_low_value_high_risk" not in _rules(_sender(8, hour=23, amount=400, gap_days=2))
+    assert "frequent_low_value_high_risk" not in _rules(_sender(8, hour=23, amount=40, gap_days=30))
+    assert "innocuous_reference" not in _rules(_sender(8, hour=23, amount=40, gap_days=2, ref="invoice 4471"))
+    assert _rules(_sender(8, hour=23, amount=40, gap_days=2, corridor="SE")) == set()
+    # The corridor list is a setting, not a belief baked into the code.
+    assert "late_night_regularity" in _rules(_sender(8, hour=23, amount=40, gap_days=2, corridor="SE"),
+                                             FinanceConfig(high_risk_corridors=frozenset({"SE"})))
+
+
+def test_escalation_and_many_senders() -> None:
+    rising = [t._replace(amount=20 + 10 * i) for i, t in enumerate(_sender(12, hour=12, amount=0, gap_days=3))]
+    assert "escalation" in _rules(rising)
+    assert "escalation" not in _rules(_sender(12, hour=12, amount=30, gap_days=3))
+    ring = [t._replace(sender=f"s{k}", id=f"{k}-{t.id}") for k in range(5) for t in _sender(2, hour=12, amount=30,
+                                                                                          gap_days=9)]
+    assert all("many_senders_one_beneficiary" in {h.rule for h in a.hits} for a in assess(ring))
+    assert all("many_senders_one_beneficiary" not in {h.rule for h in a.hits} for a in assess(ring[:8]))
+
+
+def test_ledger_round_trip_and_bad_rows(tmp_path: Path, ledger) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "ledger.csv"
+    write_ledger(path, ledger.transactions[:500])
+    with path.open("a") as handle:
+        handle.write("bad1,s,b,PH,not-a-number,USD,2026-01-01T00:00:00,remittance,x\n")
+        handle.write("bad2,s,b,PH,10,USD,yesterday,remittance,x\n")
+        handle.write("bad3,short\n")
+    read = read_ledger(path)
+    assert read.transactions == ledger.transactions[:500]
+    assert [p.where for p in read.problems] == ["ledger.csv:502", "ledger.csv:503", "ledger.csv:504"]
+    (tmp_path / "nohead.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(VigilError, match="missing column"):
+        read_ledger(tmp_path / "nohead.csv")
+
+
+def test_str_draft_names_indicators_sources_and_transactions(ledger) -> None:  # type: ignore[no-untyped-def]
+    top = assess(ledger.transactions)[0]
+    text = str_draft(top, {t.id: t for t in ledger.transactions})
+    assert text.startswith("DRAFT") and top.customer in text
+    for h in top.hits:
+        assert h.rule in text and h.source in text
+    assert sum(t in text for t in top.hits[0].transactions[:5]) == min(5, len(top.hits[0].transactions))
+
+
+def test_cli_synth_scan_and_drafts(tmp_path: Path) -> None:
+    runner = CliRunner()
+    path = tmp_path / "l.csv"
+    assert runner.invoke(app, ["finance", "synth", str(path), "--rows", "5000", "--planted", "6"]).exit_code == 0
+    result = runner.invoke(app, ["finance", "scan", str(path), "--drafts", str(tmp_path / "drafts"), "--top", "3"])
+    assert result.exit_code == 0, result.output
+    assert "6 at or above" in result.output
+    assert len(list((tmp_path / "drafts").glob("str-draft-p*.txt"))) == 6
+    result = runner.invoke(app, ["finance", "rules"])
+    assert all(name in result.output for name, _ in FINANCE_RULES)
