@@ -53,8 +53,10 @@ def main() -> None:
     print(f"read + assess       {rows / total:>12,.0f} rows/s = {rows / total * 60 / 1e6:.2f}M rows/min")
     print(f"ratio vs bare csv   {(bare / t_bare) / (rows / total):.2f}x slower")
     print(f"ratio vs goal       {(rows / total) / GOAL_ROWS_PER_S:.2f}x (goal 1M rows/min)")
-    print(f"planted flagged     {len(found & synthetic.planted)}/{len(synthetic.planted)}, "
-          f"others flagged {len(found - synthetic.planted)}")
+    print(
+        f"planted flagged     {len(found & synthetic.planted)}/{len(synthetic.planted)}, "
+        f"others flagged {len(found - synthetic.planted)}"
+    )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,14 @@ def test_indicator_engine_ranks_the_grooming_pattern_first(messages: list[Messag
     risks = IndicatorEngine().score(messages, early_k=10)
     top = risks[0]
     assert top.author == "sunny_helper" and top.flagged
-    assert set(top.stages) >= {"age_probing", "isolation", "secrecy", "gifts_payment", "platform_move", "image_request"}
+    assert set(top.stages) >= {
+        "age_probing",
+        "isolation",
+        "secrecy",
+        "gifts_payment",
+        "platform_move",
+        "image_request",
+    }
     assert top.early_warning and top.warned_at is not None and top.warned_at <= 10
     driver_texts = [d.text for d in top.drivers]
     assert "this is our little secret ok, don't tell anyone we talk" in driver_texts
@@ -70,7 +77,9 @@ def test_user_lexicon_adds_patterns(tmp_path: Path) -> None:
 
 def test_jsonl_loader_reports_bad_lines(tmp_path: Path) -> None:
     path = tmp_path / "chat.jsonl"
-    path.write_text('{"alias": "a", "text": "hi"}\nnot json\n{"text": "no alias"}\n{"author": "b", "text": "yo"}\n')
+    path.write_text(
+        '{"alias": "a", "text": "hi"}\nnot json\n{"text": "no alias"}\n{"author": "b", "text": "yo"}\n'
+    )
     loaded = load_chats(path)
     assert [m.author for m in loaded.messages] == ["a", "b"]
     assert [p.where for p in loaded.problems] == ["chat.jsonl:2", "chat.jsonl:3"]
@@ -102,10 +111,30 @@ def test_malformed_pan_xml_is_a_clear_error(tmp_path: Path) -> None:
         load_chats(bad)
 
 
-RISKY = ["how old are you", "are you alone", "don't tell anyone", "our secret", "add me on kik", "i can buy you",
-         "send me a selfie", "where do you live", "delete this chat", "what grade are you in"]
-NEUTRAL = ["the match was great", "homework is due friday", "what game are you playing", "see you at practice",
-           "my cat is asleep", "pizza or pasta", "the bus was late", "new album is out", "weekend plans?", "lol"]
+RISKY = [
+    "how old are you",
+    "are you alone",
+    "don't tell anyone",
+    "our secret",
+    "add me on kik",
+    "i can buy you",
+    "send me a selfie",
+    "where do you live",
+    "delete this chat",
+    "what grade are you in",
+]
+NEUTRAL = [
+    "the match was great",
+    "homework is due friday",
+    "what game are you playing",
+    "see you at practice",
+    "my cat is asleep",
+    "pizza or pasta",
+    "the bus was late",
+    "new album is out",
+    "weekend plans?",
+    "lol",
+]
 FILLER = ["ok", "cool", "haha", "nice", "really?", "sure", "yeah", "hmm", "wow", "right"]
 
 
@@ -145,8 +174,11 @@ def test_cli_score_and_eval(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert rows[0]["author"] == "sunny_helper" and rows[0]["flagged"]
-    result = runner.invoke(app, ["text", "chats", "eval", str(CHATS / "pan_sample.xml"),
-                                 str(CHATS / "pan_predators.txt")])
+    result = runner.invoke(
+        app, ["text", "chats", "eval", str(CHATS / "pan_sample.xml"), str(CHATS / "pan_predators.txt")]
+    )
     assert result.exit_code == 0 and "F0.5 1.000" in result.output
-    result = runner.invoke(app, ["text", "chats", "score", str(CHATS / "pan_sample.xml"), "--engine", "model"])
+    result = runner.invoke(
+        app, ["text", "chats", "score", str(CHATS / "pan_sample.xml"), "--engine", "model"]
+    )
     assert result.exit_code == 2 and "needs --model" in result.output

@@ -34,18 +34,41 @@ def test_planted_customers_are_flagged_and_remitters_are_not(ledger) -> None:  #
 
 def test_every_hit_cites_a_published_source(ledger) -> None:  # type: ignore[no-untyped-def]
     top = assess(ledger.transactions)[0]
-    assert {h.rule for h in top.hits} >= {"frequent_low_value_high_risk", "many_senders_one_beneficiary",
-                                           "late_night_regularity"}
+    assert {h.rule for h in top.hits} >= {
+        "frequent_low_value_high_risk",
+        "many_senders_one_beneficiary",
+        "late_night_regularity",
+    }
     for h in top.hits:
         assert any(src in h.source for src in ("AUSTRAC", "FINTRAC", "FinCEN"))
         assert h.transactions
 
 
-def _sender(n: int, *, hour: int, amount: float, gap_days: float, corridor: str = "PH",
-            beneficiary: str = "b1", ref: str = "school") -> list[Transaction]:
+def _sender(
+    n: int,
+    *,
+    hour: int,
+    amount: float,
+    gap_days: float,
+    corridor: str = "PH",
+    beneficiary: str = "b1",
+    ref: str = "school",
+) -> list[Transaction]:
     t0 = datetime(2026, 2, 1, hour)
-    return [Transaction(f"x{i}", "s", beneficiary, corridor, amount, "USD", t0 + timedelta(days=gap_days * i),
-                        "remittance", ref) for i in range(n)]
+    return [
+        Transaction(
+            f"x{i}",
+            "s",
+            beneficiary,
+            corridor,
+            amount,
+            "USD",
+            t0 + timedelta(days=gap_days * i),
+            "remittance",
+            ref,
+        )
+        for i in range(n)
+    ]
 
 
 def _rules(txs: list[Transaction], config: FinanceConfig | None = None) -> set[str]:
@@ -61,16 +84,23 @@ def test_each_rule_turns_off_when_its_pattern_is_absent() -> None:
     assert "innocuous_reference" not in _rules(_sender(8, hour=23, amount=40, gap_days=2, ref="invoice 4471"))
     assert _rules(_sender(8, hour=23, amount=40, gap_days=2, corridor="SE")) == set()
     # The corridor list is a setting, not a belief baked into the code.
-    assert "late_night_regularity" in _rules(_sender(8, hour=23, amount=40, gap_days=2, corridor="SE"),
-                                             FinanceConfig(high_risk_corridors=frozenset({"SE"})))
+    assert "late_night_regularity" in _rules(
+        _sender(8, hour=23, amount=40, gap_days=2, corridor="SE"),
+        FinanceConfig(high_risk_corridors=frozenset({"SE"})),
+    )
 
 
 def test_escalation_and_many_senders() -> None:
-    rising = [t._replace(amount=20 + 10 * i) for i, t in enumerate(_sender(12, hour=12, amount=0, gap_days=3))]
+    rising = [
+        t._replace(amount=20 + 10 * i) for i, t in enumerate(_sender(12, hour=12, amount=0, gap_days=3))
+    ]
     assert "escalation" in _rules(rising)
     assert "escalation" not in _rules(_sender(12, hour=12, amount=30, gap_days=3))
-    ring = [t._replace(sender=f"s{k}", id=f"{k}-{t.id}") for k in range(5) for t in _sender(2, hour=12, amount=30,
-                                                                                          gap_days=9)]
+    ring = [
+        t._replace(sender=f"s{k}", id=f"{k}-{t.id}")
+        for k in range(5)
+        for t in _sender(2, hour=12, amount=30, gap_days=9)
+    ]
     assert all("many_senders_one_beneficiary" in {h.rule for h in a.hits} for a in assess(ring))
     assert all("many_senders_one_beneficiary" not in {h.rule for h in a.hits} for a in assess(ring[:8]))
 
@@ -102,8 +132,12 @@ def test_str_draft_names_indicators_sources_and_transactions(ledger) -> None:  #
 def test_cli_synth_scan_and_drafts(tmp_path: Path) -> None:
     runner = CliRunner()
     path = tmp_path / "l.csv"
-    assert runner.invoke(app, ["finance", "synth", str(path), "--rows", "5000", "--planted", "6"]).exit_code == 0
-    result = runner.invoke(app, ["finance", "scan", str(path), "--drafts", str(tmp_path / "drafts"), "--top", "3"])
+    assert (
+        runner.invoke(app, ["finance", "synth", str(path), "--rows", "5000", "--planted", "6"]).exit_code == 0
+    )
+    result = runner.invoke(
+        app, ["finance", "scan", str(path), "--drafts", str(tmp_path / "drafts"), "--top", "3"]
+    )
     assert result.exit_code == 0, result.output
     assert "6 at or above" in result.output
     assert len(list((tmp_path / "drafts").glob("str-draft-p*.txt"))) == 6

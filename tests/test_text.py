@@ -21,8 +21,30 @@ from vigil.text import filenames as fn
 from vigil.text.linear import LinearTextModel, metrics_at
 from vigil.text.normalize import normalize
 
-GARDEN = ["rose", "tulip", "compost", "seedling", "pruning", "greenhouse", "orchard", "hedge", "lawn", "bulbs"]
-COOKING = ["pasta", "risotto", "sourdough", "omelette", "curry", "pancake", "lasagne", "dumpling", "broth", "tart"]
+GARDEN = [
+    "rose",
+    "tulip",
+    "compost",
+    "seedling",
+    "pruning",
+    "greenhouse",
+    "orchard",
+    "hedge",
+    "lawn",
+    "bulbs",
+]
+COOKING = [
+    "pasta",
+    "risotto",
+    "sourdough",
+    "omelette",
+    "curry",
+    "pancake",
+    "lasagne",
+    "dumpling",
+    "broth",
+    "tart",
+]
 EXTRA = ["tips", "guide", "2019", "final", "hd", "part2", "video", "collection", "new", "best"]
 
 
@@ -31,7 +53,9 @@ def _names(rng: random.Random, words: list[str], n: int) -> list[str]:
     for _ in range(n):
         parts = rng.sample(words, 2) + rng.sample(EXTRA, rng.randint(0, 2))
         rng.shuffle(parts)
-        out.append(rng.choice(["_", "-", " ", "."]).join(parts) + rng.choice([".avi", ".mp4", ".zip", ".jpg", ""]))
+        out.append(
+            rng.choice(["_", "-", " ", "."]).join(parts) + rng.choice([".avi", ".mp4", ".zip", ".jpg", ""])
+        )
     return out
 
 
@@ -57,7 +81,9 @@ def obfuscate(name: str, rng: random.Random) -> str:
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     rng = random.Random(7)
     root = tmp_path_factory.mktemp("filenames")
-    train = [(n, "garden") for n in _names(rng, GARDEN, 150)] + [(n, "kitchen") for n in _names(rng, COOKING, 150)]
+    train = [(n, "garden") for n in _names(rng, GARDEN, 150)] + [
+        (n, "kitchen") for n in _names(rng, COOKING, 150)
+    ]
     test = [(obfuscate(n, rng), "garden") for n in _names(rng, GARDEN, 100)]
     test += [(obfuscate(n, rng), "kitchen") for n in _names(rng, COOKING, 100)]
     paths = {}
@@ -156,14 +182,27 @@ def test_training_needs_both_labels() -> None:
 def test_cli_train_eval_classify(corpus: dict[str, Path], tmp_path: Path) -> None:
     runner = CliRunner()
     model = tmp_path / "names.json"
-    result = runner.invoke(app, ["text", "filenames", "train", str(corpus["train"]), "--model", str(model),
-                                 "--positive", "garden"])
+    result = runner.invoke(
+        app,
+        ["text", "filenames", "train", str(corpus["train"]), "--model", str(model), "--positive", "garden"],
+    )
     assert result.exit_code == 0, result.output
     assert "1 rows skipped" in result.output
     result = runner.invoke(app, ["text", "filenames", "eval", str(corpus["test"]), "--model", str(model)])
     assert result.exit_code == 0 and "precision" in result.output
-    result = runner.invoke(app, ["text", "filenames", "classify", "--model", str(model), "--json",
-                                 "t.u.l.i.p_bulbs", "risotto_final"])
+    result = runner.invoke(
+        app,
+        [
+            "text",
+            "filenames",
+            "classify",
+            "--model",
+            str(model),
+            "--json",
+            "t.u.l.i.p_bulbs",
+            "risotto_final",
+        ],
+    )
     assert result.exit_code == 0, result.output
     verdicts = json.loads(result.output)
     assert [v["flagged"] for v in verdicts] == [True, False]

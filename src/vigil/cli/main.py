@@ -25,6 +25,7 @@ from vigil.cli.common import DbOption, console, err, open_store
 from vigil.cli.finance import finance_app
 from vigil.cli.lists import lists_app
 from vigil.cli.text import text_app
+from vigil.cli.triage import p2p_app, triage_app
 from vigil.core.errors import VigilError
 from vigil.match.matcher import DEFAULT_MIN_QUALITY, MatchConfig
 from vigil.match.pdq_index import DEFAULT_RADIUS
@@ -51,6 +52,8 @@ app.add_typer(search_app, name="search-warning")
 app.command("stop-page")(stop_page)
 app.add_typer(text_app, name="text")
 app.add_typer(finance_app, name="finance")
+app.add_typer(triage_app, name="triage")
+app.add_typer(p2p_app, name="p2p")
 
 ModeOption = Annotated[str, typer.Option("--mode", help="fast (vectorised PDQ) or exact (reference pdqhash)")]
 

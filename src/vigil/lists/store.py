@@ -335,3 +335,15 @@ def known_video_frames(
     numbers = np.asarray([r[2] for r in rows], dtype=np.int64)
     codes = np.frombuffer(bytes.fromhex("".join(r[3] for r in rows)), dtype=np.uint8).reshape(-1, 32)
     return entries, stamps, numbers, codes
+
+
+def on_known_lists(store: Store, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (hash_type, value) pairs that are on at least one `known` list (ignore lists do not count)."""
+    with store.session() as session:
+        found = lookup_exact(session, pairs)
+        sources = provenance(session, found.values())
+    return {
+        pair
+        for pair, entry_id in found.items()
+        if any(p.purpose == "known" for p in sources.get(entry_id, []))
+    }

@@ -39,6 +39,8 @@ for _t in (
     HashType("pdq", 64, "hamming"),
     # A known video: the value is the SHA-256 of its vPDQ text; the frames live in video_frames.
     HashType("vpdq", 64, "video"),
+    # BitTorrent v1 info-hash (SHA-1 of the info dictionary): what P2P monitoring observes.
+    HashType("btih", 40, "exact", ("infohash",)),
 ):
     HASH_TYPES.add(_t.name, _t)
     for _alias in _t.aliases:

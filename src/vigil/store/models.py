@@ -274,3 +274,30 @@ class ModelStatus(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | demoted
     reason: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TriageCase(Base):
+    """A case: reports linked by shared hashes, accounts, e-mails or IP+time. Ids stay stable across runs."""
+
+    __tablename__ = "triage_cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed | merged
+    merged_into: Mapped[int | None] = mapped_column(Integer)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # priority parts, reasons, jurisdiction
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class TriageReport(Base):
+    """An incoming report, normalised; `payload` is IncomingReport.as_json()."""
+
+    __tablename__ = "triage_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str] = mapped_column(String(500))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("triage_cases.id"), index=True)
+    duplicate_of: Mapped[str | None] = mapped_column(String(200))
+    actionability: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,1 @@
+"""Police triage of incoming reports: intake, completeness, case linking and a priority queue."""
