@@ -127,6 +127,12 @@ def serve(
     index_dir: Annotated[
         Path | None, typer.Option(help="Index snapshot folder (default with --workers > 1)")
     ] = None,
+    hma_anonymous_role: Annotated[
+        str | None, typer.Option(help="Role for keyless HMA-API clients (trusted networks only)")
+    ] = None,
+    hma_allowed_host: Annotated[
+        list[str] | None, typer.Option(help="Host HMA URL hashing may fetch from (repeatable)")
+    ] = None,
 ) -> None:
     """Run the HTTP service: JSON API (OpenAPI at /docs) and the review UI at /ui."""
     import os
@@ -145,6 +151,8 @@ def serve(
         "VIGIL_REPORTER_EMAIL": reporter_email,
         "VIGIL_CLEARINGHOUSE_URL": clearinghouse_url or "",
         "VIGIL_INDEX_DIR": str(index_dir or ""),
+        "VIGIL_HMA_ANONYMOUS_ROLE": hma_anonymous_role or "",
+        "VIGIL_HMA_ALLOWED_HOSTS": ",".join(hma_allowed_host or []),
     }
     os.environ.update({k: v for k, v in settings.items() if v})
     if index_dir is not None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Insert, Table, func, select
+from sqlalchemy import Insert, Table, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -347,3 +347,22 @@ def on_known_lists(store: Store, pairs: Iterable[tuple[str, str]]) -> set[tuple[
         for pair, entry_id in found.items()
         if any(p.purpose == "known" for p in sources.get(entry_id, []))
     }
+
+
+def remove_rows(store: Store, list_name: str, pairs: Iterable[tuple[str, str]]) -> int:
+    """Take entries off one list (an exchange withdrew them); entries stay if other lists hold them."""
+    removed = 0
+    with store.session() as session:
+        hash_list = session.scalar(select(HashList).where(HashList.name == list_name))
+        if hash_list is None:
+            return 0
+        ids = sorted(lookup_exact(session, pairs).values())
+        for start in range(0, len(ids), 900):
+            result = session.execute(
+                delete(EntrySource).where(
+                    EntrySource.list_id == hash_list.id, EntrySource.entry_id.in_(ids[start : start + 900])
+                )
+            )
+            removed += int(getattr(result, "rowcount", 0) or 0)
+        session.commit()
+    return removed

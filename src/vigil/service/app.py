@@ -24,6 +24,7 @@ from vigil.reports.client import ClearinghouseClient, SubmissionError
 from vigil.review import categories, transparency
 from vigil.review import queue as review
 from vigil.scan.runner import ScanOptions, run_scan
+from vigil.service import hma
 from vigil.service.pages import ENV
 from vigil.service.previews import render
 from vigil.signals.compute import compute
@@ -45,6 +46,8 @@ class ServiceConfig:
     clearinghouse_password: str = ""
     scan_roots: list[Path] = field(default_factory=list)  # folders the API may scan; empty: any
     index_dir: Path | None = None  # shared memory-mapped index snapshots (multi-worker deployments)
+    hma_anonymous_role: str | None = None  # role for keyless HMA-API callers (trusted networks only)
+    hma_allowed_hosts: tuple[str, ...] = ()  # hosts HMA's URL hashing may fetch from
 
 
 class HashQuery(BaseModel):
@@ -159,6 +162,8 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
             return who
 
         return Depends(check)
+
+    hma.install(app, service, principal)
 
     # ---------------------------------------------------------------- matching
     @app.post("/v1/match/hash", tags=["match"])
@@ -602,6 +607,8 @@ def from_env() -> FastAPI:
         clearinghouse_user=os.environ.get("VIGIL_CLEARINGHOUSE_USER", ""),
         clearinghouse_password=os.environ.get("VIGIL_CLEARINGHOUSE_PASSWORD", ""),
         index_dir=Path(os.environ["VIGIL_INDEX_DIR"]) if os.environ.get("VIGIL_INDEX_DIR") else None,
+        hma_anonymous_role=os.environ.get("VIGIL_HMA_ANONYMOUS_ROLE") or None,
+        hma_allowed_hosts=tuple(h for h in os.environ.get("VIGIL_HMA_ALLOWED_HOSTS", "").split(",") if h),
     )
     evidence = Path(os.environ.get("VIGIL_EVIDENCE_DIR", "vigil-evidence"))
     key_file = (

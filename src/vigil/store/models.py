@@ -27,6 +27,8 @@ class HashList(Base):
     source: Mapped[str | None] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # HMA's per-bank rollout knob: the share of lookups on which this list answers (1.0: all).
+    matching_enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
 
 
 class Entry(Base):
@@ -301,3 +303,56 @@ class TriageReport(Base):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("triage_cases.id"), index=True)
     duplicate_of: Mapped[str | None] = mapped_column(String(200))
     actionability: Mapped[int | None] = mapped_column(Integer)
+
+
+class BankContent(Base):
+    """HMA-style bank content: an entry on a list, with note, metadata and a disable time.
+
+    HMA groups several signals (say PDQ and video MD5) under one content id. Here the content id is the
+    entry id of its first signal; later signals of the same content point to it with `primary_entry_id`.
+    Entries imported through `vigil lists` need no row: their content id is their entry id.
+    """
+
+    __tablename__ = "bank_contents"
+    list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
+    primary_entry_id: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(String(255))
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    disable_until_ts: Mapped[int] = mapped_column(Integer, default=1)  # HMA: 1 on, 0 off, else off until
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Exchange(Base):
+    """A configured hash-sharing exchange (python-threatexchange SignalExchangeAPI) feeding one list."""
+
+    __tablename__ = "exchanges"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    api: Mapped[str] = mapped_column(String(100))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id"))
+    category: Mapped[str | None] = mapped_column(String(64))
+    share: Mapped[bool] = mapped_column(default=False)  # opt-in: send our confirmed signals back
+    enabled: Mapped[bool] = mapped_column(default=True)
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    checkpoint_time: Mapped[int | None] = mapped_column(Integer)
+    last_fetch_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success: Mapped[bool | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    fetched_total: Mapped[int] = mapped_column(Integer, default=0)
+    rejected_total: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ExchangeShare(Base):
+    """A signal we shared to an exchange, once, with the review item whose agreement backs it."""
+
+    __tablename__ = "exchange_shares"
+    __table_args__ = (UniqueConstraint("exchange_id", "signal_type", "value", name="uq_share_signal"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exchange_id: Mapped[int] = mapped_column(ForeignKey("exchanges.id", ondelete="CASCADE"))
+    signal_type: Mapped[str] = mapped_column(String(50))
+    value: Mapped[str] = mapped_column(String(128))
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"))
+    shared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,1 @@
+"""Hash-sharing exchanges through Meta's python-threatexchange: fetch into lists, share back (opt-in)."""
