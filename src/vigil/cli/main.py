@@ -22,6 +22,7 @@ from rich.table import Table
 from vigil.cli.admin import audit_app, keys_app, models_app, review_app, serve
 from vigil.cli.blocking import blocklist_app, search_app, stop_page
 from vigil.cli.common import DbOption, console, err, open_store
+from vigil.cli.crawl import crawl_app, sites_app, takedown_app
 from vigil.cli.exchanges import exchanges_app
 from vigil.cli.finance import finance_app
 from vigil.cli.lists import lists_app
@@ -56,6 +57,9 @@ app.add_typer(finance_app, name="finance")
 app.add_typer(triage_app, name="triage")
 app.add_typer(p2p_app, name="p2p")
 app.add_typer(exchanges_app, name="exchanges")
+app.add_typer(crawl_app, name="crawl")
+app.add_typer(takedown_app, name="takedown")
+app.add_typer(sites_app, name="sites")
 
 ModeOption = Annotated[str, typer.Option("--mode", help="fast (vectorised PDQ) or exact (reference pdqhash)")]
 

@@ -26,7 +26,7 @@ COPY_BATCH = 200_000  # PostgreSQL rows per COPY
 _INSERTS: dict[str, Callable[[Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
-def _insert_ignore(dialect: str, table: Table, keys: list[str]) -> Insert:
+def insert_ignore(dialect: str, table: Table, keys: list[str]) -> Insert:
     try:
         maker = _INSERTS[dialect]
     except KeyError:
@@ -109,12 +109,12 @@ def _flush(store: Store, list_id: int, batch: list[ListRow], result: ImportResul
         missing = [k for k in keys if k not in ids]
         if missing:
             conn.execute(
-                _insert_ignore(store.dialect, Entry.__table__, ["hash_type", "value"]),  # type: ignore[arg-type]
+                insert_ignore(store.dialect, Entry.__table__, ["hash_type", "value"]),  # type: ignore[arg-type]
                 [{"hash_type": t, "value": v} for t, v in missing],
             )
             ids.update(_entry_ids(conn, missing))
         conn.execute(
-            _insert_ignore(store.dialect, EntrySource.__table__, ["entry_id", "list_id"]),  # type: ignore[arg-type]
+            insert_ignore(store.dialect, EntrySource.__table__, ["entry_id", "list_id"]),  # type: ignore[arg-type]
             [
                 {
                     "entry_id": ids[k],
@@ -140,7 +140,7 @@ def _flush(store: Store, list_id: int, batch: list[ListRow], result: ImportResul
         ]
         if frames:
             conn.execute(
-                _insert_ignore(store.dialect, VideoFrame.__table__, ["entry_id", "region", "frame"]),  # type: ignore[arg-type]
+                insert_ignore(store.dialect, VideoFrame.__table__, ["entry_id", "region", "frame"]),  # type: ignore[arg-type]
                 frames,
             )
     result.rows += len(batch)

@@ -356,3 +356,75 @@ class ExchangeShare(Base):
     value: Mapped[str] = mapped_column(String(128))
     review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"))
     shared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CrawlJob(Base):
+    """One crawl: seeds and policy; its frontier lives in crawl_urls so an interrupted crawl resumes."""
+
+    __tablename__ = "crawl_jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    policy: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="running")  # running | paused | done
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CrawlUrl(Base):
+    """A frontier entry: a page or image URL, queued or done, with what fetching it found."""
+
+    __tablename__ = "crawl_urls"
+    __table_args__ = (UniqueConstraint("job_id", "url_key", name="uq_crawl_url"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("crawl_jobs.id", ondelete="CASCADE"))
+    url_key: Mapped[str] = mapped_column(String(40))  # sha1 of the normalised URL
+    url: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(8))  # page | image
+    depth: Mapped[int] = mapped_column(Integer, default=0)
+    referrer: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | done | error | skipped
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)  # error text, skip reason, keyword hits
+    fetched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+Index("ix_crawl_urls_job_status", CrawlUrl.job_id, CrawlUrl.status)
+
+
+class CrawlHit(Base):
+    """A known image found on a page, for human review before any notice goes out."""
+
+    __tablename__ = "crawl_hits"
+    __table_args__ = (UniqueConstraint("job_id", "page_url", "image_url", name="uq_crawl_hit"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("crawl_jobs.id", ondelete="CASCADE"), index=True)
+    page_url: Mapped[str] = mapped_column(Text)
+    image_url: Mapped[str] = mapped_column(Text)
+    image_sha256: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)  # matches (type, distance, lists), page keywords
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | confirmed | rejected
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TakedownNotice(Base):
+    """A notice to a host's abuse contact about a confirmed URL, re-sent until the content is gone."""
+
+    __tablename__ = "takedown_notices"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    contact: Mapped[str] = mapped_column(String(500))
+    channel: Mapped[str] = mapped_column(String(16))  # email | http
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | removed | withdrawn
+    reason: Mapped[str] = mapped_column(Text)
+    confirmed_by: Mapped[str] = mapped_column(String(200))
+    hit_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_hits.id"))
+    content_sha256: Mapped[str | None] = mapped_column(String(64))  # what was confirmed at that URL
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    first_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # removal time starts
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sends: Mapped[int] = mapped_column(Integer, default=0)
+    last_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_check: Mapped[str | None] = mapped_column(String(200))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,76 @@
+"""HTTP fetching shared by the crawler, takedown re-checks and site fingerprints.
+
+`resolve` maps a host to "ip:port" (like curl --resolve): the request goes there with the original Host
+header and TLS server name, which is how lab crawls and split-horizon setups reach their targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+
+@dataclass(frozen=True)
+class Fetched:
+    url: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+class Unreachable(Exception):
+    """The host is not allowed by the resolve policy."""
+
+
+def target(
+    url: str, resolve: dict[str, str], resolve_only: bool
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host in resolve:
+        to = urlunsplit((parts.scheme, resolve[host], parts.path, parts.query, ""))
+        return to, {"Host": parts.netloc}, {"sni_hostname": host}
+    if resolve_only:
+        raise Unreachable(f"{host} has no --resolve entry")
+    return url, {}, {}
+
+
+async def get(
+    client: httpx.AsyncClient,
+    url: str,
+    resolve: dict[str, str],
+    resolve_only: bool = False,
+    max_bytes: int = 20 * 1024 * 1024,
+) -> Fetched:
+    to, headers, extensions = target(url, resolve, resolve_only)
+    async with client.stream("GET", to, headers=headers, extensions=extensions) as response:
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                raise httpx.DecodingError(f"larger than {max_bytes} bytes")
+            chunks.append(chunk)
+        return Fetched(url, response.status_code, response.headers.get("content-type", ""), b"".join(chunks))
+
+
+def get_sync(
+    url: str,
+    resolve: dict[str, str] | None = None,
+    timeout: float = 20.0,
+    max_bytes: int = 20 * 1024 * 1024,
+    client: httpx.Client | None = None,
+) -> Fetched:
+    """One GET; pass a `client` to reuse connections (creating a client costs more than a loopback fetch)."""
+    if client is None:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as own:
+            return get_sync(url, resolve, timeout, max_bytes, own)
+    to, headers, extensions = target(url, resolve or {}, False)
+    with client.stream("GET", to, headers=headers, extensions=extensions) as response:
+        body = b""
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                break
+        return Fetched(url, response.status_code, response.headers.get("content-type", ""), body)

@@ -1,0 +1,1 @@
+"""Resurfacing-site detection: fingerprints of known sites, look-alike candidates, ranked matches."""

@@ -1,0 +1,260 @@
+"""Crawler, takedown lifecycle and resurfacing sites, against a generated lab web on 127.0.0.1."""
+
+from __future__ import annotations
+
+import email
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import ServerThread, bsds_images
+from typer.testing import CliRunner
+
+from vigil.cli.main import app
+from vigil.crawl import jobs
+from vigil.crawl.labweb import IN_SCOPE, KNOWN_SITE, OUTSIDE, REHOSTED_SITE, LabServer
+from vigil.crawl.policy import CrawlPolicy
+from vigil.lists.formats.base import make_row
+from vigil.lists.store import import_rows
+from vigil.media.decode import decode
+from vigil.signals.pdq import exact
+from vigil.sites.candidates import candidates
+from vigil.sites.fingerprint import fingerprint_site
+from vigil.sites.rank import rank
+from vigil.store.db import Store
+from vigil.takedown import notices
+from vigil.takedown.contacts import ContactBook
+from vigil.takedown.outbox import OutboxConfig
+
+IMAGES = bsds_images()[:60]
+
+
+@pytest.fixture(scope="module")
+def lab():  # type: ignore[no-untyped-def]
+    with LabServer(IMAGES, pages_per_site=700) as server:
+        yield server
+
+
+def _known_store(store: Store, server: LabServer) -> Store:
+    rows = [
+        make_row("lab", "pdq", exact(decode(IMAGES[i].read_bytes())).hash_hex, "test-cat")
+        for i in server.lab.known
+    ]
+    import_rows(store, "lab-known", rows)
+    return store
+
+
+def _policy(server: LabServer, **overrides: Any) -> CrawlPolicy:
+    settings: dict[str, Any] = {
+        "seeds": server.seeds(),
+        "allowed": ["lab-two.net", "lab-three.org"],
+        "max_depth": 100,
+        "delay": 0,
+        "concurrency": 4,
+        "per_host": 4,
+        "resolve": server.resolve,
+        "resolve_only": True,
+    }
+    settings.update(overrides)
+    return CrawlPolicy(**settings)
+
+
+def _image_ids(urls: set[str]) -> set[int]:
+    return {int(u.rsplit("/", 1)[1].split(".")[0]) for u in urls}
+
+
+def _delta(before: Counter[str], after: Counter[str]) -> Counter[str]:
+    return Counter({k: after[k] - before[k] for k in after if after[k] - before[k]})
+
+
+def test_crawl_finds_every_reachable_known_image_and_no_other(store: Store, lab: LabServer) -> None:
+    _known_store(store, lab)
+    assert lab.lab.page_count() >= 2000
+    before = lab.request_counts()
+    job = jobs.start_job(store, "lab", _policy(lab))
+    stats = jobs.run_job(store, job, workers=1)
+    requests = _delta(before, lab.request_counts())
+    assert _image_ids(stats.found) == lab.lab.reachable_known
+    assert stats.pages >= 2000 and stats.errors == 0 and stats.left_queued == 0
+    assert stats.skipped_robots > 0 and stats.skipped_scope > 0
+    assert not [k for k in requests if k.startswith(OUTSIDE)]  # out of scope: never requested
+    assert not [k for k in requests if "/private/" in k]  # robots.txt: never requested
+    assert max(requests.values()) == 1  # every URL fetched once (dedup of URLs)
+    found = jobs.hits(store, job)
+    assert {h["page"].split("/")[2] for h in found} <= set(IN_SCOPE)
+    assert all(h["matches"][0]["lists"][0] == {"list": "lab-known", "category": "test-cat"} for h in found)
+
+
+def test_interrupted_crawl_resumes_without_fetching_done_urls_again(store: Store, lab: LabServer) -> None:
+    _known_store(store, lab)
+    before = lab.request_counts()
+    job = jobs.start_job(store, "resumable", _policy(lab))
+    first = jobs.run_job(store, job, page_limit=500, workers=1)
+    assert first.pages == 500 and first.left_queued > 0
+    second = jobs.run_job(store, job, workers=1)
+    assert second.left_queued == 0
+    requests = _delta(before, lab.request_counts())
+    pages = {k: n for k, n in requests.items() if "/p/" in k or k.endswith("/")}
+    assert max(pages.values()) == 1 and first.pages + second.pages == len(pages)
+    assert _image_ids(first.found | second.found) == lab.lab.reachable_known
+
+
+def test_scope_depth_and_robots_switch(store: Store, lab: LabServer, tmp_path: Path) -> None:
+    _known_store(store, lab)
+    job = jobs.start_job(store, "shallow", _policy(lab, scope="host", max_depth=1))
+    shallow = jobs.run_job(store, job, workers=1)
+    assert 1 < shallow.pages <= 10  # the home page and the pages it links to on its own host
+    found = {h["page"].split("/")[2] for h in jobs.hits(store, job)}
+    assert found <= {IN_SCOPE[0]}
+    job = jobs.start_job(store, "no-robots", _policy(lab, obey_robots=False, keywords=["t1\tprivate"]))
+    everything = jobs.run_job(store, job, workers=1)
+    extra = _image_ids(everything.found) - lab.lab.reachable_known
+    assert extra and extra <= lab.lab.hidden_known  # what robots.txt hid is now found; nothing out of scope
+    private_hits = [h for h in jobs.hits(store, job) if "/private/" in h["page"]]
+    assert private_hits and all(h["keywords"] == ["t1"] for h in private_hits)
+
+
+def test_unreachable_hosts_are_errors_not_crashes(store: Store) -> None:
+    policy = CrawlPolicy(seeds=["http://www.nowhere-lab.com/"], delay=0, resolve_only=True)
+    job = jobs.start_job(store, "nowhere", policy)
+    stats = jobs.run_job(store, job, workers=0)
+    assert stats.pages == 0 and stats.skipped_robots == 1  # robots.txt unreachable: treated as disallow-all
+
+
+class AbuseDesk:
+    """A tiny host: serves one image until it is removed, and takes HTTP notices."""
+
+    def __init__(self, image: bytes) -> None:
+        self.files = {"/content/1.jpg": image}
+        self.notices: list[bytes] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] == "POST":
+            message = await receive()
+            self.notices.append(message.get("body", b""))
+            status, body = 202, b"{}"
+        else:
+            body = self.files.get(scope["path"], b"")
+            status = 200 if body else 404
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"image/jpeg")]}
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def test_takedown_lifecycle_renotices_daily_until_removed(store: Store, tmp_path: Path) -> None:
+    desk = AbuseDesk(IMAGES[5].read_bytes())
+    with ServerThread(desk) as server:
+        resolve = {
+            "files.host-lab.com": f"127.0.0.1:{server.port}",
+            "media.other-lab.net": f"127.0.0.1:{server.port}",
+        }
+        book_path = tmp_path / "contacts.csv"
+        book_path.write_text(
+            f"domain,contact,channel\nother-lab.net,http://127.0.0.1:{server.port}/abuse,http\n"
+        )
+        book = ContactBook.load(book_path)
+        import hashlib
+
+        sha = hashlib.sha256(desk.files["/content/1.jpg"]).hexdigest()
+        t0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+        mail = notices.open_notice(
+            store,
+            "http://files.host-lab.com/content/1.jpg",
+            confirmed_by="alice",
+            reason="lists: lab-known; page: http://files.host-lab.com/",
+            contacts=book,
+            content_sha256=sha,
+        )
+        hooked = notices.open_notice(
+            store,
+            "http://media.other-lab.net/content/1.jpg",
+            confirmed_by="alice",
+            reason="lists: lab-known",
+            contacts=book,
+            content_sha256=sha,
+        )
+        assert mail.contact == "abuse@host-lab.com" and hooked.channel == "http"
+        config = OutboxConfig(folder=tmp_path / "outbox")
+        assert len(notices.send_due(store, config, t0)) == 2
+        [eml] = list((tmp_path / "outbox").glob("*.eml"))
+        message = email.message_from_bytes(eml.read_bytes())
+        assert message["To"] == "abuse@host-lab.com" and f"VIGIL-TD-{mail.id}" in message["Subject"]
+        text = message.get_payload(decode=True).decode()
+        assert "http://files.host-lab.com/content/1.jpg" in text and sha in text
+        assert len(desk.notices) == 1 and b"VIGIL-TD-" in desk.notices[0]
+        assert notices.recheck(store, t0 + timedelta(hours=2), resolve) == {"still_present": 2}
+        assert notices.send_due(store, config, t0 + timedelta(hours=12)) == []  # not yet 24 h
+        assert len(notices.send_due(store, config, t0 + timedelta(hours=25))) == 2
+        assert (
+            "reminder number 1"
+            in email.message_from_bytes(
+                sorted((tmp_path / "outbox").glob("*.eml"), key=lambda p: p.stat().st_mtime)[-1].read_bytes()
+            )
+            .get_payload(decode=True)
+            .decode()
+        )
+        del desk.files["/content/1.jpg"]  # the host removes it
+        assert notices.recheck(store, t0 + timedelta(hours=30), resolve) == {"removed": 2}
+        assert notices.send_due(store, config, t0 + timedelta(hours=60)) == []
+    s = notices.stats(store)
+    created = notices.listing(store)
+    assert s.removed == 2 and s.open == 0 and s.notices_sent == 4 and created[0]["removed_at"]
+    assert s.median_removal_hours == 30  # from the first notice (t0) to the re-check that found it gone
+
+
+def test_rehosted_site_ranks_first_among_template_decoys() -> None:
+    with LabServer(IMAGES, sites=True) as server:
+        known = fingerprint_site(f"http://www.{KNOWN_SITE}/", server.resolve)
+        others = [h for h in server.lab.pages if KNOWN_SITE not in h]
+        assert len(others) >= 51  # the re-host and at least 50 decoys sharing its template engine
+        ranked = rank(known, [fingerprint_site(f"http://{h}/", server.resolve) for h in others])
+    assert ranked[0].domain == REHOSTED_SITE
+    assert ranked[0].score > 2 * ranked[1].score
+    assert ranked[0].channels["text"] > 0.3 and ranked[0].channels["logo"] > 0.3
+    look_alikes = {r.domain: r for r in ranked if "sunny" in r.domain and r.domain != REHOSTED_SITE}
+    assert all(r.channels["text"] == 0 for r in look_alikes.values())  # a similar name is not similar content
+    assert max(r.channels["dom"] for r in ranked[1:]) < 0.5  # the shared template alone does not score
+    assert REHOSTED_SITE in candidates(KNOWN_SITE)
+
+
+def test_cli_crawl_and_takedown(store: Store, lab: LabServer, tmp_path: Path) -> None:
+    _known_store(store, lab)
+    runner = CliRunner()
+    db = ["--db", store.url]
+    resolve = [arg for h, t in lab.resolve.items() for arg in ("--resolve", f"{h}={t}")]
+    result = runner.invoke(
+        app,
+        [
+            "crawl",
+            "run",
+            *lab.seeds(),
+            "--scope",
+            "host",
+            "--depth",
+            "3",
+            "--delay",
+            "0",
+            "--resolve-only",
+            *resolve,
+            *db,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "pages/s" in result.output
+    import json
+
+    found = json.loads(runner.invoke(app, ["crawl", "hits", "1", *db]).output)
+    if found:
+        result = runner.invoke(
+            app, ["takedown", "open", "--hit", str(found[0]["id"]), "--confirmed-by", "bob", *db]
+        )
+        assert result.exit_code == 0 and "abuse@lab-one.com" in result.output
+        result = runner.invoke(app, ["takedown", "send", "--outbox", str(tmp_path / "out"), *db])
+        assert "1 notices sent" in result.output
+    result = runner.invoke(app, ["sites", "candidates", "sunny-meadow.com"])
+    assert "sunny-meadow.xyz" in result.output.split()
