@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.conftest import ServerThread, bsds_images
 from typer.testing import CliRunner
 
@@ -258,3 +260,31 @@ def test_cli_crawl_and_takedown(store: Store, lab: LabServer, tmp_path: Path) ->
         assert "1 notices sent" in result.output
     result = runner.invoke(app, ["sites", "candidates", "sunny-meadow.com"])
     assert "sunny-meadow.xyz" in result.output.split()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="/abc.#?=%-_ 0", min_size=1, max_size=20))
+def test_url_fast_path_agrees_with_urljoin(href: str) -> None:
+    from vigil.crawl import urls
+
+    base = "http://www.lab-one.com/p/3.html?q=1"
+    assert urls.normalise(href, base) == urls._joined(href, base)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["http://", "https://", "HTTP://", "ftp://", ""]),
+    st.text(alphabet="abcAB.:@[]1-", min_size=0, max_size=15),
+    st.text(alphabet="/?#x", max_size=6),
+)
+def test_host_fast_path_agrees_with_urlsplit(scheme: str, netloc: str, rest: str) -> None:
+    from urllib.parse import urlsplit
+
+    from vigil.crawl import urls
+
+    url = scheme + netloc + rest
+    try:
+        expected = (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return
+    assert urls.host(url) == expected

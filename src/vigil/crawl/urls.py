@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
@@ -13,7 +14,32 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def normalise(url: str, base: str | None = None) -> str | None:
-    """Absolute, fragment-free, lowercase scheme and host, no default port; None if not http(s)."""
+    """Absolute, fragment-free, lowercase scheme and host, no default port; None if not http(s).
+
+    `base` must itself be normalised (the crawler only passes URLs it normalised).
+    """
+    if base is not None and url.startswith("/") and not url.startswith("//") and not _NEEDS_JOIN.search(url):
+        return _origin(base) + url  # the common root-relative link, without urljoin's cost
+    if base is None or url.startswith(("http://", "https://")):
+        return _absolute(url)
+    return _joined(url, base)
+
+
+_NETLOC = re.compile(r"[^/?#]*")
+_NEEDS_JOIN = re.compile(r"[#\s\\]|/\.|\?$")  # fragments, whitespace, backslashes, dot segments, bare "?"
+
+
+def _origin(url: str) -> str:
+    slash = url.find("/", url.index("//") + 2)
+    return url if slash < 0 else url[:slash]
+
+
+@lru_cache(maxsize=65536)
+def _absolute(url: str) -> str | None:
+    return _joined(url, None)
+
+
+def _joined(url: str, base: str | None) -> str | None:
     try:
         joined = urldefrag(urljoin(base, url.strip()) if base else url.strip())[0]
         parts = urlsplit(joined)
@@ -32,6 +58,11 @@ def key(url: str) -> str:
 
 
 def host(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme in ("http", "https"):
+        netloc = _NETLOC.match(rest).group(0)  # type: ignore[union-attr]
+        if "@" not in netloc and "[" not in netloc:  # no user info, no IPv6 literal: the plain case
+            return netloc.split(":", 1)[0].lower()
     return (urlsplit(url).hostname or "").lower()
 
 
