@@ -191,3 +191,38 @@ def test_lists_from_vigil_and_exchanges_are_banks(store: Store, tmp_path: Path) 
         )
         assert r.json()["signals"]["pdq"] == pdq
         assert requests.get(f"{server.url}/c/exchanges").json() == []
+
+
+def test_url_hashing_fetches_only_from_allowed_hosts(store: Store, tmp_path: Path) -> None:
+    photo = PHOTO.read_bytes()
+
+    async def image_host(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        await send(
+            {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"image/jpeg")]}
+        )
+        await send({"type": "http.response.body", "body": photo})
+
+    with ServerThread(image_host) as images:
+        app = create_app(
+            store,
+            Vault.open(tmp_path / "vault", tmp_path / "k.key"),
+            ServiceConfig(hma_anonymous_role="submitter", hma_allowed_hosts=("127.0.0.1",)),
+        )
+        admin = {"X-API-Key": create_key(store, "curator", "admin")}
+        with ServerThread(app) as server:
+            url = f"{images.url}/photo.jpg"
+            hashed = requests.get(f"{server.url}/h/hash", params={"url": url}).json()
+            assert hashed == {"pdq": _reference_pdq(photo)}
+            requests.post(f"{server.url}/c/banks", json={"name": "URL_BANK"}, headers=admin)
+            added = requests.post(
+                f"{server.url}/c/bank/URL_BANK/content", params={"url": url}, headers=admin
+            ).json()
+            found = requests.get(f"{server.url}/m/lookup", params={"url": url}).json()
+            assert found == {"pdq": {"URL_BANK": [{"bank_content_id": added["id"], "distance": "0"}]}}
+            assert requests.get(
+                f"{server.url}/m/lookup", params={"url": url, "signal_type": "pdq"}
+            ).json() == {"URL_BANK": [{"bank_content_id": added["id"], "distance": "0"}]}
+            r = requests.get(f"{server.url}/h/hash", params={"url": "http://localhost:9/x.jpg"})
+            assert r.status_code == 400 and "configured hosts" in r.json()["message"]
