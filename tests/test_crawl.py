@@ -288,3 +288,38 @@ def test_host_fast_path_agrees_with_urlsplit(scheme: str, netloc: str, rest: str
     except ValueError:
         return
     assert urls.host(url) == expected
+
+
+def test_crawl_hits_go_through_n_of_m_review_before_a_notice(
+    store: Store, lab: LabServer, tmp_path: Path
+) -> None:
+    from tests.test_review import _person
+
+    from vigil.auth.keys import Principal
+    from vigil.core.errors import VigilError
+    from vigil.crawl.review import queue_hits
+    from vigil.evidence.vault import Vault
+    from vigil.review import queue as review
+
+    _known_store(store, lab)
+    job = jobs.start_job(store, "to-review", _policy(lab, max_depth=3))
+    stats = jobs.run_job(store, job, workers=1)
+    assert stats.found
+    vault = Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key")
+    queued = queue_hits(store, job, vault, Principal(0, "crawler-operator", "submitter"))
+    assert len(queued.items) == len(stats.found) and not queued.problems
+    assert queue_hits(store, job, vault, Principal(0, "crawler-operator", "submitter")).items == []  # once
+    first = queued.items[0]
+    with store.session() as session:
+        from vigil.store.models import ReviewItem
+
+        item = session.get_one(ReviewItem, first)
+        assert item.source == "crawl" and item.context["pages"] and vault.content(item) is not None
+    with pytest.raises(VigilError, match="only confirmed items"):
+        notices.open_from_review(store, first, ContactBook())
+    alice, bob = _person(store, "alice", "reviewer"), _person(store, "bob", "reviewer")
+    review.vote(store, first, alice, "confirm", "projectvic", "1")
+    review.vote(store, first, bob, "confirm", "projectvic", "1")
+    [notice] = notices.open_from_review(store, first, ContactBook())
+    assert notice.confirmed_by == "alice and bob" and notice.url == item.context["image_url"]
+    assert notice.contact.startswith("abuse@lab-")

@@ -128,6 +128,30 @@ def resume(job_id: int, db: DbOption = None) -> None:
     _report(db, job_id, stats)
 
 
+@crawl_app.command("queue")
+def queue(
+    job_id: int,
+    actor: Annotated[str, typer.Option(help="Who queues the hits (audited)")],
+    evidence_dir: Annotated[Path, typer.Option(help="Encrypted evidence folder (as for serve)")] = Path(
+        "vigil-evidence"
+    ),
+    key_file: Annotated[Path | None, typer.Option(help="Evidence key file")] = None,
+    votes: Annotated[int, typer.Option(help="Agreeing reviewers needed")] = 2,
+    db: DbOption = None,
+) -> None:
+    """Put a job's hits in the review queue (fetched again, checked, quarantined encrypted)."""
+    from vigil.auth.keys import Principal
+    from vigil.crawl.review import queue_hits
+    from vigil.evidence.vault import Vault
+
+    result = queue_hits(
+        open_store(db), job_id, Vault.open(evidence_dir, key_file), Principal(0, actor, "submitter"), votes
+    )
+    for problem in result.problems:
+        err.print(f"[yellow]skipped[/] {problem}")
+    console.print(f"{len(result.items)} review items queued: {', '.join(map(str, result.items))}")
+
+
 @crawl_app.command("hits")
 def hits(job_id: int, db: DbOption = None) -> None:
     """Known images found by a job, for review (`vigil takedown open --hit ID` after confirming)."""
@@ -141,8 +165,9 @@ ContactsOption = Annotated[
 
 @takedown_app.command("open")
 def takedown_open(
-    confirmed_by: Annotated[str, typer.Option(help="The reviewer who confirmed the content")],
+    confirmed_by: Annotated[str, typer.Option(help="The reviewer who confirmed the content")] = "",
     hit: Annotated[int | None, typer.Option(help="A crawl hit to confirm and notice")] = None,
+    review_item: Annotated[int | None, typer.Option(help="A crawl review item reviewers confirmed")] = None,
     url: Annotated[str | None, typer.Option(help="Or a URL confirmed by other means")] = None,
     reason: Annotated[str, typer.Option(help="Why (for --url)")] = "confirmed by reviewer",
     contacts: ContactsOption = None,
@@ -151,12 +176,16 @@ def takedown_open(
     store = open_store(db)
     try:
         book = ContactBook.load(contacts)
-        if hit is not None:
+        if review_item is not None:
+            notice = notices.open_from_review(store, review_item, book)[0]
+        elif not confirmed_by:
+            raise VigilError("--hit and --url need --confirmed-by (a review item carries its reviewers)")
+        elif hit is not None:
             notice = notices.open_from_hit(store, hit, confirmed_by, book)
         elif url:
             notice = notices.open_notice(store, url, confirmed_by=confirmed_by, reason=reason, contacts=book)
         else:
-            raise VigilError("give --hit or --url")
+            raise VigilError("give --review-item, --hit or --url")
     except VigilError as exc:
         raise _fail(exc) from None
     console.print(f"notice {notice.id} opened for {notice.url} -> {notice.contact} ({notice.channel})")

@@ -125,10 +125,11 @@ def submit_item(
     context: dict[str, Any],
     priority: float,
     required_votes: int = DEFAULT_REQUIRED_VOTES,
+    source: str = "api",
 ) -> int:
     with store.session() as session:
         review = ReviewItem(
-            source="api",
+            source=source,
             path=path,
             sha256=sha256,
             md5=md5,
@@ -140,7 +141,7 @@ def submit_item(
         )
         session.add(review)
         session.flush()
-        audit.record(session, actor.actor, "review.enqueue", f"review:{review.id}", {"source": "api"})
+        audit.record(session, actor.actor, "review.enqueue", f"review:{review.id}", {"source": source})
         session.commit()
         return review.id
 

@@ -21,7 +21,7 @@ from vigil.core.errors import VigilError
 from vigil.crawl import urls
 from vigil.crawl.fetch import get_sync
 from vigil.store.db import Store
-from vigil.store.models import CrawlHit, TakedownNotice, utcnow
+from vigil.store.models import ApiKey, CrawlHit, ReviewItem, ReviewVote, TakedownNotice, utcnow
 from vigil.takedown.contacts import ContactBook
 from vigil.takedown.outbox import TRANSPORTS, Notice, OutboxConfig
 
@@ -106,6 +106,42 @@ def open_from_hit(store: Store, hit_id: int, confirmed_by: str, contacts: Contac
         content_sha256=sha,
         reason=f"lists: {', '.join(lists)}; page: {page}",
     )
+
+
+def open_from_review(store: Store, item_id: int, contacts: ContactBook) -> list[TakedownNotice]:
+    """Notices for a crawl item the reviewers confirmed (N-of-M): the image URL, signed by its reviewers."""
+    with store.session() as session:
+        item = session.get(ReviewItem, item_id)
+        if item is None or item.source != "crawl":
+            raise VigilError(f"no crawl review item {item_id}")
+        if item.status != "confirmed":
+            raise VigilError(f"review item {item_id} is {item.status}; only confirmed items get notices")
+        reviewers = sorted(
+            {
+                k.name
+                for k in session.scalars(
+                    select(ApiKey)
+                    .join(ReviewVote, ReviewVote.reviewer_id == ApiKey.id)
+                    .where(ReviewVote.item_id == item_id)
+                )
+            }
+        )
+        for hit in session.scalars(
+            select(CrawlHit).where(CrawlHit.image_sha256 == item.sha256, CrawlHit.status == "queued")
+        ):
+            hit.status = "confirmed"
+        session.commit()
+        context, lists = item.context, item.reason.get("lists", [])
+    return [
+        open_notice(
+            store,
+            context["image_url"],
+            confirmed_by=" and ".join(reviewers),
+            contacts=contacts,
+            content_sha256=item.sha256,
+            reason=f"lists: {', '.join(lists)}; page: {context['pages'][0] if context['pages'] else ''}",
+        )
+    ]
 
 
 def _render(n: TakedownNotice, now: datetime, sender: str) -> Notice:
