@@ -323,3 +323,14 @@ def test_crawl_hits_go_through_n_of_m_review_before_a_notice(
     [notice] = notices.open_from_review(store, first, ContactBook())
     assert notice.confirmed_by == "alice and bob" and notice.url == item.context["image_url"]
     assert notice.contact.startswith("abuse@lab-")
+
+
+def test_an_oversized_body_is_an_error_not_a_truncated_copy() -> None:
+    from vigil.crawl.fetch import TooLarge, get_sync
+
+    desk = AbuseDesk(IMAGES[5].read_bytes())
+    with ServerThread(desk) as server:
+        url = f"{server.url}/content/1.jpg"
+        assert get_sync(url).body == desk.files["/content/1.jpg"]
+        with pytest.raises(TooLarge):
+            get_sync(url, max_bytes=1000)

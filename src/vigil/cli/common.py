@@ -18,3 +18,9 @@ DbOption = Annotated[
 
 def open_store(url: str | None) -> Store:
     return Store(url)
+
+
+def fail(exc: Exception | str) -> typer.Exit:
+    """Print a user error without a traceback; `raise fail(exc) from None` exits with status 2."""
+    err.print(f"[red]error:[/] {exc}")
+    return typer.Exit(2)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vigil.cli.common import DbOption, console, err, open_store
+from vigil.cli.common import DbOption, console, err, fail, open_store
 from vigil.core.errors import VigilError
 from vigil.crawl import jobs
 from vigil.crawl.engine import CrawlStats
@@ -43,11 +43,6 @@ def _resolve(values: list[str] | None) -> dict[str, str]:
             raise typer.BadParameter(f"--resolve wants host=ip:port, got {value!r}")
         out[host.strip().lower()] = target.strip()
     return out
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/] {exc}")
-    return typer.Exit(2)
 
 
 def _report(store_url: str | None, job_id: int, stats: CrawlStats) -> None:
@@ -113,7 +108,7 @@ def run(
         job_id = jobs.start_job(store, name, policy)
         stats = jobs.run_job(store, job_id, page_limit=max_pages)
     except VigilError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _report(db, job_id, stats)
 
 
@@ -124,7 +119,7 @@ def resume(job_id: int, db: DbOption = None) -> None:
     try:
         stats = jobs.run_job(store, job_id)
     except VigilError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _report(db, job_id, stats)
 
 
@@ -187,7 +182,7 @@ def takedown_open(
         else:
             raise VigilError("give --review-item, --hit or --url")
     except VigilError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     console.print(f"notice {notice.id} opened for {notice.url} -> {notice.contact} ({notice.channel})")
 
 
@@ -248,7 +243,7 @@ def sites_candidates(
     try:
         names = candidates(domain, all_suffixes() if all_tlds else DEFAULT_SUFFIXES, not no_typos)
     except ValueError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     console.print("\n".join(names))
 
 
@@ -268,7 +263,7 @@ def sites_rank(
     mapping = _resolve(resolve)
     targets = list(candidate_urls or []) + (from_file.read_text().split() if from_file else [])
     if not targets:
-        raise _fail(VigilError("no candidates: pass URLs or --from FILE"))
+        raise fail(VigilError("no candidates: pass URLs or --from FILE"))
     reference = fingerprint_site(known, mapping, pages)
     ranked = rank(reference, [fingerprint_site(u, mapping, pages) for u in targets])[:top]
     if as_json:

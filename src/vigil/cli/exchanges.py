@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vigil.cli.common import DbOption, console, err, open_store
+from vigil.cli.common import DbOption, console, err, fail, open_store
 from vigil.core.errors import VigilError
 from vigil.exchanges import sync
 from vigil.exchanges.apis import EXCHANGE_APIS
@@ -16,11 +16,6 @@ from vigil.exchanges.apis import EXCHANGE_APIS
 exchanges_app = typer.Typer(
     help="Hash-sharing exchanges (NCMEC, StopNCII, ThreatExchange, files).", no_args_is_help=True
 )
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/] {exc}")
-    return typer.Exit(2)
 
 
 @exchanges_app.command("add")
@@ -53,7 +48,7 @@ def add(
             actor=actor,
         )
     except (VigilError, KeyError, ValueError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     console.print(f"exchange {row.name} ({row.api}) added; sharing {'on' if row.share else 'off'}")
 
 
@@ -63,7 +58,7 @@ def fetch(name: Annotated[str, typer.Argument(help="Exchange to fetch")], db: Db
     try:
         result = sync.fetch(open_store(db), name)
     except VigilError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     for problem in result.rejected[:50]:
         err.print(f"[yellow]rejected[/] {problem}")
     console.print(
@@ -104,5 +99,5 @@ def share(
     try:
         sent = sync.share(open_store(db), name, actor)
     except VigilError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     console.print(f"{sent} signals shared to {name}")

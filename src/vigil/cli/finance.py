@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vigil.cli.common import console, err
+from vigil.cli.common import console, err, fail
 from vigil.core.errors import VigilError
 from vigil.finance.assess import DEFAULT_THRESHOLD, assess, str_draft
 from vigil.finance.ledger import read_ledger, write_ledger
@@ -41,8 +41,7 @@ def scan(
     try:
         data = read_ledger(ledger)
     except (VigilError, OSError) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     for p in data.problems[:20]:
         err.print(f"[yellow]skipped[/] {p}")
     config = FinanceConfig(

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from vigil.chats.engines import CHAT_ENGINES, DEFAULT_EARLY_K, ModelEngine, pan_metrics
 from vigil.chats.messages import CHAT_FORMATS, load_author_ids, load_chats
-from vigil.cli.common import console, err
+from vigil.cli.common import console, err, fail
 from vigil.core.errors import ItemError, VigilError
 from vigil.text import filenames as fn
 from vigil.text.linear import LinearTextModel
@@ -37,11 +37,6 @@ def _problems(problems: list[ItemError]) -> None:
         err.print(f"[yellow]... and {len(problems) - 20} more skipped[/]")
 
 
-def _fail(exc: Exception) -> typer.Exit:
-    err.print(f"[red]error:[/] {exc}")
-    return typer.Exit(2)
-
-
 @filenames_app.command("train")
 def filenames_train(
     csv_path: Annotated[Path, typer.Argument(help="CSV with columns text,label")],
@@ -55,7 +50,7 @@ def filenames_train(
     try:
         model, skipped = fn.train(csv_path, positive=positive, target_precision=target_precision)
     except VigilError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     model.save(out)
     console.print(
         f"model written to {out}: {model.info['trained_on']} examples, {skipped} rows skipped, "
@@ -71,7 +66,7 @@ def filenames_eval(
     try:
         metrics = fn.evaluate(LinearTextModel.load(model), csv_path)
     except VigilError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     table = Table("threshold", "precision", "recall", "F1", "positives", "negatives")
     table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in metrics.as_dict().values()))
     console.print(table)
@@ -89,7 +84,7 @@ def filenames_classify(
     try:
         loaded = LinearTextModel.load(model)
     except VigilError as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     items = texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     verdicts = fn.classify(loaded, items)
     if as_json:
@@ -126,7 +121,7 @@ def chats_score(
         loaded = load_chats(path, fmt)
         scorer = CHAT_ENGINES.get(engine)(model if engine == "model" else lexicon)
     except (VigilError, KeyError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _problems(loaded.problems)
     risks = scorer.score(loaded.messages, early_k)[:top]
     if as_json:
@@ -154,7 +149,7 @@ def chats_train(
         loaded = load_chats(path, fmt)
         engine = ModelEngine.train(loaded.messages, load_author_ids(predators))
     except (VigilError, OSError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     _problems(loaded.problems)
     engine.model.save(out)
     console.print(
@@ -176,7 +171,7 @@ def chats_eval(
         risks = CHAT_ENGINES.get(engine)(model).score(loaded.messages)
         truth = load_author_ids(predators)
     except (VigilError, KeyError, OSError) as exc:
-        raise _fail(exc) from None
+        raise fail(exc) from None
     m = pan_metrics({r.author for r in risks if r.flagged}, truth)
     console.print(
         f"flagged {m.flagged}, predators {m.predators}: precision {m.precision:.3f} "

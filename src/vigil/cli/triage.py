@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from vigil.audit import log as audit
-from vigil.cli.common import DbOption, console, err, open_store
+from vigil.cli.common import DbOption, console, err, fail, open_store
 from vigil.core.errors import ItemError, VigilError
 from vigil.lists.store import on_known_lists
 from vigil.match.matcher import Matcher
@@ -120,8 +120,7 @@ def run(
     try:
         result, ids = _triage(store, geoip, shared, window, fanout)
     except VigilError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     table = Table("rank", "case", "priority", "reports", "why")
     for rank, p in enumerate(result.queue[:top], start=1):
         why = ", ".join(f"{k} {v:.0f}" for k, v in p.parts.items() if v) + (
@@ -157,8 +156,7 @@ def case(
     result, ids = _triage(store, geoip, shared, window, fanout)
     index = next((i for i, cid in ids.items() if cid == case_id), None)
     if index is None:
-        err.print(f"[red]error:[/] no case {case_id}")
-        raise typer.Exit(2)
+        raise fail(f"no case {case_id}")
     out.write_text(case_html(result, next(p for p in result.queue if p.case == index), case_id))
     console.print(f"case {case_id} written to {out}")
 
@@ -173,8 +171,7 @@ def close(
     try:
         casebook.close_case(open_store(db), case_id, actor or _user(), reason)
     except VigilError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     console.print(f"case {case_id} closed")
 
 
@@ -213,8 +210,7 @@ def p2p_rank(
     try:
         ranking = rank_hosts(read_observations(log, problems), lambda pairs: on_known_lists(store, pairs), by)
     except (VigilError, OSError) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        raise fail(exc) from None
     _skipped(problems, "skipped")
     table = Table("rank", "host", "known files", "known sightings", "days", "IPs", "note")
     for rank, h in enumerate(ranking.hosts[:top], start=1):

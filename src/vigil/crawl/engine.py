@@ -89,7 +89,7 @@ class Crawler:
 
     def client_for(self, url: str) -> httpx.AsyncClient:
         """One small connection pool per host: httpcore's pool bookkeeping grows with its size."""
-        origin = url.split("/", 3)[2]
+        origin = urls.origin(url)
         client = self.clients.get(origin)
         if client is None:
             per_host = self.policy.per_host
@@ -113,8 +113,7 @@ class Crawler:
     async def _allowed(self, url: str) -> bool:
         if not self.policy.obey_robots:
             return True
-        parts = httpx.URL(url)
-        origin = f"{parts.scheme}://{parts.netloc.decode()}"
+        origin = urls.origin(url)
         async with self.robots_lock[origin]:
             if origin not in self.robots:
                 parser: urllib.robotparser.RobotFileParser | None = None

@@ -24,6 +24,10 @@ class Unreachable(Exception):
     """The host is not allowed by the resolve policy."""
 
 
+class TooLarge(httpx.DecodingError):
+    """The body passed `max_bytes`; no prefix of it is returned, so nothing is hashed as if whole."""
+
+
 def target(
     url: str, resolve: dict[str, str], resolve_only: bool
 ) -> tuple[str, dict[str, str], dict[str, str]]:
@@ -48,11 +52,16 @@ async def get(
     async with client.stream("GET", to, headers=headers, extensions=extensions) as response:
         chunks, size = [], 0
         async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                raise httpx.DecodingError(f"larger than {max_bytes} bytes")
+            size = _bounded(size, chunk, max_bytes)
             chunks.append(chunk)
         return Fetched(url, response.status_code, response.headers.get("content-type", ""), b"".join(chunks))
+
+
+def _bounded(size: int, chunk: bytes, max_bytes: int) -> int:
+    size += len(chunk)
+    if size > max_bytes:
+        raise TooLarge(f"larger than {max_bytes} bytes")
+    return size
 
 
 def get_sync(
@@ -68,9 +77,8 @@ def get_sync(
             return get_sync(url, resolve, timeout, max_bytes, own)
     to, headers, extensions = target(url, resolve or {}, False)
     with client.stream("GET", to, headers=headers, extensions=extensions) as response:
-        body = b""
+        chunks, size = [], 0
         for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > max_bytes:
-                break
-        return Fetched(url, response.status_code, response.headers.get("content-type", ""), body)
+            size = _bounded(size, chunk, max_bytes)
+            chunks.append(chunk)
+        return Fetched(url, response.status_code, response.headers.get("content-type", ""), b"".join(chunks))

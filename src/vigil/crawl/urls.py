@@ -19,7 +19,7 @@ def normalise(url: str, base: str | None = None) -> str | None:
     `base` must itself be normalised (the crawler only passes URLs it normalised).
     """
     if base is not None and url.startswith("/") and not url.startswith("//") and not _NEEDS_JOIN.search(url):
-        return _origin(base) + url  # the common root-relative link, without urljoin's cost
+        return origin(base) + url  # the common root-relative link, without urljoin's cost
     if base is None or url.startswith(("http://", "https://")):
         return _absolute(url)
     return _joined(url, base)
@@ -29,7 +29,8 @@ _NETLOC = re.compile(r"[^/?#]*")
 _NEEDS_JOIN = re.compile(r"[#\s\\]|/\.|\?$")  # fragments, whitespace, backslashes, dot segments, bare "?"
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
+    """scheme://netloc of a normalised URL."""
     slash = url.find("/", url.index("//") + 2)
     return url if slash < 0 else url[:slash]
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from vigil.audit import log as audit
 from vigil.auth.keys import ROLE_PERMISSIONS, Principal
+from vigil.crawl.fetch import TooLarge, get_sync
 from vigil.exchanges import sync as exchanges
 from vigil.exchanges.signals import SIGNALS, SharedSignal, by_hash_type
 from vigil.lists.formats.base import make_row
@@ -124,15 +125,14 @@ def install(app: FastAPI, service: Any, principal: Callable[[Request], Principal
         if not allowed or not any(host == a or host.endswith(f".{a}") for a in allowed):
             raise HmaError(400, "URL hashing is limited to configured hosts (VIGIL_HMA_ALLOWED_HOSTS)")
         try:
-            with httpx.stream("GET", url, timeout=30, follow_redirects=False) as response:
-                response.raise_for_status()
-                data = b""
-                for chunk in response.iter_bytes():
-                    data += chunk
-                    if len(data) > MAX_FETCH:
-                        raise HmaError(413, "Content too large")
+            got = get_sync(url, timeout=30, max_bytes=MAX_FETCH)
+        except TooLarge:
+            raise HmaError(413, "Content too large") from None
         except httpx.HTTPError as exc:
             raise HmaError(400, f"Failed to fetch URL: {exc}") from None
+        if got.status >= 400:
+            raise HmaError(400, f"Failed to fetch URL: HTTP {got.status}")
+        data = got.body
         kind = content_type or (
             "video" if url.lower().endswith((".mp4", ".mov", ".webm", ".mkv")) else "photo"
         )

@@ -7,10 +7,11 @@ another notice. Every step is audited. Removal time is what hotlines report on.
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment
@@ -43,8 +44,6 @@ Please do not reply with the content itself. Reply to this address quoting the r
 
 
 def _as_utc(value: datetime) -> datetime:
-    from datetime import UTC
-
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -195,8 +194,6 @@ def recheck(
         for n in session.scalars(select(TakedownNotice).where(TakedownNotice.status == "open")):
             try:
                 got = get_sync(n.url, resolve)
-                import hashlib
-
                 gone = got.status in (404, 410) or (
                     got.status == 200
                     and n.content_sha256 is not None
