@@ -17,7 +17,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import bsds_images, machine
-from vigil.classify.base import load
+from vigil.intel.classify.base import load
 
 
 def main() -> None:

@@ -20,15 +20,15 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import bsds_images, machine
-from vigil.crawl import jobs
-from vigil.crawl.fetch import get
-from vigil.crawl.labweb import IN_SCOPE, LabServer
-from vigil.crawl.policy import CrawlPolicy
 from vigil.lists.formats.base import make_row
 from vigil.lists.store import import_rows
 from vigil.media.decode import decode
 from vigil.signals.pdq import exact
+from vigil.sources.crawl import jobs
+from vigil.sources.crawl.policy import CrawlPolicy
 from vigil.store.db import Store
+from vigil.testing.labweb import IN_SCOPE, LabServer
+from vigil.web.fetch import get
 
 GOAL = 300.0
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine
-from vigil.finance.assess import assess
-from vigil.finance.ledger import read_ledger, write_ledger
-from vigil.finance.synth import generate
+from vigil.intel.finance.assess import assess
+from vigil.intel.finance.ledger import read_ledger, write_ledger
+from vigil.testing.synth.finance import generate
 
 GOAL_ROWS_PER_S = 1_000_000 / 60
 

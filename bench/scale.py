@@ -25,7 +25,7 @@ from _common import bsds_images, machine
 from vigil.lists import store as lists
 from vigil.lists.formats import ListRow
 from vigil.media.walk import ItemRef
-from vigil.scan.cluster import dask_batches
+from vigil.sources.scan.cluster import dask_batches
 from vigil.store.db import Store
 
 

@@ -24,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import machine
-from vigil.auth.keys import create_key
 from vigil.lists import store as lists
 from vigil.lists.formats import ListRow
+from vigil.review.keys import create_key
 from vigil.store.db import Store
 
 
@@ -56,7 +56,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "vigil.cli.main",
+                "vigil.interfaces.cli.main",
                 "serve",
                 "--port",
                 str(port),

@@ -22,16 +22,16 @@ from _common import machine
 from vigil.lists.formats.base import make_row
 from vigil.lists.store import import_rows, on_known_lists
 from vigil.match.matcher import Matcher
-from vigil.p2p.hosts import rank_hosts
-from vigil.p2p.observations import read_observations
-from vigil.p2p.synth import write_observations
+from vigil.sources.p2p.hosts import rank_hosts
+from vigil.sources.p2p.observations import read_observations
+from vigil.sources.triage import casebook
+from vigil.sources.triage.intake import read_bundles
+from vigil.sources.triage.ipinfo import load_ranges, shared_ranges
+from vigil.sources.triage.linking import pair_scores
+from vigil.sources.triage.pipeline import matcher_lookup, run_triage
 from vigil.store.db import Store
-from vigil.triage import casebook
-from vigil.triage.intake import read_bundles
-from vigil.triage.ipinfo import load_ranges, shared_ranges
-from vigil.triage.linking import pair_scores
-from vigil.triage.pipeline import matcher_lookup, run_triage
-from vigil.triage.synth import generate_reports
+from vigil.testing.synth.p2p import write_observations
+from vigil.testing.synth.triage import generate_reports
 
 
 def main() -> None:

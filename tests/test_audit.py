@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from vigil.audit import log as audit
+from vigil.store import audit
 from vigil.store.db import Store
 
 

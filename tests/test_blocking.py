@@ -19,8 +19,8 @@ import dns.rdatatype
 import dns.zone
 import pytest
 
-from vigil.audit import log as audit
-from vigil.blocking import blocklist, search
+from vigil.actions.blocking import blocklist, search
+from vigil.store import audit
 from vigil.store.db import Store
 
 DATA = Path(__file__).parent / "data"
@@ -184,7 +184,7 @@ def test_stop_page_serves_notice_and_logs_nothing_personal(tmp_path: Path) -> No
         [
             sys.executable,
             "-m",
-            "vigil.cli.main",
+            "vigil.interfaces.cli.main",
             "stop-page",
             "--host",
             "127.0.0.1",

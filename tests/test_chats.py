@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from vigil.chats.engines import CHAT_ENGINES, IndicatorEngine, ModelEngine, pan_metrics
-from vigil.chats.indicators import STAGES, Stage, load_lexicon, stage_hits
-from vigil.chats.messages import Message, load_author_ids, load_chats
-from vigil.cli.main import app
 from vigil.core.errors import VigilError
+from vigil.intel.chats.engines import CHAT_ENGINES, IndicatorEngine, ModelEngine, pan_metrics
+from vigil.intel.chats.indicators import STAGES, Stage, load_lexicon, stage_hits
+from vigil.intel.chats.messages import Message, load_author_ids, load_chats
+from vigil.interfaces.cli.main import app
 
 CHATS = Path(__file__).parent / "data" / "chats"
 

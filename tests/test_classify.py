@@ -11,13 +11,13 @@ from sqlalchemy import select
 from tests.conftest import bsds_images
 from tests.test_scan import designate_known
 
-from vigil.audit import log as audit
-from vigil.auth.keys import authenticate, create_key
-from vigil.classify import monitor
-from vigil.classify.base import CLASSIFIERS, ModelIdentity, load
-from vigil.classify.priority import PriorityWeights, priority
+from vigil.intel.classify import monitor
+from vigil.intel.classify.base import CLASSIFIERS, ModelIdentity, load
+from vigil.intel.classify.priority import PriorityWeights, priority
 from vigil.review import queue as review
-from vigil.scan.runner import ScanOptions, run_scan
+from vigil.review.keys import authenticate, create_key
+from vigil.sources.scan.runner import ScanOptions, run_scan
+from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import ClassifierScore, ReviewItem
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from tests.conftest import BSDS, DATA, PDQ_REF, bsds_images
 from typer.testing import CliRunner
 
-from vigil.cli.main import app
+from vigil.interfaces.cli.main import app
 from vigil.media.decode import decode
 from vigil.signals import pdq
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from tests.conftest import DATA, bsds_images, fresh_store
 from tests.test_scan import designate_known
 
-from vigil.scan import report as scan_report
-from vigil.scan.runner import ScanOptions, run_scan
+from vigil.sources.scan import report as scan_report
+from vigil.sources.scan.runner import ScanOptions, run_scan
 from vigil.store.models import ScanItem
 
 distributed = pytest.importorskip("distributed")

@@ -14,21 +14,21 @@ from hypothesis import strategies as st
 from tests.conftest import ServerThread, bsds_images
 from typer.testing import CliRunner
 
-from vigil.cli.main import app
-from vigil.crawl import jobs
-from vigil.crawl.labweb import IN_SCOPE, KNOWN_SITE, OUTSIDE, REHOSTED_SITE, LabServer
-from vigil.crawl.policy import CrawlPolicy
+from vigil.actions.takedown import notices
+from vigil.actions.takedown.contacts import ContactBook
+from vigil.actions.takedown.outbox import OutboxConfig
+from vigil.intel.sites.candidates import candidates
+from vigil.intel.sites.fingerprint import fingerprint_site
+from vigil.intel.sites.rank import rank
+from vigil.interfaces.cli.main import app
 from vigil.lists.formats.base import make_row
 from vigil.lists.store import import_rows
 from vigil.media.decode import decode
 from vigil.signals.pdq import exact
-from vigil.sites.candidates import candidates
-from vigil.sites.fingerprint import fingerprint_site
-from vigil.sites.rank import rank
+from vigil.sources.crawl import jobs
+from vigil.sources.crawl.policy import CrawlPolicy
 from vigil.store.db import Store
-from vigil.takedown import notices
-from vigil.takedown.contacts import ContactBook
-from vigil.takedown.outbox import OutboxConfig
+from vigil.testing.labweb import IN_SCOPE, KNOWN_SITE, OUTSIDE, REHOSTED_SITE, LabServer
 
 IMAGES = bsds_images()[:60]
 
@@ -265,7 +265,7 @@ def test_cli_crawl_and_takedown(store: Store, lab: LabServer, tmp_path: Path) ->
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="/abc.#?=%-_ 0", min_size=1, max_size=20))
 def test_url_fast_path_agrees_with_urljoin(href: str) -> None:
-    from vigil.crawl import urls
+    from vigil.web import urls
 
     base = "http://www.lab-one.com/p/3.html?q=1"
     assert urls.normalise(href, base) == urls._joined(href, base)
@@ -280,7 +280,7 @@ def test_url_fast_path_agrees_with_urljoin(href: str) -> None:
 def test_host_fast_path_agrees_with_urlsplit(scheme: str, netloc: str, rest: str) -> None:
     from urllib.parse import urlsplit
 
-    from vigil.crawl import urls
+    from vigil.web import urls
 
     url = scheme + netloc + rest
     try:
@@ -295,11 +295,11 @@ def test_crawl_hits_go_through_n_of_m_review_before_a_notice(
 ) -> None:
     from tests.test_review import _person
 
-    from vigil.auth.keys import Principal
     from vigil.core.errors import VigilError
-    from vigil.crawl.review import queue_hits
-    from vigil.evidence.vault import Vault
     from vigil.review import queue as review
+    from vigil.review.evidence import Vault
+    from vigil.review.keys import Principal
+    from vigil.sources.crawl.review import queue_hits
 
     _known_store(store, lab)
     job = jobs.start_job(store, "to-review", _policy(lab, max_depth=3))
@@ -326,7 +326,7 @@ def test_crawl_hits_go_through_n_of_m_review_before_a_notice(
 
 
 def test_an_oversized_body_is_an_error_not_a_truncated_copy() -> None:
-    from vigil.crawl.fetch import TooLarge, get_sync
+    from vigil.web.fetch import TooLarge, get_sync
 
     desk = AbuseDesk(IMAGES[5].read_bytes())
     with ServerThread(desk) as server:

@@ -15,15 +15,15 @@ from sqlalchemy import select, text
 from tests.conftest import ServerThread, bsds_images
 from tests.test_scan import designate_known
 
-from vigil.auth.keys import create_key
-from vigil.evidence.vault import Vault
-from vigil.reports import cybertip
-from vigil.reports.fake_clearinghouse import create_fake
+from vigil.actions.reports import cybertip
+from vigil.interfaces.api.app import ServiceConfig, create_app
 from vigil.review import queue as review
-from vigil.scan.runner import ScanOptions, run_scan
-from vigil.service.app import ServiceConfig, create_app
+from vigil.review.evidence import Vault
+from vigil.review.keys import create_key
+from vigil.sources.scan.runner import ScanOptions, run_scan
 from vigil.store.db import Store
 from vigil.store.models import Evidence, ReviewItem
+from vigil.testing.fake_clearinghouse import create_fake
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright_api = pytest.importorskip("playwright.sync_api")

@@ -17,17 +17,17 @@ from threatexchange.exchanges.signal_exchange_api import SignalExchangeAPIWithSi
 from threatexchange.signal_type.pdq.signal import PdqSignal
 from typer.testing import CliRunner
 
-from vigil.cli.main import app
+from vigil.actions.exchanges import sync
+from vigil.actions.exchanges.apis import EXCHANGE_APIS
+from vigil.actions.exchanges.file_exchange import AppendingFileExchange
 from vigil.core.errors import VigilError
-from vigil.exchanges import sync
-from vigil.exchanges.apis import EXCHANGE_APIS
-from vigil.exchanges.file_exchange import AppendingFileExchange
+from vigil.interfaces.cli.main import app
 from vigil.lists import store as lists
 from vigil.match.matcher import Matcher
 from vigil.media.decode import decode
 from vigil.review import queue as review
-from vigil.scan.runner import ScanOptions, run_scan
 from vigil.signals import pdq
+from vigil.sources.scan.runner import ScanOptions, run_scan
 from vigil.store.db import Store
 from vigil.store.models import AuditEvent, ReviewItem
 

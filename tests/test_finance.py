@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from vigil.cli.main import app
 from vigil.core.errors import VigilError
-from vigil.finance.assess import DEFAULT_THRESHOLD, assess, str_draft
-from vigil.finance.ledger import Transaction, read_ledger, write_ledger
-from vigil.finance.rules import FINANCE_RULES, FinanceConfig
-from vigil.finance.synth import generate
+from vigil.intel.finance.assess import DEFAULT_THRESHOLD, assess, str_draft
+from vigil.intel.finance.ledger import Transaction, read_ledger, write_ledger
+from vigil.intel.finance.rules import FINANCE_RULES, FinanceConfig
+from vigil.interfaces.cli.main import app
+from vigil.testing.synth.finance import generate
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ import requests
 from PIL import Image
 from tests.conftest import ServerThread, bsds_images
 
-from vigil.auth.keys import create_key
-from vigil.evidence.vault import Vault
-from vigil.service.app import ServiceConfig, create_app
+from vigil.interfaces.api.app import ServiceConfig, create_app
+from vigil.review.evidence import Vault
+from vigil.review.keys import create_key
 from vigil.store.db import Store
 
 PHOTO = bsds_images()[42]

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from vigil.cli.main import app
 from vigil.core.errors import ItemError, VigilError
-from vigil.p2p.hosts import rank_hosts, to_bundle
-from vigil.p2p.observations import read_observations
-from vigil.p2p.synth import SyntheticP2P, write_observations
+from vigil.interfaces.cli.main import app
+from vigil.sources.p2p.hosts import rank_hosts, to_bundle
+from vigil.sources.p2p.observations import read_observations
+from vigil.sources.triage.intake import parse_json
 from vigil.store.db import Store
-from vigil.triage.intake import parse_json
+from vigil.testing.synth.p2p import SyntheticP2P, write_observations
 
 runner = CliRunner()
 

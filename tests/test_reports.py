@@ -7,9 +7,9 @@ from xml.etree import ElementTree as ET
 import pytest
 from tests.conftest import ServerThread
 
-from vigil.reports import cybertip
-from vigil.reports.client import ClearinghouseClient, SubmissionError
-from vigil.reports.fake_clearinghouse import create_fake
+from vigil.actions.reports import cybertip
+from vigil.actions.reports.client import ClearinghouseClient, SubmissionError
+from vigil.testing.fake_clearinghouse import create_fake
 
 FULL = cybertip.ReportInput(
     incident_time="2026-11-02T09:00:00+00:00",

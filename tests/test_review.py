@@ -10,11 +10,11 @@ from sqlalchemy import select
 from tests.conftest import bsds_images
 from tests.test_scan import designate_known
 
-from vigil.audit import log as audit
-from vigil.auth.keys import authenticate, create_key
-from vigil.evidence.vault import EvidenceError, Vault
 from vigil.review import queue as review
-from vigil.scan.runner import ScanOptions, run_scan
+from vigil.review.evidence import EvidenceError, Vault
+from vigil.review.keys import authenticate, create_key
+from vigil.sources.scan.runner import ScanOptions, run_scan
+from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import Evidence, ReviewItem
 

@@ -19,8 +19,8 @@ from vigil.lists import store as lists
 from vigil.lists.formats import ListRow
 from vigil.match.matcher import MatchConfig
 from vigil.media.walk import ItemRef
-from vigil.scan import report as scan_report
-from vigil.scan.runner import ScanOptions, hash_ref, run_scan
+from vigil.sources.scan import report as scan_report
+from vigil.sources.scan.runner import ScanOptions, hash_ref, run_scan
 from vigil.store.db import Store
 from vigil.store.models import Scan, ScanItem
 

@@ -12,11 +12,11 @@ from sqlalchemy import select
 from tests.conftest import bsds_images
 from tests.test_scan import designate_known
 
-from vigil.audit import log as audit
-from vigil.auth.keys import create_key
-from vigil.evidence.vault import Vault
-from vigil.service.app import ServiceConfig, create_app
+from vigil.interfaces.api.app import ServiceConfig, create_app
+from vigil.review.evidence import Vault
+from vigil.review.keys import create_key
 from vigil.signals.compute import compute
+from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import ReviewItem
 

@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from vigil.cli.main import app
 from vigil.core.errors import VigilError
-from vigil.text import filenames as fn
-from vigil.text.linear import LinearTextModel, metrics_at
-from vigil.text.normalize import normalize
+from vigil.intel.text import filenames as fn
+from vigil.intel.text.linear import LinearTextModel, metrics_at
+from vigil.intel.text.normalize import normalize
+from vigil.interfaces.cli.main import app
 
 GARDEN = [
     "rose",
@@ -124,7 +124,7 @@ def test_train_and_evaluate_on_obfuscated_names(corpus: dict[str, Path]) -> None
 
 
 def test_normalisation_is_what_makes_obfuscated_names_match(corpus: dict[str, Path]) -> None:
-    from vigil.text.labelled import read_labelled_csv
+    from vigil.intel.text.labelled import read_labelled_csv
 
     train = read_labelled_csv(corpus["train"], positive="garden")
     test = read_labelled_csv(corpus["test"], positive="garden")

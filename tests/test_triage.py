@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from vigil.cli.main import app
-from vigil.reports.cybertip import ReportInput, file_details_xml, report_xml
+from vigil.actions.reports.cybertip import ReportInput, file_details_xml, report_xml
+from vigil.interfaces.cli.main import app
+from vigil.sources.triage.assess import FileStatus
+from vigil.sources.triage.intake import parse_json, read_bundles
+from vigil.sources.triage.ipinfo import RangeTable, load_ranges, shared_ranges
+from vigil.sources.triage.linking import LinkConfig, link_reports, pair_scores
+from vigil.sources.triage.model import IncomingReport, ReportFile
+from vigil.sources.triage.pipeline import run_triage
 from vigil.store.db import Store
-from vigil.triage.assess import FileStatus
-from vigil.triage.intake import parse_json, read_bundles
-from vigil.triage.ipinfo import RangeTable, load_ranges, shared_ranges
-from vigil.triage.linking import LinkConfig, link_reports, pair_scores
-from vigil.triage.model import IncomingReport, ReportFile
-from vigil.triage.pipeline import run_triage
-from vigil.triage.synth import generate_reports
+from vigil.testing.synth.triage import generate_reports
 
 runner = CliRunner()
 SHA = "a" * 64

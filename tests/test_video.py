@@ -14,9 +14,9 @@ from vigil.lists.formats import FORMATS
 from vigil.lists.formats.vpdqfmt import video_row
 from vigil.match.video import VideoIndex, time_ranges
 from vigil.media.video import hash_video, parse_text
-from vigil.scan import report as scan_report
-from vigil.scan.runner import ScanOptions, run_scan
 from vigil.signals import pdq
+from vigil.sources.scan import report as scan_report
+from vigil.sources.scan.runner import ScanOptions, run_scan
 from vigil.store.db import Store
 
 VIDEOS = DATA / "video-samples" / "tmk-sample-videos"

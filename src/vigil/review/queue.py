@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from vigil.audit import log as audit
-from vigil.auth.keys import Principal
-from vigil.classify import monitor
-from vigil.classify.priority import PriorityWeights, priority
+from vigil.intel.classify import monitor
+from vigil.intel.classify.priority import PriorityWeights, priority
 from vigil.review import categories
+from vigil.review.keys import Principal
+from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import ClassifierScore, ReviewItem, ReviewVote, Scan, ScanItem, ScanMatch, utcnow
 

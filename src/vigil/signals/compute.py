@@ -104,7 +104,7 @@ def compute(
 
 def classify_image(rgb: Any, names: tuple[str, ...]) -> list[tuple[str, str, str, float]]:
     """Scores from each requested plug-in, with the model identity that produced them."""
-    from vigil.classify.base import load
+    from vigil.intel.classify.base import load
 
     out = []
     for name in names:

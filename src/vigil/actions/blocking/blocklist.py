@@ -1,0 +1,235 @@
+"""Reviewed blocklist entries and their exports: an RPZ zone (dnspython), plain domain and URL lists.
+
+Blocking a whole shared platform or CDN would cut off every innocent tenant on it, so an entry
+whose domain is a public suffix (the ICANN part of the Public Suffix List, or its private part,
+which lists multi-tenant platforms such as blog and page hosts, using tldextract's bundled copy)
+or a known CDN apex is refused unless forced. A URL on such a host goes into the URL list only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.CNAME
+import dns.rdtypes.ANY.NS
+import dns.rdtypes.ANY.SOA
+import dns.zone
+import tldextract
+from sqlalchemy import select
+
+from vigil.store import audit
+from vigil.store.db import Store
+from vigil.store.models import BlockEntry, ZoneSerial, utcnow
+
+_PSL = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+# CDN and object-storage apexes that are not (all) in the PSL private section.
+SHARED_APEXES = frozenset(
+    {
+        "akamaihd.net",
+        "akamaized.net",
+        "akamaiedge.net",
+        "edgekey.net",
+        "edgesuite.net",
+        "cloudflare.net",
+        "cloudflare.com",
+        "fastly.net",
+        "fastlylb.net",
+        "cdn77.org",
+        "azureedge.net",
+        "azurefd.net",
+        "cloudfront.net",
+        "amazonaws.com",
+        "googleusercontent.com",
+        "googleapis.com",
+        "gstatic.com",
+        "b-cdn.net",
+        "jsdelivr.net",
+        "wp.com",
+        "ggpht.com",
+        "fbcdn.net",
+        "twimg.com",
+        "imgur.com",
+    }
+)
+ACTIONS = ("nxdomain", "cname")
+
+
+class BlocklistError(Exception):
+    pass
+
+
+def normalise_domain(value: str) -> str:
+    text = value.strip().lower().rstrip(".")
+    if "://" in text:
+        text = urlsplit(text).hostname or ""
+    text = text.encode("idna").decode("ascii") if any(ord(c) > 127 for c in text) else text
+    if not text or " " in text or "/" in text or "." not in text:
+        raise BlocklistError(f"not a domain name: {value!r}")
+    dns.name.from_text(text)  # raises on labels that are too long or empty
+    return text
+
+
+def shared_host_reason(domain: str) -> str | None:
+    """Why blocking this whole name would hit unrelated tenants, or None."""
+    parts = _PSL(domain)
+    if not parts.domain:
+        return f"{domain} is a public suffix{' (shared platform)' if parts.is_private else ''}"
+    apex = f"{parts.domain}.{parts.suffix}"
+    if apex in SHARED_APEXES and domain.count(".") <= apex.count(".") + 1:
+        return f"{domain} serves the whole {apex} platform"
+    return None
+
+
+def add(
+    store: Store,
+    value: str,
+    *,
+    source: str | None = None,
+    level: str = "block",
+    force: bool = False,
+    note: str | None = None,
+    actor: str = "cli",
+) -> BlockEntry:
+    """Propose an entry (pending review). Shared hosts are refused unless `force`."""
+    is_url = "://" in value and urlsplit(value.strip()).path not in ("", "/")
+    kind = "url" if is_url else "domain"
+    domain = normalise_domain(value)
+    text = value.strip() if is_url else domain
+    reason = shared_host_reason(domain)
+    if reason and kind == "domain" and not force:
+        raise BlocklistError(f"refused: {reason}; blocking it would cut off unrelated sites (use force)")
+    with store.session() as session:
+        entry = session.scalar(select(BlockEntry).where(BlockEntry.kind == kind, BlockEntry.value == text))
+        if entry is None:
+            entry = BlockEntry(
+                kind=kind, value=text, source=source, level=level, forced=bool(reason and force), note=note
+            )
+            session.add(entry)
+            session.flush()
+            audit.record(
+                session, actor, "blocklist.add", f"block:{entry.id}", {"value": text, "forced": entry.forced}
+            )
+        session.commit()
+        return entry
+
+
+def review(store: Store, entry_id: int, reviewer: str, approve: bool) -> None:
+    with store.session() as session:
+        entry = session.get(BlockEntry, entry_id)
+        if entry is None:
+            raise BlocklistError(f"no entry {entry_id}")
+        entry.status = "approved" if approve else "rejected"
+        entry.reviewer, entry.reviewed_at = reviewer, utcnow()
+        audit.record(
+            session, reviewer, f"blocklist.{entry.status}", f"block:{entry_id}", {"value": entry.value}
+        )
+        session.commit()
+
+
+def approved(store: Store, kind: str | None = None, level: str = "block") -> list[BlockEntry]:
+    with store.session() as session:
+        query = select(BlockEntry).where(BlockEntry.status == "approved", BlockEntry.level == level)
+        if kind:
+            query = query.where(BlockEntry.kind == kind)
+        return list(session.scalars(query.order_by(BlockEntry.value)))
+
+
+@dataclass(frozen=True)
+class RpzOptions:
+    zone: str = "rpz.vigil.local"
+    action: str = "nxdomain"  # or cname
+    stop_host: str | None = None  # required for cname
+    ttl: int = 300
+    nameserver: str = "localhost"
+    contact: str = "hostmaster.invalid"
+
+
+def _rpz_domains(store: Store) -> list[str]:
+    """Approved domain entries; URL entries contribute their host unless it is shared."""
+    names = {e.value for e in approved(store, "domain")}
+    for entry in approved(store, "url"):
+        host = normalise_domain(entry.value)
+        if shared_host_reason(host) is None:
+            names.add(host)
+    return sorted(names)
+
+
+def build_rpz(store: Store, options: RpzOptions) -> dns.zone.Zone:
+    if options.action not in ACTIONS:
+        raise BlocklistError(f"action must be one of {ACTIONS}")
+    if options.action == "cname" and not options.stop_host:
+        raise BlocklistError("the cname action needs the stop-page host name")
+    origin = dns.name.from_text(options.zone)
+    zone = dns.zone.Zone(origin)
+    target = dns.name.root if options.action == "nxdomain" else dns.name.from_text(options.stop_host or "")
+    domains = _rpz_domains(store)
+    content = "\n".join([options.action, str(target), *domains])
+    serial = _bump_serial(store, options.zone, hashlib.sha256(content.encode()).hexdigest())
+    apex = zone.find_rdataset("@", dns.rdatatype.SOA, create=True)
+    apex.update_ttl(options.ttl)
+    apex.add(
+        dns.rdtypes.ANY.SOA.SOA(  # type: ignore[no-untyped-call]
+            dns.rdataclass.IN,
+            dns.rdatatype.SOA,
+            dns.name.from_text(options.nameserver),
+            dns.name.from_text(options.contact),
+            serial,
+            3600,
+            600,
+            604800,
+            options.ttl,
+        )
+    )
+    ns = zone.find_rdataset("@", dns.rdatatype.NS, create=True)
+    ns.update_ttl(options.ttl)
+    nameserver = dns.name.from_text(options.nameserver)
+    ns.add(dns.rdtypes.ANY.NS.NS(dns.rdataclass.IN, dns.rdatatype.NS, nameserver))  # type: ignore[no-untyped-call]
+    for domain in domains:
+        for owner in (domain, f"*.{domain}"):
+            name = dns.name.from_text(owner, origin=origin)  # the blocked name, under the zone apex
+            rdataset = zone.find_rdataset(name, dns.rdatatype.CNAME, create=True)
+            rdataset.update_ttl(options.ttl)
+            rdataset.add(dns.rdtypes.ANY.CNAME.CNAME(dns.rdataclass.IN, dns.rdatatype.CNAME, target))  # type: ignore[no-untyped-call]
+    return zone
+
+
+def _bump_serial(store: Store, zone: str, content_hash: str) -> int:
+    """YYYYMMDDnn, moved forward only when the zone's content changed since the last export."""
+    today = int(datetime.now(UTC).strftime("%Y%m%d")) * 100
+    with store.session() as session:
+        state = session.get(ZoneSerial, zone)
+        if state is None:
+            state = ZoneSerial(zone=zone, serial=today, content_hash=content_hash)
+            session.add(state)
+        elif state.content_hash != content_hash:
+            state.serial = max(today, state.serial + 1)
+            state.content_hash = content_hash
+        session.commit()
+        return state.serial
+
+
+def export(store: Store, fmt: str, out: Path, options: RpzOptions | None = None, actor: str = "cli") -> int:
+    """Write `rpz`, `domains` or `urls`; returns how many entries were written."""
+    if fmt == "rpz":
+        zone = build_rpz(store, options or RpzOptions())
+        out.write_text(zone.to_text(relativize=False, want_origin=True), encoding="ascii")
+        count = len(_rpz_domains(store))
+    elif fmt == "domains":
+        names = _rpz_domains(store)
+        out.write_text("".join(n + "\n" for n in names), encoding="ascii")
+        count = len(names)
+    elif fmt == "urls":
+        urls = [e.value for e in approved(store, "url")]
+        out.write_text("".join(u + "\n" for u in urls), encoding="utf-8")
+        count = len(urls)
+    else:
+        raise BlocklistError("format must be rpz, domains or urls")
+    audit.log(store, actor, "blocklist.export", str(out), {"format": fmt, "entries": count})
+    return count

@@ -1,0 +1,48 @@
+"""Exchange APIs available to `vigil exchanges add --api NAME`: python-threatexchange implementations.
+
+Credentials for NCMEC, StopNCII and ThreatExchange are found by threatexchange's own auth helpers
+(environment variables or its credential files); Vigil never stores them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from vigil.core.registry import Registry
+
+# Factories, so an API's module (and its dependencies) load only when that exchange is used.
+EXCHANGE_APIS: Registry[Callable[[], Any]] = Registry("exchange API")
+
+
+def _file() -> Any:
+    from vigil.actions.exchanges.file_exchange import AppendingFileExchange
+
+    return AppendingFileExchange
+
+
+def _ncmec() -> Any:
+    from threatexchange.exchanges.impl.ncmec_api import NCMECSignalExchangeAPI
+
+    return NCMECSignalExchangeAPI
+
+
+def _stop_ncii() -> Any:
+    from threatexchange.exchanges.impl.stop_ncii_api import StopNCIISignalExchangeAPI
+
+    return StopNCIISignalExchangeAPI
+
+
+def _threatexchange() -> Any:
+    from threatexchange.exchanges.impl.fb_threatexchange_api import FBThreatExchangeSignalExchangeAPI
+
+    return FBThreatExchangeSignalExchangeAPI
+
+
+for _name, _factory in (
+    ("file", _file),
+    ("ncmec", _ncmec),
+    ("stop_ncii", _stop_ncii),
+    ("fb_threatexchange", _threatexchange),
+):
+    EXCHANGE_APIS.add(_name, _factory)

@@ -1,0 +1,294 @@
+"""Exchanges kept in the store: configure, fetch with checkpoints, and share confirmed signals back.
+
+Fetching uses the exchange's own python-threatexchange client. Each delta is applied to the exchange's
+list with provenance (`exchange:NAME`) and its checkpoint is saved at once, so an interrupted fetch
+resumes where it stopped. Items the exchange sends that Vigil cannot use are rejected one by one.
+Sharing is opt-in per exchange, audited, and carries the reviewers' agreement.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import dacite
+from sqlalchemy import select
+from threatexchange.exchanges.fetch_state import SignalOpinion, SignalOpinionCategory
+from threatexchange.exchanges.signal_exchange_api import SignalExchangeAPIWithSimpleUpdates
+
+from vigil.actions.exchanges.apis import EXCHANGE_APIS
+from vigil.actions.exchanges.signals import SIGNALS, by_hash_type, te_types
+from vigil.core.errors import ItemError, VigilError
+from vigil.lists.formats.base import ListRow, make_row
+from vigil.lists.store import ensure_list, import_rows, remove_rows
+from vigil.signals.types import HASH_TYPES
+from vigil.store import audit
+from vigil.store.db import Store
+from vigil.store.models import Exchange, ExchangeShare, HashList, ReviewItem, ReviewVote, ScanItem, utcnow
+
+
+@dataclass
+class FetchResult:
+    exchange: str
+    added: int = 0
+    removed: int = 0
+    deltas: int = 0
+    rejected: list[ItemError] = field(default_factory=list)
+
+
+def _api_cls(api: str) -> Any:
+    return EXCHANGE_APIS.get(api)()
+
+
+def _collab(row: Exchange) -> Any:
+    cls = _api_cls(row.api)
+    data = {"name": row.name, "api": cls.get_name(), "enabled": row.enabled, **row.config}
+    try:
+        return dacite.from_dict(cls.get_config_cls(), data, config=dacite.Config(check_types=False))
+    except (dacite.DaciteError, TypeError) as exc:
+        raise VigilError(f"exchange {row.name}: bad configuration for {row.api}: {exc}") from exc
+
+
+def add_exchange(
+    store: Store,
+    name: str,
+    api: str,
+    config: dict[str, Any],
+    *,
+    list_name: str | None = None,
+    category: str | None = None,
+    share: bool = False,
+    actor: str = "cli",
+) -> Exchange:
+    cls = _api_cls(api)  # unknown API names fail here, listing the known ones
+    with store.session() as session:
+        if session.scalar(select(Exchange).where(Exchange.name == name)) is not None:
+            raise VigilError(f"exchange {name!r} already exists")
+        hash_list = ensure_list(session, list_name or name, "known", source=f"exchange:{api}")
+        row = Exchange(
+            name=name, api=api, config=config, list_id=hash_list.id, category=category, share=share
+        )
+        _collab(row)  # validate the configuration before storing it
+        session.add(row)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "exchange.add",
+            name,
+            {"api": cls.get_name(), "share": share, "list": hash_list.name},
+        )
+        session.commit()
+        return row
+
+
+def _rows_from_simple(
+    name: str, updates: dict[Any, Any], category: str | None, result: FetchResult
+) -> tuple[list[ListRow], list[tuple[str, str]]]:
+    """(type, signal) keyed updates: validate each; None means the exchange withdrew it."""
+    adds: list[ListRow] = []
+    removals: list[tuple[str, str]] = []
+    for key, metadata in updates.items():
+        type_name, signal = key
+        where = f"{name}:{type_name}:{str(signal)[:24]}"
+        if type_name not in SIGNALS:
+            result.rejected.append(
+                ItemError(
+                    where,
+                    f"signal type {type_name!r} is not one Vigil can match ({', '.join(SIGNALS.names())})",
+                )
+            )
+            continue
+        shared = SIGNALS.get(type_name)
+        try:
+            value = HASH_TYPES.get(shared.hash_type).normalize(
+                shared.te_type.validate_signal_str(str(signal).lower())
+            )
+        except ValueError as exc:
+            result.rejected.append(ItemError(where, str(exc)))
+            continue
+        if metadata is None:
+            removals.append((shared.hash_type, value))
+        else:
+            row = make_row(where, shared.hash_type, value, category, f"exchange:{name}")
+            if isinstance(row, ItemError):
+                result.rejected.append(row)
+            else:
+                adds.append(row)
+    return adds, removals
+
+
+def _rows_from_records(
+    api: Any,
+    collab: Any,
+    updates: dict[Any, Any],
+    name: str,
+    category: str | None,
+) -> list[ListRow]:
+    """Record-keyed APIs (NCMEC, ThreatExchange): let the client turn records into signals."""
+    rows: list[ListRow] = []
+    converted = api.naive_convert_to_signal_type(te_types(), collab, {k: v for k, v in updates.items() if v})
+    for te_type, signals in converted.items():
+        shared = SIGNALS.get(te_type.get_name())
+        for signal in signals:
+            row = make_row(f"{name}:{shared.name}", shared.hash_type, signal, category, f"exchange:{name}")
+            if not isinstance(row, ItemError):
+                rows.append(row)
+    return rows
+
+
+def fetch(store: Store, name: str, *, max_deltas: int | None = None) -> FetchResult:
+    """Fetch from the last checkpoint; each delta is applied and checkpointed before the next."""
+    with store.session() as session:
+        row = session.scalar(select(Exchange).where(Exchange.name == name))
+        if row is None:
+            raise VigilError(f"no exchange {name!r}")
+        list_name = session.get_one(HashList, row.list_id).name
+    cls = _api_cls(row.api)
+    collab = _collab(row)
+    checkpoint = None
+    if row.checkpoint is not None:
+        checkpoint = dacite.from_dict(
+            cls.get_checkpoint_cls(), row.checkpoint, config=dacite.Config(check_types=False)
+        )
+    result = FetchResult(name)
+    error: str | None = None
+    try:
+        client = cls.for_collab(collab)
+        for delta in client.fetch_iter(te_types(), checkpoint):
+            if issubclass(cls, SignalExchangeAPIWithSimpleUpdates):
+                adds, removals = _rows_from_simple(name, delta.updates, row.category, result)
+            else:
+                adds, removals = _rows_from_records(cls, collab, delta.updates, name, row.category), []
+            if adds:
+                imported = import_rows(store, list_name, adds)
+                result.added += imported.rows
+            if removals:
+                result.removed += remove_rows(store, list_name, removals)
+            _save_checkpoint(store, name, delta.checkpoint, result)
+            result.deltas += 1
+            if max_deltas is not None and result.deltas >= max_deltas:
+                break
+    except Exception as exc:  # an exchange client can fail in many ways; record and report it
+        error = f"{type(exc).__name__}: {exc}"
+    with store.session() as session:
+        stored = session.scalar(select(Exchange).where(Exchange.name == name))
+        assert stored is not None
+        stored.last_fetch_at, stored.last_success, stored.last_error = utcnow(), error is None, error
+        stored.fetched_total += result.added
+        stored.rejected_total += len(result.rejected)
+        audit.record(
+            session,
+            "exchange-fetch",
+            "exchange.fetch",
+            name,
+            {
+                "added": result.added,
+                "removed": result.removed,
+                "rejected": len(result.rejected),
+                "error": error,
+            },
+        )
+        session.commit()
+    if error:
+        raise VigilError(f"exchange {name}: fetch failed after {result.deltas} delta(s): {error}")
+    return result
+
+
+def _save_checkpoint(store: Store, name: str, checkpoint: Any, result: FetchResult) -> None:
+    with store.session() as session:
+        stored = session.scalar(select(Exchange).where(Exchange.name == name))
+        assert stored is not None
+        is_instance = dataclasses.is_dataclass(checkpoint) and not isinstance(checkpoint, type)
+        stored.checkpoint = dataclasses.asdict(checkpoint) if is_instance else None
+        stored.checkpoint_time = checkpoint.get_progress_timestamp() if checkpoint is not None else None
+        session.commit()
+
+
+def status(store: Store) -> list[dict[str, Any]]:
+    with store.session() as session:
+        rows = session.scalars(select(Exchange).order_by(Exchange.name)).all()
+        shares = {
+            r.id: session.query(ExchangeShare).filter(ExchangeShare.exchange_id == r.id).count() for r in rows
+        }
+        return [
+            {
+                "name": r.name,
+                "api": r.api,
+                "list": session.get_one(HashList, r.list_id).name,
+                "enabled": r.enabled,
+                "share": r.share,
+                "last_fetch_time": int(r.last_fetch_at.timestamp()) if r.last_fetch_at else 0,
+                "checkpoint_time": r.checkpoint_time or 0,
+                "success": bool(r.last_success),
+                "error": r.last_error,
+                "fetched": r.fetched_total,
+                "rejected": r.rejected_total,
+                "shared": shares[r.id],
+            }
+            for r in rows
+        ]
+
+
+def share(store: Store, name: str, actor: str) -> int:
+    """Send confirmed items' signals to an exchange that opted in; each share is audited with the votes."""
+    with store.session() as session:
+        row = session.scalar(select(Exchange).where(Exchange.name == name))
+        if row is None:
+            raise VigilError(f"no exchange {name!r}")
+        if not row.share:
+            raise VigilError(f"exchange {name!r} was not added with --share; sharing is opt-in")
+        client = _api_cls(row.api).for_collab(_collab(row))
+        done = {
+            (s.signal_type, s.value)
+            for s in session.scalars(select(ExchangeShare).where(ExchangeShare.exchange_id == row.id))
+        }
+        sent = 0
+        for item in session.scalars(select(ReviewItem).where(ReviewItem.status == "confirmed")):
+            votes = session.scalars(select(ReviewVote).where(ReviewVote.item_id == item.id)).all()
+            agreement = [
+                {"reviewer": v.reviewer_id, "decision": v.decision, "category": v.category, "final": v.final}
+                for v in votes
+            ]
+            for signal_name, value in _item_signals(session, item):
+                if (signal_name, value) in done:
+                    continue
+                shared = SIGNALS.get(signal_name)
+                client.report_opinion(
+                    shared.te_type, value, SignalOpinion(True, SignalOpinionCategory.POSITIVE_CLASS, set())
+                )
+                session.add(
+                    ExchangeShare(
+                        exchange_id=row.id, signal_type=signal_name, value=value, review_item_id=item.id
+                    )
+                )
+                audit.record(
+                    session,
+                    actor,
+                    "exchange.share",
+                    name,
+                    {
+                        "signal_type": signal_name,
+                        "value": value,
+                        "review_item": item.id,
+                        "category": item.category,
+                        "agreement": agreement,
+                    },
+                )
+                done.add((signal_name, value))
+                sent += 1
+        session.commit()
+    return sent
+
+
+def _item_signals(session: Any, item: ReviewItem) -> list[tuple[str, str]]:
+    """The shareable signals of a confirmed item: PDQ for images, the file MD5 for videos."""
+    out = []
+    scan_item = session.get(ScanItem, item.scan_item_id) if item.scan_item_id else None
+    if scan_item is not None and scan_item.pdq:
+        out.append(("pdq", scan_item.pdq))
+    video = by_hash_type("md5")
+    if item.md5 and item.media_type == "video" and video is not None:
+        out.append((video.name, item.md5))
+    return out

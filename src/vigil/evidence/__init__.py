@@ -1,1 +1,0 @@
-"""Evidence preservation: encrypted at rest, chain of custody, legal hold."""

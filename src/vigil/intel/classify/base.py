@@ -1,0 +1,51 @@
+"""The classifier plug-in interface and registry.
+
+A plug-in takes decoded RGB images (uint8, HxWx3; video frames work the same) in batches and returns
+named scores in [0, 1] per image, with the model's id and version, which travel with every stored
+score. Plug-ins are registered as factories so heavy models load only when a scan asks for them,
+and once per worker process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+from vigil.core.registry import Registry
+
+
+@dataclass(frozen=True)
+class ModelIdentity:
+    model_id: str
+    version: str
+    scores: tuple[str, ...]  # the score names it produces
+    default_threshold: float  # score at which an item is worth a reviewer's look
+
+
+class Classifier(Protocol):
+    identity: ModelIdentity
+
+    def classify(self, images: list[np.ndarray]) -> list[dict[str, float]]: ...
+
+
+CLASSIFIERS: Registry[Callable[[], Classifier]] = Registry("classifier")
+
+
+@lru_cache(maxsize=8)
+def load(name: str) -> Classifier:
+    """The plug-in instance for this process (models load once)."""
+    return CLASSIFIERS.get(name)()
+
+
+def _register_builtins() -> None:
+    from vigil.intel.classify import age, nudity
+
+    CLASSIFIERS.add("nudenet", nudity.NudeNetClassifier)
+    CLASSIFIERS.add("age-onnx", age.OnnxAgeEstimator.from_env)
+
+
+_register_builtins()

@@ -1,0 +1,169 @@
+"""`vigil serve`, `vigil keys ...`, `vigil audit ...`, `vigil review ...`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vigil.interfaces.cli.common import DbOption, console, err, open_store
+from vigil.review import keys, transparency
+from vigil.review import queue as review
+from vigil.store import audit
+
+keys_app = typer.Typer(help="API keys and roles.", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log checks and transparency export.", no_args_is_help=True)
+review_app = typer.Typer(help="Review queue administration.", no_args_is_help=True)
+models_app = typer.Typer(help="Classifier models: measured precision and demotion.", no_args_is_help=True)
+
+
+@models_app.command("report")
+def models_report(
+    floor: Annotated[float, typer.Option(help="Demote a model whose precision falls below this")] = 0.2,
+    threshold: Annotated[float, typer.Option(help="Score at which a model flags an item")] = 0.5,
+    min_decisions: Annotated[int, typer.Option(help="Decisions needed before demoting")] = 20,
+    enforce: Annotated[
+        bool, typer.Option("--enforce", help="Demote models below the floor (audited)")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Per-model precision by score band and false-positive rate, from reviewers' decisions."""
+    from vigil.intel.classify import monitor
+
+    store = open_store(db)
+    policy = monitor.MonitorPolicy(threshold, floor, min_decisions)
+    if enforce:
+        for model_id in monitor.enforce(store, policy, actor="cli"):
+            err.print(f"[yellow]demoted[/] {model_id}")
+    console.print_json(json.dumps(monitor.report(store, policy)))
+
+
+@keys_app.command("create")
+def create_key(
+    name: Annotated[str, typer.Argument(help="Who the key is for")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(keys.ROLES)}")],
+    db: DbOption = None,
+) -> None:
+    """Create a key; it is printed once and only its hash is stored."""
+    try:
+        key = keys.create_key(open_store(db), name, role)
+    except ValueError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(key)
+
+
+@keys_app.command("list")
+def list_keys(db: DbOption = None) -> None:
+    table = Table("name", "role", "created", "revoked")
+    for row in keys.list_keys(open_store(db)):
+        table.add_row(str(row["name"]), str(row["role"]), str(row["created_at"]), str(row["revoked"]))
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def revoke_key(name: str, db: DbOption = None) -> None:
+    if not keys.revoke(open_store(db), name):
+        err.print(f"[red]error:[/] no active key named {name}")
+        raise typer.Exit(2)
+    console.print(f"revoked {name}")
+
+
+@audit_app.command("verify")
+def verify(db: DbOption = None) -> None:
+    """Recompute the hash chain; exit 1 and name the first bad event if anything was altered."""
+    result = audit.verify(open_store(db))
+    if result.ok:
+        console.print(f"audit log intact: {result.events} events")
+        return
+    err.print(f"[red]audit log broken at event {result.first_bad_seq}:[/] {result.problem}")
+    raise typer.Exit(1)
+
+
+@audit_app.command("transparency")
+def transparency_export(
+    out: Annotated[Path, typer.Option(help="JSON file to write")] = Path("transparency.json"),
+    db: DbOption = None,
+) -> None:
+    """Counts by source, list, category and outcome, and false-positive rates from review decisions."""
+    store = open_store(db)
+    data = transparency.build(store)
+    out.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    audit.log(store, "cli", "transparency.export", str(out))
+    console.print_json(json.dumps(data))
+
+
+@review_app.command("enqueue")
+def enqueue(
+    scan_id: int,
+    votes: Annotated[int, typer.Option(help="Agreeing reviewers needed")] = review.DEFAULT_REQUIRED_VOTES,
+    context: Annotated[
+        Path | None, typer.Option(help="JSON: item path -> uploader/account/ip_events")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Put a scan's matches into the review queue (done automatically after `vigil scan`)."""
+    contexts = json.loads(context.read_text()) if context else None
+    added = review.enqueue_scan(open_store(db), scan_id, votes, contexts)
+    console.print(f"{added} items queued for review")
+
+
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    evidence_dir: Annotated[Path, typer.Option(help="Encrypted evidence folder")] = Path("vigil-evidence"),
+    key_file: Annotated[Path | None, typer.Option(help="Evidence key file (or $VIGIL_EVIDENCE_KEY)")] = None,
+    votes: Annotated[
+        int, typer.Option(help="Agreeing reviewers needed per decision")
+    ] = review.DEFAULT_REQUIRED_VOTES,
+    reporter_email: Annotated[str, typer.Option(help="Reporter e-mail in clearinghouse reports")] = "",
+    clearinghouse_url: Annotated[str | None, typer.Option(help="CyberTipline-style API base URL")] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes (they share a memory-mapped index)")] = 1,
+    index_dir: Annotated[
+        Path | None, typer.Option(help="Index snapshot folder (default with --workers > 1)")
+    ] = None,
+    hma_anonymous_role: Annotated[
+        str | None, typer.Option(help="Role for keyless HMA-API clients (trusted networks only)")
+    ] = None,
+    hma_allowed_host: Annotated[
+        list[str] | None, typer.Option(help="Host HMA URL hashing may fetch from (repeatable)")
+    ] = None,
+) -> None:
+    """Run the HTTP service: JSON API (OpenAPI at /docs) and the review UI at /ui."""
+    import os
+
+    import uvicorn
+
+    from vigil.store.db import resolve_url
+
+    if workers > 1 and index_dir is None:
+        index_dir = Path("vigil-index")
+    settings = {
+        "VIGIL_DB": resolve_url(db),
+        "VIGIL_EVIDENCE_DIR": str(evidence_dir),
+        "VIGIL_EVIDENCE_KEY_FILE": str(key_file or ""),
+        "VIGIL_VOTES": str(votes),
+        "VIGIL_REPORTER_EMAIL": reporter_email,
+        "VIGIL_CLEARINGHOUSE_URL": clearinghouse_url or "",
+        "VIGIL_INDEX_DIR": str(index_dir or ""),
+        "VIGIL_HMA_ANONYMOUS_ROLE": hma_anonymous_role or "",
+        "VIGIL_HMA_ALLOWED_HOSTS": ",".join(hma_allowed_host or []),
+    }
+    os.environ.update({k: v for k, v in settings.items() if v})
+    if index_dir is not None:
+        from vigil.match import snapshot
+
+        snapshot.write(open_store(db), index_dir)  # build once; the workers map it
+    uvicorn.run(
+        "vigil.interfaces.api.app:from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )

@@ -1,0 +1,134 @@
+"""`vigil blocklist ...`, `vigil stop-page`, `vigil search-warning ...`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from vigil.actions.blocking import blocklist, search
+from vigil.actions.blocking.stop_page import TEXTS, StopPageConfig, serve
+from vigil.interfaces.cli.common import DbOption, console, err, open_store
+from vigil.store.models import BlockEntry
+
+blocklist_app = typer.Typer(
+    help="Reviewed blocklist: add, review, export as RPZ or lists.", no_args_is_help=True
+)
+search_app = typer.Typer(help="Search-query warnings against a reviewed term list.", no_args_is_help=True)
+
+
+@blocklist_app.command("add")
+def add(
+    value: Annotated[str, typer.Argument(help="Domain or URL")],
+    source: Annotated[str | None, typer.Option(help="Where the entry comes from")] = None,
+    level: Annotated[str, typer.Option(help="block or warn")] = "block",
+    force: Annotated[bool, typer.Option("--force", help="Allow a shared host or CDN")] = False,
+    db: DbOption = None,
+) -> None:
+    """Propose an entry; it is exported only after review."""
+    try:
+        entry = blocklist.add(open_store(db), value, source=source, level=level, force=force)
+    except blocklist.BlocklistError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"entry {entry.id}: {entry.kind} {entry.value} ({entry.status})")
+
+
+@blocklist_app.command("review")
+def review(
+    entry_id: int,
+    reviewer: Annotated[str, typer.Option(help="Who reviewed it")],
+    reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve")] = False,
+    db: DbOption = None,
+) -> None:
+    try:
+        blocklist.review(open_store(db), entry_id, reviewer, approve=not reject)
+    except blocklist.BlocklistError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"entry {entry_id} {'rejected' if reject else 'approved'}")
+
+
+@blocklist_app.command("list")
+def list_entries(db: DbOption = None) -> None:
+    table = Table("id", "kind", "value", "level", "status", "source", "added", "reviewer")
+    with open_store(db).session() as session:
+        for e in session.scalars(select(BlockEntry).order_by(BlockEntry.id)):
+            table.add_row(
+                str(e.id),
+                e.kind,
+                e.value,
+                e.level,
+                e.status,
+                e.source or "",
+                e.added_at.date().isoformat(),
+                e.reviewer or "",
+            )
+    console.print(table)
+
+
+@blocklist_app.command("export")
+def export(
+    out: Annotated[Path, typer.Option(help="Output file")],
+    fmt: Annotated[str, typer.Option("--format", help="rpz, domains or urls")] = "rpz",
+    zone: Annotated[str, typer.Option(help="RPZ zone name")] = "rpz.vigil.local",
+    action: Annotated[str, typer.Option(help="RPZ action: nxdomain or cname")] = "nxdomain",
+    stop_host: Annotated[str | None, typer.Option(help="Stop-page host for the cname action")] = None,
+    ttl: Annotated[int, typer.Option(help="Record TTL")] = 300,
+    db: DbOption = None,
+) -> None:
+    """Write approved entries; the RPZ SOA serial moves only when the content changes."""
+    try:
+        count = blocklist.export(open_store(db), fmt, out, blocklist.RpzOptions(zone, action, stop_host, ttl))
+    except blocklist.BlocklistError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"wrote {count} entries to {out}")
+
+
+def stop_page(
+    host: Annotated[str, typer.Option(help="Bind address")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="Port")] = 8080,
+    language: Annotated[str, typer.Option(help=f"Default language: {', '.join(TEXTS)}")] = "en",
+    helpline_url: Annotated[str | None, typer.Option(help="Override the helpline link")] = None,
+    helpline_name: Annotated[str | None, typer.Option(help="Override the helpline name")] = None,
+) -> None:
+    """Serve the stop page for blocked names. It writes no log of any kind about visitors."""
+    if language not in TEXTS:
+        err.print(f"[red]error:[/] language must be one of {', '.join(TEXTS)}")
+        raise typer.Exit(2)
+    server = serve(host, port, StopPageConfig(language, helpline_url, helpline_name))
+    console.print(f"stop page on {host}:{server.server_address[1]} ({language}); no visitor logging")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.server_close()
+
+
+@search_app.command("check")
+def check(
+    query: str,
+    terms: Annotated[Path, typer.Option(help="Reviewed term list (id<TAB>term[<TAB>level])")],
+    language: Annotated[str, typer.Option(help="en or no")] = "en",
+) -> None:
+    result = search.check(query, search.TermList.load(terms), language)
+    console.print_json(json.dumps(result.__dict__))
+
+
+@search_app.command("evaluate")
+def evaluate(
+    terms: Annotated[Path, typer.Option(help="Reviewed term list")],
+    benign: Annotated[Path, typer.Option(help="Benign queries, one per line")],
+) -> None:
+    """False-positive rate of the term list on a benign query set, with the flagged queries."""
+    queries = benign.read_text(encoding="utf-8").splitlines()
+    rate, flagged = search.false_positive_rate(queries, search.TermList.load(terms))
+    console.print(
+        f"{len(flagged)} of {sum(1 for q in queries if q.strip())} benign queries flagged: {rate:.4f}"
+    )
+    for query in flagged[:50]:
+        console.print(f"  {query}")

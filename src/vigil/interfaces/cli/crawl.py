@@ -1,0 +1,275 @@
+"""`vigil crawl ...`, `vigil takedown ...` and `vigil sites ...`."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vigil.actions.takedown import notices
+from vigil.actions.takedown.contacts import ContactBook
+from vigil.actions.takedown.outbox import OutboxConfig
+from vigil.core.errors import VigilError
+from vigil.intel.sites.candidates import DEFAULT_SUFFIXES, all_suffixes, candidates
+from vigil.intel.sites.fingerprint import fingerprint_site
+from vigil.intel.sites.rank import WEIGHTS, rank
+from vigil.interfaces.cli.common import DbOption, console, err, fail, open_store
+from vigil.sources.crawl import jobs
+from vigil.sources.crawl.engine import CrawlStats
+from vigil.sources.crawl.policy import CrawlPolicy
+
+crawl_app = typer.Typer(help="Crawl sites for known images (resumable).", no_args_is_help=True)
+takedown_app = typer.Typer(
+    help="Takedown notices: open, send, re-check every 24 h, statistics.", no_args_is_help=True
+)
+sites_app = typer.Typer(
+    help="Resurfacing sites: look-alike names and fingerprint ranking.", no_args_is_help=True
+)
+
+ResolveOption = Annotated[
+    list[str] | None, typer.Option("--resolve", help="host=ip:port, like curl --resolve (repeatable)")
+]
+
+
+def _resolve(values: list[str] | None) -> dict[str, str]:
+    out = {}
+    for value in values or []:
+        host, sep, target = value.partition("=")
+        if not sep or ":" not in target:
+            raise typer.BadParameter(f"--resolve wants host=ip:port, got {value!r}")
+        out[host.strip().lower()] = target.strip()
+    return out
+
+
+def _report(store_url: str | None, job_id: int, stats: CrawlStats) -> None:
+    console.print(
+        f"job {job_id}: {stats.pages} pages, {stats.images} images in {stats.seconds:.1f} s "
+        f"({stats.pages_per_second:.0f} pages/s); {stats.hits} hits; "
+        f"skipped {stats.skipped_robots} by robots.txt, "
+        f"{stats.skipped_scope} out of scope; {stats.errors} errors; {stats.left_queued} still queued"
+    )
+    found = jobs.hits(open_store(store_url), job_id)
+    if found:
+        table = Table("hit", "page", "image", "match", "keywords")
+        for h in found[:50]:
+            m = h["matches"][0]
+            table.add_row(
+                str(h["id"]),
+                h["page"],
+                h["image"],
+                f"{m['hash_type']} d={m['distance']}",
+                ",".join(h["keywords"]),
+            )
+        console.print(table)
+
+
+@crawl_app.command("run")
+def run(
+    seeds: Annotated[list[str], typer.Argument(help="Seed URLs")],
+    scope: Annotated[
+        str, typer.Option(help="site (registrable domain), host, or list (--allow only)")
+    ] = "site",
+    allow: Annotated[list[str] | None, typer.Option(help="Another site in scope (repeatable)")] = None,
+    depth: Annotated[int, typer.Option(help="Link depth from the seeds")] = 5,
+    max_pages: Annotated[int, typer.Option(help="Pages for the whole job")] = 100_000,
+    ignore_robots: Annotated[bool, typer.Option("--ignore-robots", help="Do not obey robots.txt")] = False,
+    delay: Annotated[float, typer.Option(help="Seconds between requests to one host")] = 1.0,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight")] = 16,
+    per_host: Annotated[int, typer.Option(help="Requests in flight per host")] = 4,
+    keywords: Annotated[
+        Path | None, typer.Option(help="Term list (id<TAB>term) checked on page text")
+    ] = None,
+    resolve: ResolveOption = None,
+    resolve_only: Annotated[bool, typer.Option("--resolve-only", help="Fetch only --resolve hosts")] = False,
+    name: Annotated[str, typer.Option(help="Job name")] = "crawl",
+    db: DbOption = None,
+) -> None:
+    """Start a crawl job and run it; Ctrl-C leaves it resumable with `vigil crawl resume JOB`."""
+    policy = CrawlPolicy(
+        seeds=seeds,
+        scope=scope,
+        allowed=allow or [],
+        max_depth=depth,
+        max_pages=max_pages,
+        obey_robots=not ignore_robots,
+        delay=delay,
+        concurrency=concurrency,
+        per_host=per_host,
+        resolve=_resolve(resolve),
+        resolve_only=resolve_only,
+        keywords=keywords.read_text(encoding="utf-8").splitlines() if keywords else [],
+    )
+    store = open_store(db)
+    try:
+        job_id = jobs.start_job(store, name, policy)
+        stats = jobs.run_job(store, job_id, page_limit=max_pages)
+    except VigilError as exc:
+        raise fail(exc) from None
+    _report(db, job_id, stats)
+
+
+@crawl_app.command("resume")
+def resume(job_id: int, db: DbOption = None) -> None:
+    """Continue a job from its stored frontier; done URLs are not fetched again."""
+    store = open_store(db)
+    try:
+        stats = jobs.run_job(store, job_id)
+    except VigilError as exc:
+        raise fail(exc) from None
+    _report(db, job_id, stats)
+
+
+@crawl_app.command("queue")
+def queue(
+    job_id: int,
+    actor: Annotated[str, typer.Option(help="Who queues the hits (audited)")],
+    evidence_dir: Annotated[Path, typer.Option(help="Encrypted evidence folder (as for serve)")] = Path(
+        "vigil-evidence"
+    ),
+    key_file: Annotated[Path | None, typer.Option(help="Evidence key file")] = None,
+    votes: Annotated[int, typer.Option(help="Agreeing reviewers needed")] = 2,
+    db: DbOption = None,
+) -> None:
+    """Put a job's hits in the review queue (fetched again, checked, quarantined encrypted)."""
+    from vigil.review.evidence import Vault
+    from vigil.review.keys import Principal
+    from vigil.sources.crawl.review import queue_hits
+
+    result = queue_hits(
+        open_store(db), job_id, Vault.open(evidence_dir, key_file), Principal(0, actor, "submitter"), votes
+    )
+    for problem in result.problems:
+        err.print(f"[yellow]skipped[/] {problem}")
+    console.print(f"{len(result.items)} review items queued: {', '.join(map(str, result.items))}")
+
+
+@crawl_app.command("hits")
+def hits(job_id: int, db: DbOption = None) -> None:
+    """Known images found by a job, for review (`vigil takedown open --hit ID` after confirming)."""
+    console.print_json(json.dumps(jobs.hits(open_store(db), job_id)))
+
+
+ContactsOption = Annotated[
+    Path | None, typer.Option(help="CSV domain,contact[,channel] (default abuse@site)")
+]
+
+
+@takedown_app.command("open")
+def takedown_open(
+    confirmed_by: Annotated[str, typer.Option(help="The reviewer who confirmed the content")] = "",
+    hit: Annotated[int | None, typer.Option(help="A crawl hit to confirm and notice")] = None,
+    review_item: Annotated[int | None, typer.Option(help="A crawl review item reviewers confirmed")] = None,
+    url: Annotated[str | None, typer.Option(help="Or a URL confirmed by other means")] = None,
+    reason: Annotated[str, typer.Option(help="Why (for --url)")] = "confirmed by reviewer",
+    contacts: ContactsOption = None,
+    db: DbOption = None,
+) -> None:
+    store = open_store(db)
+    try:
+        book = ContactBook.load(contacts)
+        if review_item is not None:
+            notice = notices.open_from_review(store, review_item, book)[0]
+        elif not confirmed_by:
+            raise VigilError("--hit and --url need --confirmed-by (a review item carries its reviewers)")
+        elif hit is not None:
+            notice = notices.open_from_hit(store, hit, confirmed_by, book)
+        elif url:
+            notice = notices.open_notice(store, url, confirmed_by=confirmed_by, reason=reason, contacts=book)
+        else:
+            raise VigilError("give --review-item, --hit or --url")
+    except VigilError as exc:
+        raise fail(exc) from None
+    console.print(f"notice {notice.id} opened for {notice.url} -> {notice.contact} ({notice.channel})")
+
+
+NowOption = Annotated[str | None, typer.Option(help="Pretend it is this ISO time (drills, tests)")]
+
+
+def _now(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@takedown_app.command("send")
+def takedown_send(
+    outbox: Annotated[
+        Path | None, typer.Option(help="Folder for .eml files (unless $VIGIL_SMTP_HOST)")
+    ] = None,
+    now: NowOption = None,
+    db: DbOption = None,
+) -> None:
+    """Send notices never sent, or last sent 24 h or more ago."""
+    sent = notices.send_due(open_store(db), OutboxConfig.from_env(outbox), _now(now))
+    for notice_id, receipt in sent:
+        console.print(f"notice {notice_id}: {receipt}")
+    console.print(f"{len(sent)} notices sent")
+
+
+@takedown_app.command("recheck")
+def takedown_recheck(resolve: ResolveOption = None, now: NowOption = None, db: DbOption = None) -> None:
+    """Fetch each open notice's URL: gone or changed is removed (with the time), else still present."""
+    counts = notices.recheck(open_store(db), _now(now), _resolve(resolve))
+    console.print(f"{counts.get('removed', 0)} removed, {counts.get('still_present', 0)} still present")
+
+
+@takedown_app.command("stats")
+def takedown_stats(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    s = notices.stats(open_store(db))
+    if as_json:
+        console.print_json(json.dumps(s.__dict__))
+        return
+    median = f"{s.median_removal_hours:.1f} h" if s.median_removal_hours is not None else "n/a"
+    console.print(
+        f"open {s.open}, removed {s.removed}, median removal time {median}, notices sent {s.notices_sent}"
+    )
+    table = Table("host", "open notices")
+    for host, count in s.open_by_host.items():
+        table.add_row(host, str(count))
+    console.print(table)
+
+
+@sites_app.command("candidates")
+def sites_candidates(
+    domain: Annotated[str, typer.Argument(help="Known site, e.g. example.com")],
+    all_tlds: Annotated[
+        bool, typer.Option("--all-tlds", help="Every ICANN suffix, not the usual burner set")
+    ] = False,
+    no_typos: Annotated[bool, typer.Option("--no-typos")] = False,
+) -> None:
+    """Look-alike names to check: other suffixes (TLD hopping) and typo variants."""
+    try:
+        names = candidates(domain, all_suffixes() if all_tlds else DEFAULT_SUFFIXES, not no_typos)
+    except ValueError as exc:
+        raise fail(exc) from None
+    console.print("\n".join(names))
+
+
+@sites_app.command("rank")
+def sites_rank(
+    known: Annotated[str, typer.Argument(help="URL of the known site")],
+    candidate_urls: Annotated[list[str] | None, typer.Argument(help="Candidate site URLs")] = None,
+    from_file: Annotated[
+        Path | None, typer.Option("--from", help="File with one candidate URL per line")
+    ] = None,
+    pages: Annotated[int, typer.Option(help="Pages fetched per site")] = 8,
+    top: Annotated[int, typer.Option(help="Rows to show")] = 20,
+    resolve: ResolveOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Fingerprint the known site and each candidate; rank with a score per channel for review."""
+    mapping = _resolve(resolve)
+    targets = list(candidate_urls or []) + (from_file.read_text().split() if from_file else [])
+    if not targets:
+        raise fail(VigilError("no candidates: pass URLs or --from FILE"))
+    reference = fingerprint_site(known, mapping, pages)
+    ranked = rank(reference, [fingerprint_site(u, mapping, pages) for u in targets])[:top]
+    if as_json:
+        console.print_json(json.dumps([r.__dict__ for r in ranked]))
+        return
+    table = Table("site", "score", *WEIGHTS)
+    for r in ranked:
+        table.add_row(r.domain, f"{r.score:.3f}", *(f"{r.channels[k]:.2f}" for k in WEIGHTS))
+    console.print(table)

@@ -1,0 +1,99 @@
+"""`vigil finance ...`: ledger indicators, per-customer scores and STR drafts for an analyst."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from vigil.core.errors import VigilError
+from vigil.intel.finance.assess import DEFAULT_THRESHOLD, assess, str_draft
+from vigil.intel.finance.ledger import read_ledger, write_ledger
+from vigil.intel.finance.rules import FINANCE_RULES, FinanceConfig
+from vigil.interfaces.cli.common import console, err, fail
+from vigil.testing.synth.finance import generate
+
+finance_app = typer.Typer(
+    help="Payment indicators for live-streamed abuse (prioritisation only).", no_args_is_help=True
+)
+
+
+@finance_app.command("scan")
+def scan(
+    ledger: Annotated[
+        Path, typer.Argument(help="CSV: sender,beneficiary,corridor,amount,currency,time,channel,reference")
+    ],
+    corridor: Annotated[
+        list[str] | None, typer.Option(help="High-risk corridor code (repeatable; default PH)")
+    ] = None,
+    low_value: Annotated[float, typer.Option(help="Low-value ceiling in base currency")] = 150.0,
+    threshold: Annotated[
+        float, typer.Option(help="Score that puts a customer in front of an analyst")
+    ] = DEFAULT_THRESHOLD,
+    drafts: Annotated[Path | None, typer.Option(help="Write an STR draft per flagged customer here")] = None,
+    top: Annotated[int, typer.Option(help="Customers to show")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Score every sender; each indicator hit names its published source."""
+    try:
+        data = read_ledger(ledger)
+    except (VigilError, OSError) as exc:
+        raise fail(exc) from None
+    for p in data.problems[:20]:
+        err.print(f"[yellow]skipped[/] {p}")
+    config = FinanceConfig(
+        frozenset(c.upper() for c in corridor) if corridor else FinanceConfig().high_risk_corridors,
+        low_value=low_value,
+    )
+    results = assess(data.transactions, config)
+    flagged = [a for a in results if a.flagged(threshold)]
+    if drafts:
+        drafts.mkdir(parents=True, exist_ok=True)
+        by_id = {t.id: t for t in data.transactions}
+        for a in flagged:
+            (drafts / f"str-draft-{a.customer}.txt").write_text(str_draft(a, by_id))
+    if as_json:
+        console.print_json(
+            json.dumps(
+                [
+                    {"customer": a.customer, "score": a.score, "hits": [h.__dict__ for h in a.hits]}
+                    for a in results[:top]
+                ]
+            )
+        )
+        return
+    table = Table("customer", "score", "indicators (source)")
+    for a in results[:top]:
+        table.add_row(
+            a.customer, f"{a.score:.2f}", "\n".join(f"{h.rule}: {h.detail} [{h.source}]" for h in a.hits)
+        )
+    console.print(table)
+    console.print(
+        f"{len(data.transactions)} transactions, {len(results)} customers, {len(flagged)} at or above "
+        f"{threshold}, {len(data.problems)} rows skipped" + (f"; drafts in {drafts}" if drafts else "")
+    )
+
+
+@finance_app.command("rules")
+def rules() -> None:
+    """The indicator rules, their weights and sources."""
+    table = Table("rule", "weight", "source")
+    for name, rule in FINANCE_RULES:
+        table.add_row(name, f"{rule.weight:.2f}", rule.source)
+    console.print(table)
+
+
+@finance_app.command("synth")
+def synth(
+    out: Annotated[Path, typer.Argument(help="CSV to write")],
+    rows: Annotated[int, typer.Option(help="About this many transactions")] = 10_000,
+    planted: Annotated[int, typer.Option(help="Planted customers")] = 12,
+    seed: int = 0,
+) -> None:
+    """Write a synthetic ledger (ordinary customers, family remitters, planted rings) for trials."""
+    ledger = generate(rows, planted, seed=seed)
+    write_ledger(out, ledger.transactions)
+    console.print(f"{len(ledger.transactions)} transactions; planted: {', '.join(sorted(ledger.planted))}")

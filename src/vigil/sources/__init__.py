@@ -1,0 +1,1 @@
+"""What feeds the pipeline: folder and archive scans, web crawls, incoming reports, P2P observations."""

@@ -1,0 +1,1 @@
+"""Test harnesses: lab web, fake clearinghouse, synthetic data generators. Never imported by the product."""

@@ -1,0 +1,1 @@
+"""Synthetic data with planted ground truth, for tests, trials and benchmarks."""

@@ -1,0 +1,1 @@
+"""Shared HTTP and URL helpers: bounded fetching and URL normalisation."""
