@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from vigil.core.actor import Actor
+
 DATA = (Path(__file__).resolve().parents[1].parent / "shared" / "data").resolve()
 BSDS = DATA / "bsds500"
 
@@ -32,3 +34,6 @@ def timed(fn: Callable[[], object], repeat: int = 3) -> float:
         fn()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+OPERATOR = Actor.operator("bench")  # benchmarks act as an operator at the CLI would

@@ -19,9 +19,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import bsds_images, machine
+from _common import OPERATOR, bsds_images, machine
+from vigil.lists.domain import import_rows
 from vigil.lists.formats.base import make_row
-from vigil.lists.store import import_rows
 from vigil.media.decode import decode
 from vigil.signals.pdq import exact
 from vigil.sources.crawl import jobs
@@ -68,7 +68,7 @@ def main() -> None:
     ):
         store = Store(f"sqlite:///{Path(tmp) / 'crawl.db'}")
         known = [exact(decode(images[i].read_bytes())).hash_hex for i in server.lab.known]
-        import_rows(store, "lab-known", [make_row("bench", "pdq", h) for h in known])
+        import_rows(store, OPERATOR, "lab-known", [make_row("bench", "pdq", h) for h in known])
         policy = CrawlPolicy(
             seeds=server.seeds(),
             allowed=["lab-two.net", "lab-three.org"],
@@ -79,8 +79,8 @@ def main() -> None:
             resolve=server.resolve,
             resolve_only=True,
         )
-        job = jobs.start_job(store, "bench", policy)
-        stats = jobs.run_job(store, job, workers=1)
+        job = jobs.start_job(store, OPERATOR, "bench", policy)
+        stats = jobs.run_job(store, OPERATOR, job, workers=1)
         pages = [
             f"http://{host}{path}"
             for host in IN_SCOPE

@@ -20,8 +20,8 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import bsds_images, machine
-from vigil.lists import store as lists
+from _common import OPERATOR, bsds_images, machine
+from vigil.lists import domain as lists
 from vigil.lists.formats import ListRow
 from vigil.match.matcher import Matcher
 from vigil.signals.compute import compute
@@ -87,7 +87,7 @@ def main() -> None:
         for path in known:
             signals = compute(str(path), path.read_bytes(), "exact")
             rows.append(ListRow("pdq", signals.pdq or "", None, str(path)))
-        lists.import_rows(store, "known", rows)
+        lists.import_rows(store, OPERATOR, "known", rows)
         matcher = Matcher(store)
         print(
             f"# PDQ robustness: {len(known)} known, {len(negatives)} negatives, radius 31, quality 50; "

@@ -21,8 +21,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import bsds_images, machine
-from vigil.lists import store as lists
+from _common import OPERATOR, bsds_images, machine
+from vigil.lists import domain as lists
 from vigil.lists.formats import ListRow
 from vigil.media.walk import ItemRef
 from vigil.sources.scan.cluster import dask_batches
@@ -58,7 +58,7 @@ def import_seconds(url: str, size: int) -> tuple[float, int]:
         engine.dispose()
     store = Store(url)
     start = time.perf_counter()
-    result = lists.import_rows(store, "bench", random_rows(size))
+    result = lists.import_rows(store, OPERATOR, "bench", random_rows(size))
     elapsed = time.perf_counter() - start
     store.close()
     return elapsed, result.new_entries

@@ -23,8 +23,8 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine
-from vigil.lists import store as lists
+from _common import OPERATOR, machine
+from vigil.lists import domain as lists
 from vigil.lists.formats import ListRow
 from vigil.review.keys import create_key
 from vigil.store.db import Store
@@ -48,8 +48,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite:///{folder}/bench.db"
         store = Store(url)
-        lists.import_rows(store, "bench", (ListRow("pdq", c.tobytes().hex()) for c in codes))
-        key = create_key(store, "bench", "submitter")
+        lists.import_rows(store, OPERATOR, "bench", (ListRow("pdq", c.tobytes().hex()) for c in codes))
+        key = create_key(store, OPERATOR, "bench", "submitter")
         port = free_port()
         env = dict(os.environ, VIGIL_DB=url)
         server = subprocess.Popen(

@@ -18,11 +18,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine
+from _common import OPERATOR, machine
+from vigil.lists.domain import import_rows
 from vigil.lists.formats.base import make_row
-from vigil.lists.store import import_rows, on_known_lists
 from vigil.match.matcher import Matcher
-from vigil.sources.p2p.hosts import rank_hosts
+from vigil.sources.p2p.hosts import known_lookup, rank_hosts
 from vigil.sources.p2p.observations import read_observations
 from vigil.sources.triage import casebook
 from vigil.sources.triage.intake import read_bundles
@@ -47,7 +47,7 @@ def main() -> None:
         (root / "geo.csv").write_text(data.geo_csv)
         (root / "shared.csv").write_text(data.shared_csv)
         store = Store(f"sqlite:///{root / 'vigil.db'}")
-        import_rows(store, "hotline", [make_row("bench", k, v, c) for k, v, c in data.known])
+        import_rows(store, OPERATOR, "hotline", [make_row("bench", k, v, c) for k, v, c in data.known])
         n = len(data.bundles)
         print(f"# {n} reports ({len(set(data.truth))} planted cases), {machine()}")
 
@@ -60,7 +60,7 @@ def main() -> None:
         t_intake = time.perf_counter() - start
         geo, shared = load_ranges(root / "geo.csv"), shared_ranges(root / "shared.csv")
         start = time.perf_counter()
-        casebook.import_reports(store, intake.reports)
+        casebook.import_reports(store, OPERATOR, intake.reports)
         reports, previous = casebook.load_reports(store)
         t_load = time.perf_counter() - start
         matcher = Matcher(store)
@@ -68,7 +68,7 @@ def main() -> None:
         result = run_triage(reports, matcher_lookup(matcher), geo=geo, shared=shared)
         t_triage = time.perf_counter() - start
         start = time.perf_counter()
-        casebook.save_run(store, reports, previous, result)
+        casebook.save_run(store, OPERATOR, reports, previous, result)
         t_store = time.perf_counter() - start + t_load
         case_of = result.linked.case_of()
         scores = pair_scores([case_of[i] for i in range(n)], data.truth)
@@ -93,11 +93,12 @@ def main() -> None:
         start = time.perf_counter()
         import_rows(
             store,
+            OPERATOR,
             "p2p-known",
             [make_row("bench", "btih", h) for h in p2p.known_btih]
             + [make_row("bench", "sha1", h) for h in p2p.known_sha1],
         )
-        ranking = rank_hosts(read_observations(log, []), lambda pairs: on_known_lists(store, pairs))
+        ranking = rank_hosts(read_observations(log, []), known_lookup(store))
         t_rank = time.perf_counter() - start
         ranks = {h.key: i + 1 for i, h in enumerate(ranking.hosts)}
         planted_ranks = sorted(ranks[c] for c in p2p.planted)

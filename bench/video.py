@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import DATA, machine
-from vigil.media.video import hash_video
 from vigil.signals import pdq
+from vigil.signals.vpdq import hash_video
 
 VIDEOS = DATA / "video-samples" / "tmk-sample-videos"
 

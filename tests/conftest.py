@@ -14,11 +14,24 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
+from vigil.core.actor import Actor
+from vigil.review import keys
 from vigil.store.db import Store
 
 DATA = (Path(__file__).resolve().parents[1].parent / "shared" / "data").resolve()
 BSDS = DATA / "bsds500"
 PDQ_REF = DATA / "pdq-reference"
+
+
+OPERATOR = Actor.operator("tester")  # the CLI-style actor tests act as
+
+
+def key_holder(store: Store, name: str, role: str) -> tuple[str, Actor]:
+    """A new API key for `name` and the Actor it authenticates as."""
+    key = keys.create_key(store, OPERATOR, name, role)
+    actor = keys.authenticate(store, key)
+    assert actor is not None
+    return key, actor
 
 
 def bsds_images() -> list[Path]:

@@ -6,13 +6,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from vigil.core.actor import Actor, Role
 from vigil.store import audit
 from vigil.store.db import Store
 
 
 def _fill(store: Store, count: int = 5) -> None:
     for i in range(count):
-        audit.log(store, f"reviewer:r{i}", "review.view", f"review:{i}", {"n": i})
+        audit.log(store, Actor(f"r{i}", Role.REVIEWER), "review.view", f"review:{i}", {"n": i})
 
 
 def test_chain_verifies(store: Store) -> None:
@@ -73,7 +74,7 @@ def test_concurrent_writers_keep_one_chain(store: Store) -> None:
     def write(worker: int) -> None:
         for n in range(15):
             try:
-                audit.log(store, f"worker:{worker}", "test.concurrent", str(n))
+                audit.log(store, Actor.system(f"worker{worker}"), "test.concurrent", str(n))
             except Exception as exc:
                 failures.append(repr(exc))
 

@@ -18,6 +18,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.zone
 import pytest
+from tests.conftest import OPERATOR
 
 from vigil.actions.blocking import blocklist, search
 from vigil.store import audit
@@ -29,8 +30,8 @@ UNBOUND = shutil.which("unbound") or ("/usr/sbin/unbound" if Path("/usr/sbin/unb
 
 def _approved(store: Store, *values: str, force: bool = False) -> None:
     for value in values:
-        entry = blocklist.add(store, value, source="test", force=force)
-        blocklist.review(store, entry.id, "reviewer:test", approve=True)
+        entry = blocklist.add(store, OPERATOR, value, source="test", force=force)
+        blocklist.review(store, OPERATOR, entry.id, approve=True)
 
 
 def test_shared_hosts_and_cdns_are_refused_unless_forced(store: Store) -> None:
@@ -43,23 +44,25 @@ def test_shared_hosts_and_cdns_are_refused_unless_forced(store: Store) -> None:
         "https://www.wp.com/",
     ):
         with pytest.raises(blocklist.BlocklistError, match="refused"):
-            blocklist.add(store, value)
-    assert blocklist.add(store, "d1234.cloudfront.net").kind == "domain"  # one distribution, one tenant
-    tenant = blocklist.add(store, "one-tenant.blogspot.com")
+            blocklist.add(store, OPERATOR, value)
+    assert (
+        blocklist.add(store, OPERATOR, "d1234.cloudfront.net").kind == "domain"
+    )  # one distribution, one tenant
+    tenant = blocklist.add(store, OPERATOR, "one-tenant.blogspot.com")
     assert tenant.kind == "domain" and not tenant.forced
-    forced = blocklist.add(store, "cloudfront.net", force=True)
+    forced = blocklist.add(store, OPERATOR, "cloudfront.net", force=True)
     assert forced.forced
     with pytest.raises(blocklist.BlocklistError, match="not a domain"):
-        blocklist.add(store, "not a domain")
+        blocklist.add(store, OPERATOR, "not a domain")
 
 
 def test_exports_hold_only_reviewed_entries_and_serial_moves_on_change(store: Store, tmp_path: Path) -> None:
     _approved(store, "blocked-one.example", "https://files.example.net/a/b.jpg", "https://i.imgur.com/x.jpg")
-    pending = blocklist.add(store, "pending.example")
-    rejected = blocklist.add(store, "rejected.example")
-    blocklist.review(store, rejected.id, "reviewer:test", approve=False)
+    pending = blocklist.add(store, OPERATOR, "pending.example")
+    rejected = blocklist.add(store, OPERATOR, "rejected.example")
+    blocklist.review(store, OPERATOR, rejected.id, approve=False)
     out = tmp_path / "zone.rpz"
-    assert blocklist.export(store, "rpz", out) == 2
+    assert blocklist.export(store, OPERATOR, "rpz", out) == 2
     zone = dns.zone.from_file(str(out), origin="rpz.vigil.local", relativize=False)
     owners = {str(name) for name in zone.nodes}
     assert (
@@ -69,17 +72,17 @@ def test_exports_hold_only_reviewed_entries_and_serial_moves_on_change(store: St
     assert "files.example.net.rpz.vigil.local." in owners
     assert not any("imgur" in o or "pending" in o or "rejected" in o for o in owners)
     serial = zone.find_rdataset("rpz.vigil.local.", dns.rdatatype.SOA)[0].serial
-    blocklist.export(store, "rpz", out)
+    blocklist.export(store, OPERATOR, "rpz", out)
     same = dns.zone.from_file(str(out), origin="rpz.vigil.local", relativize=False)
     assert same.find_rdataset("rpz.vigil.local.", dns.rdatatype.SOA)[0].serial == serial
-    blocklist.review(store, pending.id, "reviewer:test", approve=True)
-    blocklist.export(store, "rpz", out)
+    blocklist.review(store, OPERATOR, pending.id, approve=True)
+    blocklist.export(store, OPERATOR, "rpz", out)
     bumped = dns.zone.from_file(str(out), origin="rpz.vigil.local", relativize=False)
     assert bumped.find_rdataset("rpz.vigil.local.", dns.rdatatype.SOA)[0].serial == serial + 1
     urls = tmp_path / "urls.txt"
-    assert blocklist.export(store, "urls", urls) == 2
+    assert blocklist.export(store, OPERATOR, "urls", urls) == 2
     assert "https://i.imgur.com/x.jpg" in urls.read_text()  # shared host: URL list only
-    assert blocklist.export(store, "domains", tmp_path / "d.txt") == 3
+    assert blocklist.export(store, OPERATOR, "domains", tmp_path / "d.txt") == 3
     assert audit.action_counts(store)["blocklist.export"] == 5
 
 
@@ -106,7 +109,7 @@ def test_zone_loads_into_unbound_and_blocks(store: Store, tmp_path: Path, action
     _approved(store, "blocked.example", "https://www.bad-files.example/path/x.jpg")
     zone_file = tmp_path / "vigil.rpz"
     options = blocklist.RpzOptions(zone="rpz.vigil.local", action=action, stop_host="stop.vigil.example")
-    blocklist.export(store, "rpz", zone_file, options)
+    blocklist.export(store, OPERATOR, "rpz", zone_file, options)
     port = _free_port()
     config = tmp_path / "unbound.conf"
     config.write_text(

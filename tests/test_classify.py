@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from tests.conftest import bsds_images
+from tests.conftest import OPERATOR, bsds_images
 from tests.test_scan import designate_known
 
 from vigil.intel.classify import monitor
 from vigil.intel.classify.base import CLASSIFIERS, ModelIdentity, load
 from vigil.intel.classify.priority import PriorityWeights, priority
-from vigil.review import queue as review
+from vigil.review import domain as review
 from vigil.review.keys import authenticate, create_key
 from vigil.sources.scan.runner import ScanOptions, run_scan
 from vigil.store import audit
@@ -59,7 +59,7 @@ def scanned(store: Store, tmp_path: Path) -> tuple[Store, int]:
     for path in [*BRIGHT, *DARK, bsds_images()[90]]:
         (folder / path.name).write_bytes(path.read_bytes())
     designate_known(store, [bsds_images()[90]])
-    scan_id = run_scan(store, folder, ScanOptions(workers=1, classifiers=("fake-brightness",)))
+    scan_id = run_scan(store, OPERATOR, folder, ScanOptions(workers=1, classifiers=("fake-brightness",)))
     return store, scan_id
 
 
@@ -70,7 +70,7 @@ def test_scores_are_stored_with_model_identity_and_raise_items(scanned) -> None:
     assert len(scores) == 9 and {(s.model_id, s.model_version, s.name) for s in scores} == {
         ("fake-brightness", "1.0", "bright")
     }
-    added = review.enqueue_scan(store, scan_id, classifier_threshold=0.55)
+    added = review.enqueue_scan(store, OPERATOR, scan_id, classifier_threshold=0.55)
     with store.session() as session:
         items = list(session.scalars(select(ReviewItem).order_by(ReviewItem.priority.desc())))
     known_item = items[0].scan_item_id
@@ -88,26 +88,26 @@ def test_scores_are_stored_with_model_identity_and_raise_items(scanned) -> None:
 
 def test_model_below_precision_floor_is_demoted_and_stops_counting(scanned) -> None:
     store, scan_id = scanned
-    review.enqueue_scan(store, scan_id, classifier_threshold=0.0)
-    people = [authenticate(store, create_key(store, f"r{i}", "reviewer")) for i in range(2)]
+    review.enqueue_scan(store, OPERATOR, scan_id, classifier_threshold=0.0)
+    people = [authenticate(store, create_key(store, OPERATOR, f"r{i}", "reviewer")) for i in range(2)]
     with store.session() as session:
         flagged = [i.id for i in session.scalars(select(ReviewItem)) if not i.reason["matches"]]
     for item_id in flagged:  # reviewers find none of the classifier's picks pertinent
         for person in people:
-            review.vote(store, item_id, person, "reject")
+            review.vote(store, person, item_id, "reject")
     policy = monitor.MonitorPolicy(threshold=0.0, precision_floor=0.5, min_decisions=5)
     stats = monitor.report(store, policy)["fake-brightness"]
     assert stats["decided"] == len(flagged) and stats["precision_at_threshold"] == 0.0
     assert stats["false_positive_rate"] == 1.0 and sum(b["decided"] for b in stats["bands"]) == len(flagged)
-    assert monitor.enforce(store, policy) == ["fake-brightness"]
-    assert monitor.enforce(store, policy) == []  # once
+    assert monitor.enforce(store, OPERATOR, policy) == ["fake-brightness"]
+    assert monitor.enforce(store, OPERATOR, policy) == []  # once
     assert monitor.demoted_models(store) == {"fake-brightness"}
     assert audit.action_counts(store)["model.demote"] == 1
     # A new scan: the demoted model's scores no longer bring items into the queue.
     options = ScanOptions(workers=1, classifiers=("fake-brightness",))
-    rescan = run_scan(store, _scan_root(store, scan_id), options)
+    rescan = run_scan(store, OPERATOR, _scan_root(store, scan_id), options)
     before = _count(store)
-    review.enqueue_scan(store, rescan, classifier_threshold=0.0)
+    review.enqueue_scan(store, OPERATOR, rescan, classifier_threshold=0.0)
     assert _count(store) - before == 1  # only the known-hash match
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageOps
 from sqlalchemy import select
-from tests.conftest import DATA, bsds_images, fresh_store
+from tests.conftest import DATA, OPERATOR, bsds_images, fresh_store
 from tests.test_scan import designate_known
 
 from vigil.sources.scan import report as scan_report
@@ -62,7 +62,7 @@ def test_cluster_scan_equals_embedded_scan(cluster: str, tmp_path: Path) -> None
         (tmp_path / name).mkdir()
         store = fresh_store(tmp_path / name)  # on PostgreSQL each pass starts from an empty schema
         designate_known(store, bsds_images()[:5])
-        scan_id = run_scan(store, folder, options)
+        scan_id = run_scan(store, OPERATOR, folder, options)
         report = scan_report.build(store, scan_id)
         results[name] = (_items(store, scan_id), _matches(report), report["totals"])
         store.close()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.conftest import ServerThread, bsds_images
+from tests.conftest import OPERATOR, ServerThread, bsds_images
 from typer.testing import CliRunner
 
 from vigil.actions.takedown import notices
@@ -21,12 +21,13 @@ from vigil.intel.sites.candidates import candidates
 from vigil.intel.sites.fingerprint import fingerprint_site
 from vigil.intel.sites.rank import rank
 from vigil.interfaces.cli.main import app
+from vigil.lists.domain import import_rows
 from vigil.lists.formats.base import make_row
-from vigil.lists.store import import_rows
 from vigil.media.decode import decode
 from vigil.signals.pdq import exact
 from vigil.sources.crawl import jobs
 from vigil.sources.crawl.policy import CrawlPolicy
+from vigil.store import audit
 from vigil.store.db import Store
 from vigil.testing.labweb import IN_SCOPE, KNOWN_SITE, OUTSIDE, REHOSTED_SITE, LabServer
 
@@ -44,7 +45,7 @@ def _known_store(store: Store, server: LabServer) -> Store:
         make_row("lab", "pdq", exact(decode(IMAGES[i].read_bytes())).hash_hex, "test-cat")
         for i in server.lab.known
     ]
-    import_rows(store, "lab-known", rows)
+    import_rows(store, OPERATOR, "lab-known", rows)
     return store
 
 
@@ -75,8 +76,8 @@ def test_crawl_finds_every_reachable_known_image_and_no_other(store: Store, lab:
     _known_store(store, lab)
     assert lab.lab.page_count() >= 2000
     before = lab.request_counts()
-    job = jobs.start_job(store, "lab", _policy(lab))
-    stats = jobs.run_job(store, job, workers=1)
+    job = jobs.start_job(store, OPERATOR, "lab", _policy(lab))
+    stats = jobs.run_job(store, OPERATOR, job, workers=1)
     requests = _delta(before, lab.request_counts())
     assert _image_ids(stats.found) == lab.lab.reachable_known
     assert stats.pages >= 2000 and stats.errors == 0 and stats.left_queued == 0
@@ -92,10 +93,10 @@ def test_crawl_finds_every_reachable_known_image_and_no_other(store: Store, lab:
 def test_interrupted_crawl_resumes_without_fetching_done_urls_again(store: Store, lab: LabServer) -> None:
     _known_store(store, lab)
     before = lab.request_counts()
-    job = jobs.start_job(store, "resumable", _policy(lab))
-    first = jobs.run_job(store, job, page_limit=500, workers=1)
+    job = jobs.start_job(store, OPERATOR, "resumable", _policy(lab))
+    first = jobs.run_job(store, OPERATOR, job, page_limit=500, workers=1)
     assert first.pages == 500 and first.left_queued > 0
-    second = jobs.run_job(store, job, workers=1)
+    second = jobs.run_job(store, OPERATOR, job, workers=1)
     assert second.left_queued == 0
     requests = _delta(before, lab.request_counts())
     pages = {k: n for k, n in requests.items() if "/p/" in k or k.endswith("/")}
@@ -105,13 +106,15 @@ def test_interrupted_crawl_resumes_without_fetching_done_urls_again(store: Store
 
 def test_scope_depth_and_robots_switch(store: Store, lab: LabServer, tmp_path: Path) -> None:
     _known_store(store, lab)
-    job = jobs.start_job(store, "shallow", _policy(lab, scope="host", max_depth=1))
-    shallow = jobs.run_job(store, job, workers=1)
+    job = jobs.start_job(store, OPERATOR, "shallow", _policy(lab, scope="host", max_depth=1))
+    shallow = jobs.run_job(store, OPERATOR, job, workers=1)
     assert 1 < shallow.pages <= 10  # the home page and the pages it links to on its own host
     found = {h["page"].split("/")[2] for h in jobs.hits(store, job)}
     assert found <= {IN_SCOPE[0]}
-    job = jobs.start_job(store, "no-robots", _policy(lab, obey_robots=False, keywords=["t1\tprivate"]))
-    everything = jobs.run_job(store, job, workers=1)
+    job = jobs.start_job(
+        store, OPERATOR, "no-robots", _policy(lab, obey_robots=False, keywords=["t1\tprivate"])
+    )
+    everything = jobs.run_job(store, OPERATOR, job, workers=1)
     extra = _image_ids(everything.found) - lab.lab.reachable_known
     assert extra and extra <= lab.lab.hidden_known  # what robots.txt hid is now found; nothing out of scope
     private_hits = [h for h in jobs.hits(store, job) if "/private/" in h["page"]]
@@ -120,8 +123,8 @@ def test_scope_depth_and_robots_switch(store: Store, lab: LabServer, tmp_path: P
 
 def test_unreachable_hosts_are_errors_not_crashes(store: Store) -> None:
     policy = CrawlPolicy(seeds=["http://www.nowhere-lab.com/"], delay=0, resolve_only=True)
-    job = jobs.start_job(store, "nowhere", policy)
-    stats = jobs.run_job(store, job, workers=0)
+    job = jobs.start_job(store, OPERATOR, "nowhere", policy)
+    stats = jobs.run_job(store, OPERATOR, job, workers=0)
     assert stats.pages == 0 and stats.skipped_robots == 1  # robots.txt unreachable: treated as disallow-all
 
 
@@ -166,6 +169,7 @@ def test_takedown_lifecycle_renotices_daily_until_removed(store: Store, tmp_path
         t0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
         mail = notices.open_notice(
             store,
+            OPERATOR,
             "http://files.host-lab.com/content/1.jpg",
             confirmed_by="alice",
             reason="lists: lab-known; page: http://files.host-lab.com/",
@@ -174,6 +178,7 @@ def test_takedown_lifecycle_renotices_daily_until_removed(store: Store, tmp_path
         )
         hooked = notices.open_notice(
             store,
+            OPERATOR,
             "http://media.other-lab.net/content/1.jpg",
             confirmed_by="alice",
             reason="lists: lab-known",
@@ -182,16 +187,16 @@ def test_takedown_lifecycle_renotices_daily_until_removed(store: Store, tmp_path
         )
         assert mail.contact == "abuse@host-lab.com" and hooked.channel == "http"
         config = OutboxConfig(folder=tmp_path / "outbox")
-        assert len(notices.send_due(store, config, t0)) == 2
+        assert len(notices.send_due(store, OPERATOR, config, t0)) == 2
         [eml] = list((tmp_path / "outbox").glob("*.eml"))
         message = email.message_from_bytes(eml.read_bytes())
         assert message["To"] == "abuse@host-lab.com" and f"VIGIL-TD-{mail.id}" in message["Subject"]
         text = message.get_payload(decode=True).decode()
         assert "http://files.host-lab.com/content/1.jpg" in text and sha in text
         assert len(desk.notices) == 1 and b"VIGIL-TD-" in desk.notices[0]
-        assert notices.recheck(store, t0 + timedelta(hours=2), resolve) == {"still_present": 2}
-        assert notices.send_due(store, config, t0 + timedelta(hours=12)) == []  # not yet 24 h
-        assert len(notices.send_due(store, config, t0 + timedelta(hours=25))) == 2
+        assert notices.recheck(store, OPERATOR, t0 + timedelta(hours=2), resolve) == {"still_present": 2}
+        assert notices.send_due(store, OPERATOR, config, t0 + timedelta(hours=12)) == []  # not yet 24 h
+        assert len(notices.send_due(store, OPERATOR, config, t0 + timedelta(hours=25))) == 2
         assert (
             "reminder number 1"
             in email.message_from_bytes(
@@ -201,8 +206,8 @@ def test_takedown_lifecycle_renotices_daily_until_removed(store: Store, tmp_path
             .decode()
         )
         del desk.files["/content/1.jpg"]  # the host removes it
-        assert notices.recheck(store, t0 + timedelta(hours=30), resolve) == {"removed": 2}
-        assert notices.send_due(store, config, t0 + timedelta(hours=60)) == []
+        assert notices.recheck(store, OPERATOR, t0 + timedelta(hours=30), resolve) == {"removed": 2}
+        assert notices.send_due(store, OPERATOR, config, t0 + timedelta(hours=60)) == []
     s = notices.stats(store)
     created = notices.listing(store)
     assert s.removed == 2 and s.open == 0 and s.notices_sent == 4 and created[0]["removed_at"]
@@ -225,39 +230,32 @@ def test_rehosted_site_ranks_first_among_template_decoys() -> None:
 
 
 def test_cli_crawl_and_takedown(store: Store, lab: LabServer, tmp_path: Path) -> None:
+    """Crawl one host of the lab web from the CLI, confirm a hit and send its notice, all audited."""
     _known_store(store, lab)
     runner = CliRunner()
     db = ["--db", store.url]
     resolve = [arg for h, t in lab.resolve.items() for arg in ("--resolve", f"{h}={t}")]
-    result = runner.invoke(
-        app,
-        [
-            "crawl",
-            "run",
-            *lab.seeds(),
-            "--scope",
-            "host",
-            "--depth",
-            "3",
-            "--delay",
-            "0",
-            "--resolve-only",
-            *resolve,
-            *db,
-        ],
-    )
+    seed = lab.seeds()[0]
+    crawl = ["crawl", "run", seed, "--scope", "host", "--depth", "1000", "--delay", "0", "--resolve-only"]
+    result = runner.invoke(app, [*crawl, *resolve, "--actor", "carol", *db])
     assert result.exit_code == 0, result.output
     assert "pages/s" in result.output
     import json
 
     found = json.loads(runner.invoke(app, ["crawl", "hits", "1", *db]).output)
-    if found:
-        result = runner.invoke(
-            app, ["takedown", "open", "--hit", str(found[0]["id"]), "--confirmed-by", "bob", *db]
-        )
-        assert result.exit_code == 0 and "abuse@lab-one.com" in result.output
-        result = runner.invoke(app, ["takedown", "send", "--outbox", str(tmp_path / "out"), *db])
-        assert "1 notices sent" in result.output
+    placed_on_seed_host = [i for k, i in enumerate(sorted(lab.lab.reachable_known)) if k % len(IN_SCOPE) == 0]
+    assert len({h["image"] for h in found}) == len(placed_on_seed_host) > 0  # every known image on the host
+    result = runner.invoke(app, ["takedown", "open", "--hit", str(found[0]["id"]), "--actor", "bob", *db])
+    assert result.exit_code == 0, result.output
+    assert "abuse@lab-one.com" in result.output
+    result = runner.invoke(
+        app, ["takedown", "send", "--outbox", str(tmp_path / "out"), "--actor", "takedown-desk", *db]
+    )
+    assert "1 notices sent" in result.output
+    events = {(e.actor, e.action) for e in audit.events(store)}
+    assert {("operator:carol", "crawl.start"), ("operator:carol", "crawl.done")} <= events
+    assert {("operator:bob", "crawl.hit_confirmed"), ("operator:bob", "takedown.open")} <= events
+    assert ("operator:takedown-desk", "takedown.sent") in events
     result = runner.invoke(app, ["sites", "candidates", "sunny-meadow.com"])
     assert "sunny-meadow.xyz" in result.output.split()
 
@@ -296,19 +294,18 @@ def test_crawl_hits_go_through_n_of_m_review_before_a_notice(
     from tests.test_review import _person
 
     from vigil.core.errors import VigilError
-    from vigil.review import queue as review
+    from vigil.review import domain as review
     from vigil.review.evidence import Vault
-    from vigil.review.keys import Principal
     from vigil.sources.crawl.review import queue_hits
 
     _known_store(store, lab)
-    job = jobs.start_job(store, "to-review", _policy(lab, max_depth=3))
-    stats = jobs.run_job(store, job, workers=1)
+    job = jobs.start_job(store, OPERATOR, "to-review", _policy(lab, max_depth=3))
+    stats = jobs.run_job(store, OPERATOR, job, workers=1)
     assert stats.found
     vault = Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key")
-    queued = queue_hits(store, job, vault, Principal(0, "crawler-operator", "submitter"))
+    queued = queue_hits(store, job, vault, OPERATOR)
     assert len(queued.items) == len(stats.found) and not queued.problems
-    assert queue_hits(store, job, vault, Principal(0, "crawler-operator", "submitter")).items == []  # once
+    assert queue_hits(store, job, vault, OPERATOR).items == []  # once
     first = queued.items[0]
     with store.session() as session:
         from vigil.store.models import ReviewItem
@@ -316,11 +313,11 @@ def test_crawl_hits_go_through_n_of_m_review_before_a_notice(
         item = session.get_one(ReviewItem, first)
         assert item.source == "crawl" and item.context["pages"] and vault.content(item) is not None
     with pytest.raises(VigilError, match="only confirmed items"):
-        notices.open_from_review(store, first, ContactBook())
+        notices.open_from_review(store, OPERATOR, first, ContactBook())
     alice, bob = _person(store, "alice", "reviewer"), _person(store, "bob", "reviewer")
-    review.vote(store, first, alice, "confirm", "projectvic", "1")
-    review.vote(store, first, bob, "confirm", "projectvic", "1")
-    [notice] = notices.open_from_review(store, first, ContactBook())
+    review.vote(store, alice, first, "confirm", "projectvic", "1")
+    review.vote(store, bob, first, "confirm", "projectvic", "1")
+    [notice] = notices.open_from_review(store, OPERATOR, first, ContactBook())
     assert notice.confirmed_by == "alice and bob" and notice.url == item.context["image_url"]
     assert notice.contact.startswith("abuse@lab-")
 

@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 from sqlalchemy import select, text
-from tests.conftest import ServerThread, bsds_images
+from tests.conftest import OPERATOR, ServerThread, bsds_images
 from tests.test_scan import designate_known
 
 from vigil.actions.reports import cybertip
+from vigil.actions.reports.domain import ReportSettings
 from vigil.interfaces.api.app import ServiceConfig, create_app
-from vigil.review import queue as review
+from vigil.review import domain as review
 from vigil.review.evidence import Vault
 from vigil.review.keys import create_key
 from vigil.sources.scan.runner import ScanOptions, run_scan
@@ -62,8 +63,8 @@ def case(store: Store, tmp_path: Path) -> tuple[Store, Path]:
         "country": "NO",
         "ip_events": [{"ipAddress": "192.0.2.44", "dateTime": "2026-11-20T08:15:00Z", "port": 51234}],
     }
-    scan_id = run_scan(store, uploads, ScanOptions(workers=1))
-    assert review.enqueue_scan(store, scan_id, contexts={"flipped.jpg": context}) == 2
+    scan_id = run_scan(store, OPERATOR, uploads, ScanOptions(workers=1))
+    assert review.enqueue_scan(store, OPERATOR, scan_id, contexts={"flipped.jpg": context}) == 2
     return store, tmp_path
 
 
@@ -79,20 +80,22 @@ def _login(browser, base: str, key: str):
 def test_scan_review_evidence_report_audit(case) -> None:
     store, tmp_path = case
     keys = {
-        "alice": create_key(store, "alice", "reviewer"),
-        "bob": create_key(store, "bob", "reviewer"),
-        "sam": create_key(store, "sam", "senior_reviewer"),
-        "audrey": create_key(store, "audrey", "auditor"),
+        "alice": create_key(store, OPERATOR, "alice", "reviewer"),
+        "bob": create_key(store, OPERATOR, "bob", "reviewer"),
+        "sam": create_key(store, OPERATOR, "sam", "senior_reviewer"),
+        "audrey": create_key(store, OPERATOR, "audrey", "auditor"),
     }
     fake_app, fake_state = create_fake("esp", "pw")
     with store.session() as session:
         item_id = session.scalars(select(ReviewItem.id).where(ReviewItem.path.like("%flipped.jpg"))).one()
     with ServerThread(fake_app) as clearinghouse:
         config = ServiceConfig(
-            reporter_email="tns@example.org",
-            clearinghouse_url=clearinghouse.url,
-            clearinghouse_user="esp",
-            clearinghouse_password="pw",
+            reports=ReportSettings(
+                reporter_email="tns@example.org",
+                clearinghouse_url=clearinghouse.url,
+                clearinghouse_user="esp",
+                clearinghouse_password="pw",
+            )
         )
         app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "evidence.key"), config)
         with ServerThread(app) as vigil, playwright_api.sync_playwright() as driver:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from tests.conftest import bsds_images
+from tests.conftest import OPERATOR, bsds_images
 from tests.test_review import _person
 from threatexchange.exchanges import fetch_state as state
 from threatexchange.exchanges.collab_config import CollaborationConfigWithDefaults
@@ -20,18 +20,23 @@ from typer.testing import CliRunner
 from vigil.actions.exchanges import sync
 from vigil.actions.exchanges.apis import EXCHANGE_APIS
 from vigil.actions.exchanges.file_exchange import AppendingFileExchange
+from vigil.core.actor import Actor, Role
 from vigil.core.errors import VigilError
 from vigil.interfaces.cli.main import app
-from vigil.lists import store as lists
+from vigil.lists import domain as lists
 from vigil.match.matcher import Matcher
 from vigil.media.decode import decode
-from vigil.review import queue as review
+from vigil.review import domain as review
 from vigil.signals import pdq
 from vigil.sources.scan.runner import ScanOptions, run_scan
 from vigil.store.db import Store
 from vigil.store.models import AuditEvent, ReviewItem
+from vigil.store.repo import lists as list_repo
 
 PARTNER = bsds_images()[200:206]
+
+
+CAROL = Actor("carol", Role.ADMIN)
 
 
 def _partner_file(tmp_path: Path) -> Path:
@@ -48,8 +53,8 @@ def test_file_exchange_round_trip_matches_the_partners_images(store: Store, tmp_
     path = _partner_file(tmp_path)
     with path.open("a") as handle:  # malformed payload items: rejected one by one, the rest still load
         handle.write("pdq not-a-hash\nraw_text some words\nvideo_md5 " + "e" * 32 + "\n")
-    sync.add_exchange(store, "partner", "file", {"filename": str(path)}, category="partner-cat")
-    result = sync.fetch(store, "partner")
+    sync.add_exchange(store, OPERATOR, "partner", "file", {"filename": str(path)}, category="partner-cat")
+    result = sync.fetch(store, OPERATOR, "partner")
     assert result.added == len(PARTNER) + 1
     assert [p.reason for p in result.rejected] == [
         "invalid PDQ hash",
@@ -68,9 +73,9 @@ def test_file_exchange_round_trip_matches_the_partners_images(store: Store, tmp_
 
 
 def test_a_failed_fetch_is_recorded_and_reported(store: Store, tmp_path: Path) -> None:
-    sync.add_exchange(store, "gone", "file", {"filename": str(tmp_path / "missing.txt")})
+    sync.add_exchange(store, OPERATOR, "gone", "file", {"filename": str(tmp_path / "missing.txt")})
     with pytest.raises(VigilError, match="fetch failed"):
-        sync.fetch(store, "gone")
+        sync.fetch(store, OPERATOR, "gone")
     [row] = sync.status(store)
     assert row["success"] is False and "No such file" in row["error"]
 
@@ -128,43 +133,48 @@ def test_checkpoints_resume_an_interrupted_fetch_and_withdrawals_apply(store: St
     if "paged" not in EXCHANGE_APIS:
         EXCHANGE_APIS.add("paged", lambda: PagedExchange)
     served.clear()
-    sync.add_exchange(store, "paged-x", "paged", {"pages": 3})
-    first = sync.fetch(store, "paged-x", max_deltas=1)  # interrupted after one page
+    sync.add_exchange(store, OPERATOR, "paged-x", "paged", {"pages": 3})
+    first = sync.fetch(store, OPERATOR, "paged-x", max_deltas=1)  # interrupted after one page
     assert (first.added, first.deltas) == (3, 1)
-    second = sync.fetch(store, "paged-x")
+    second = sync.fetch(store, OPERATOR, "paged-x")
     assert served == [0, 1, 2]  # page 0 was not fetched again
     assert (second.added, second.removed) == (6, 1)
     with store.session() as session:
-        on_list = lists.lookup_exact(session, [("pdq", h) for h in HASHES])
+        on_list = list_repo.lookup_exact(session, [("pdq", h) for h in HASHES])
     listed = {h for (_, h), _ in on_list.items()}
-    remaining = [row for row in lists.export_rows(store, "paged-x")]
+    remaining = [row for row in lists.rows_of(store, "paged-x")]
     assert {r.value for r in remaining} == set(HASHES[1:]) and listed >= set(HASHES[1:])
-    assert sync.fetch(store, "paged-x").deltas == 0 and served == [0, 1, 2]
+    assert sync.fetch(store, OPERATOR, "paged-x").deltas == 0 and served == [0, 1, 2]
 
 
 def test_sharing_is_opt_in_audited_and_carries_the_agreement(store: Store, tmp_path: Path) -> None:
     known = bsds_images()[300:302]
-    lists.import_rows(store, "local", [lists_row(pdq.exact(decode(p.read_bytes())).hash_hex) for p in known])
+    lists.import_rows(
+        store,
+        OPERATOR,
+        "local",
+        [lists_row(pdq.exact(decode(p.read_bytes())).hash_hex) for p in known],
+    )
     folder = tmp_path / "uploads"
     folder.mkdir()
     for p in known:
         (folder / p.name).write_bytes(p.read_bytes())
-    scan_id = run_scan(store, folder, ScanOptions(workers=1, mode="exact"))
-    assert review.enqueue_scan(store, scan_id) == 2
+    scan_id = run_scan(store, OPERATOR, folder, ScanOptions(workers=1, mode="exact"))
+    assert review.enqueue_scan(store, OPERATOR, scan_id) == 2
     alice, bob = _person(store, "alice", "reviewer"), _person(store, "bob", "reviewer")
     with store.session() as session:
         ids = list(session.scalars(select(ReviewItem.id).order_by(ReviewItem.id)))
     for who in (alice, bob):
-        review.vote(store, ids[0], who, "confirm", "projectvic", "1")  # only the first is confirmed
+        review.vote(store, who, ids[0], "confirm", "projectvic", "1")  # only the first is confirmed
     outbox = tmp_path / "to-partner.txt"
-    sync.add_exchange(store, "quiet", "file", {"filename": str(outbox)})
+    sync.add_exchange(store, OPERATOR, "quiet", "file", {"filename": str(outbox)})
     with pytest.raises(VigilError, match="opt-in"):
-        sync.share(store, "quiet", "admin:carol")
+        sync.share(store, CAROL, "quiet")
     sync.add_exchange(
-        store, "partner-out", "file", {"filename": str(outbox)}, list_name="partner-in", share=True
+        store, OPERATOR, "partner-out", "file", {"filename": str(outbox)}, list_name="partner-in", share=True
     )
-    assert sync.share(store, "partner-out", "admin:carol") == 1
-    assert sync.share(store, "partner-out", "admin:carol") == 0  # each signal once
+    assert sync.share(store, CAROL, "partner-out") == 1
+    assert sync.share(store, CAROL, "partner-out") == 0  # each signal once
     # The partner reads it back through threatexchange's own client.
     reader = LocalFileSignalExchangeAPI(FileCollaborationConfig(name="in", filename=str(outbox)))
     [delta] = list(reader.fetch_iter([PdqSignal], None))

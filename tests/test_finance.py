@@ -13,6 +13,7 @@ from vigil.intel.finance.assess import DEFAULT_THRESHOLD, assess, str_draft
 from vigil.intel.finance.ledger import Transaction, read_ledger, write_ledger
 from vigil.intel.finance.rules import FINANCE_RULES, FinanceConfig
 from vigil.interfaces.cli.main import app
+from vigil.testing.cli import app as synth_app
 from vigil.testing.synth.finance import generate
 
 
@@ -132,9 +133,7 @@ def test_str_draft_names_indicators_sources_and_transactions(ledger) -> None:  #
 def test_cli_synth_scan_and_drafts(tmp_path: Path) -> None:
     runner = CliRunner()
     path = tmp_path / "l.csv"
-    assert (
-        runner.invoke(app, ["finance", "synth", str(path), "--rows", "5000", "--planted", "6"]).exit_code == 0
-    )
+    assert runner.invoke(synth_app, ["ledger", str(path), "--rows", "5000", "--planted", "6"]).exit_code == 0
     result = runner.invoke(
         app, ["finance", "scan", str(path), "--drafts", str(tmp_path / "drafts"), "--top", "3"]
     )

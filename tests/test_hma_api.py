@@ -14,7 +14,7 @@ import pdqhash
 import pytest
 import requests
 from PIL import Image
-from tests.conftest import ServerThread, bsds_images
+from tests.conftest import OPERATOR, ServerThread, bsds_images
 
 from vigil.interfaces.api.app import ServiceConfig, create_app
 from vigil.review.evidence import Vault
@@ -46,7 +46,7 @@ def hma(store: Store, tmp_path: Path):  # type: ignore[no-untyped-def]
         Vault.open(tmp_path / "vault", tmp_path / "k.key"),
         ServiceConfig(hma_anonymous_role="submitter"),
     )
-    admin = {"X-API-Key": create_key(store, "curator", "admin")}
+    admin = {"X-API-Key": create_key(store, OPERATOR, "curator", "admin")}
     with ServerThread(app) as server:
         yield server.url, admin
 
@@ -160,7 +160,7 @@ def test_without_an_anonymous_role_a_key_is_required(store: Store, tmp_path: Pat
     with ServerThread(app) as server:
         r = requests.get(f"{server.url}/m/raw_lookup", params={"signal_type": "pdq", "signal": "0" * 64})
         assert r.status_code == 401 and r.json() == {"message": "missing or unknown API key"}
-        key = {"X-API-Key": create_key(store, "p", "submitter")}
+        key = {"X-API-Key": create_key(store, OPERATOR, "p", "submitter")}
         r = requests.get(
             f"{server.url}/m/raw_lookup", params={"signal_type": "pdq", "signal": "0" * 64}, headers=key
         )
@@ -210,7 +210,7 @@ def test_url_hashing_fetches_only_from_allowed_hosts(store: Store, tmp_path: Pat
             Vault.open(tmp_path / "vault", tmp_path / "k.key"),
             ServiceConfig(hma_anonymous_role="submitter", hma_allowed_hosts=("127.0.0.1",)),
         )
-        admin = {"X-API-Key": create_key(store, "curator", "admin")}
+        admin = {"X-API-Key": create_key(store, OPERATOR, "curator", "admin")}
         with ServerThread(app) as server:
             url = f"{images.url}/photo.jpg"
             hashed = requests.get(f"{server.url}/h/hash", params={"url": url}).json()

@@ -7,13 +7,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from tests.conftest import OPERATOR
 
-from vigil.core.errors import ItemError
-from vigil.lists import store as lists
+from vigil.core.errors import Conflict, ItemError
+from vigil.lists import domain as lists
 from vigil.lists.formats import FORMATS, ListRow
 from vigil.lists.formats.base import detect
 from vigil.lists.formats.plain import PlainFormat
 from vigil.store.db import Store
+from vigil.store.repo import lists as list_repo
 
 MD5 = "9e107d9d372bb6826bd81d3542a419d6"
 SHA1 = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"
@@ -112,9 +114,9 @@ def test_export_import_round_trip(tmp_path: Path, store: Store, fmt: str) -> Non
     original = [ListRow("md5", MD5, "1", "a"), ListRow("sha1", SHA1, "2", "b"), ListRow("pdq", PDQ, "1", "c")]
     if fmt == "plain":
         original = [ListRow("md5", MD5), ListRow("sha1", SHA1)]
-    lists.import_rows(store, "orig", original)
+    lists.import_rows(store, OPERATOR, "orig", original)
     out = tmp_path / f"out.{ {'csv': 'csv', 'vics': 'json', 'plain': 'txt'}[fmt] }"
-    assert FORMATS.get(fmt).write(lists.export_rows(store, "orig"), out) == len(original)
+    assert FORMATS.get(fmt).write(lists.rows_of(store, "orig"), out) == len(original)
     assert detect(out).name == fmt
     back, errors = _read(fmt, out)
     assert not errors
@@ -125,15 +127,15 @@ def test_export_import_round_trip(tmp_path: Path, store: Store, fmt: str) -> Non
 
 def test_duplicates_merge_and_keep_all_sources(store: Store) -> None:
     first = lists.import_rows(
-        store, "partner-a", [ListRow("md5", MD5, "1"), ListRow("pdq", PDQ, "1")], source="A"
+        store, OPERATOR, "partner-a", [ListRow("md5", MD5, "1"), ListRow("pdq", PDQ, "1")], source="A"
     )
     second = lists.import_rows(
-        store, "partner-b", [ListRow("md5", MD5, "2"), ListRow("md5", MD5, "2")], source="B"
+        store, OPERATOR, "partner-b", [ListRow("md5", MD5, "2"), ListRow("md5", MD5, "2")], source="B"
     )
     assert (first.new_entries, second.new_entries) == (2, 0)
     with store.session() as session:
-        ids = lists.lookup_exact(session, [("md5", MD5)])
-        sources = lists.provenance(session, ids.values())[ids[("md5", MD5)]]
+        ids = list_repo.lookup_exact(session, [("md5", MD5)])
+        sources = list_repo.provenance(session, ids.values())[ids[("md5", MD5)]]
     assert [(p.list_name, p.category) for p in sources] == [("partner-a", "1"), ("partner-b", "2")]
     stats = {row["name"]: row for row in lists.stats(store)}
     assert stats["partner-a"]["by_type"] == {"md5": 1, "pdq": 1}
@@ -142,9 +144,9 @@ def test_duplicates_merge_and_keep_all_sources(store: Store) -> None:
 
 
 def test_list_purpose_conflict_is_refused(store: Store) -> None:
-    lists.import_rows(store, "nsrl", [ListRow("md5", MD5)], purpose="ignore")
-    with pytest.raises(ValueError, match="purpose"):
-        lists.import_rows(store, "nsrl", [ListRow("md5", MD5)], purpose="known")
+    lists.import_rows(store, OPERATOR, "nsrl", [ListRow("md5", MD5)], purpose="ignore")
+    with pytest.raises(Conflict, match="purpose"):
+        lists.import_rows(store, OPERATOR, "nsrl", [ListRow("md5", MD5)], purpose="known")
 
 
 def make_rdsv3(path: Path, rows: list[tuple[str, str, str, str]]) -> None:

@@ -14,6 +14,7 @@ from vigil.sources.p2p.hosts import rank_hosts, to_bundle
 from vigil.sources.p2p.observations import read_observations
 from vigil.sources.triage.intake import parse_json
 from vigil.store.db import Store
+from vigil.testing.cli import app as synth_app
 from vigil.testing.synth.p2p import SyntheticP2P, write_observations
 
 runner = CliRunner()
@@ -78,7 +79,7 @@ def test_export_becomes_triage_intake(log: tuple[Path, SyntheticP2P]) -> None:
 def test_cli_rank_against_stored_lists_and_export(store: Store, tmp_path: Path) -> None:
     db = ["--db", store.url]
     path = tmp_path / "obs.csv"
-    assert runner.invoke(app, ["p2p", "synth", str(path), "--rows", "20000"]).exit_code == 0
+    assert runner.invoke(synth_app, ["p2p-log", str(path), "--rows", "20000"]).exit_code == 0
     listing = path.with_suffix(".known.csv")
     assert runner.invoke(app, ["lists", "import", str(listing), "--name", "p2p-known", *db]).exit_code == 0
     out = tmp_path / "bundles.jsonl"

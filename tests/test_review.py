@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from tests.conftest import bsds_images
+from tests.conftest import OPERATOR, bsds_images
 from tests.test_scan import designate_known
 
-from vigil.review import queue as review
+from vigil.core.errors import Forbidden, InvalidInput
+from vigil.review import domain as review
 from vigil.review.evidence import EvidenceError, Vault
 from vigil.review.keys import authenticate, create_key
 from vigil.sources.scan.runner import ScanOptions, run_scan
@@ -22,7 +23,7 @@ KNOWN = bsds_images()[100:103]
 
 
 def _person(store: Store, name: str, role: str):
-    principal = authenticate(store, create_key(store, name, role))
+    principal = authenticate(store, create_key(store, OPERATOR, name, role))
     assert principal is not None
     return principal
 
@@ -35,15 +36,15 @@ def queued(store: Store, tmp_path: Path) -> tuple[Store, list[int]]:
     for path in KNOWN:
         (folder / path.name).write_bytes(path.read_bytes())
     (folder / "other.jpg").write_bytes(bsds_images()[400].read_bytes())
-    scan_id = run_scan(store, folder, ScanOptions(workers=1))
+    scan_id = run_scan(store, OPERATOR, folder, ScanOptions(workers=1))
     contexts = {
         KNOWN[0].name: {
             "uploader": "u-17",
             "ip_events": [{"ipAddress": "192.0.2.7", "dateTime": "2026-11-01T10:00:00Z", "port": 443}],
         }
     }
-    assert review.enqueue_scan(store, scan_id, contexts=contexts) == 3
-    assert review.enqueue_scan(store, scan_id) == 0  # idempotent
+    assert review.enqueue_scan(store, OPERATOR, scan_id, contexts=contexts) == 3
+    assert review.enqueue_scan(store, OPERATOR, scan_id) == 0  # idempotent
     with store.session() as session:
         ids = list(session.scalars(select(ReviewItem.id).order_by(ReviewItem.id)))
     return store, ids
@@ -57,11 +58,11 @@ def test_two_agreeing_reviewers_confirm_and_evidence_is_frozen(queued, tmp_path:
     def preserve(session, item, who):
         vault.preserve(session, item, who)
 
-    first = review.vote(store, ids[0], alice, "confirm", "projectvic", "1", on_confirmed=preserve)
+    first = review.vote(store, alice, ids[0], "confirm", "projectvic", "1", on_confirmed=preserve)
     assert first.status == "pending"
     with pytest.raises(review.ReviewError, match="once"):
-        review.vote(store, ids[0], alice, "confirm", "projectvic", "1")
-    second = review.vote(store, ids[0], bob, "confirm", "projectvic", "1", on_confirmed=preserve)
+        review.vote(store, alice, ids[0], "confirm", "projectvic", "1")
+    second = review.vote(store, bob, ids[0], "confirm", "projectvic", "1", on_confirmed=preserve)
     assert second.status == "confirmed"
     with store.session() as session:
         evidence = session.scalars(select(Evidence)).one()
@@ -79,15 +80,15 @@ def test_disagreement_escalates_to_a_senior_reviewer(queued) -> None:
     store, ids = queued
     alice, bob = _person(store, "alice", "reviewer"), _person(store, "bob", "reviewer")
     carol, senior = _person(store, "carol", "reviewer"), _person(store, "sam", "senior_reviewer")
-    review.vote(store, ids[1], alice, "confirm", "caid", "B")
-    assert review.vote(store, ids[1], bob, "confirm", "caid", "C").status == "escalated"  # category differs
+    review.vote(store, alice, ids[1], "confirm", "caid", "B")
+    assert review.vote(store, bob, ids[1], "confirm", "caid", "C").status == "escalated"  # category differs
     assert ids[1] not in [i.id for i in review.queue(store, carol)]
     assert ids[1] in [i.id for i in review.queue(store, senior)]
-    with pytest.raises(review.ReviewError, match="senior"):
-        review.vote(store, ids[1], carol, "reject")
-    assert review.vote(store, ids[1], senior, "confirm", "caid", "B").status == "confirmed"
-    review.vote(store, ids[2], alice, "reject")
-    assert review.vote(store, ids[2], bob, "confirm", "ncmec", "A2").status == "escalated"
+    with pytest.raises(Forbidden, match="senior"):
+        review.vote(store, carol, ids[1], "reject")
+    assert review.vote(store, senior, ids[1], "confirm", "caid", "B").status == "confirmed"
+    review.vote(store, alice, ids[2], "reject")
+    assert review.vote(store, bob, ids[2], "confirm", "ncmec", "A2").status == "escalated"
     actions = audit.action_counts(store)
     assert actions["review.escalate"] == 2 and actions["review.confirmed"] == 1
 
@@ -99,18 +100,18 @@ def test_three_of_three_and_roles(store: Store, queued) -> None:
         item.required_votes = 3
         session.commit()
     people = [_person(store, f"r{i}", "reviewer") for i in range(3)]
-    assert review.vote(store, ids[2], people[0], "reject").status == "pending"
-    assert review.vote(store, ids[2], people[1], "reject").status == "pending"
-    assert review.vote(store, ids[2], people[2], "reject").status == "rejected"
+    assert review.vote(store, people[0], ids[2], "reject").status == "pending"
+    assert review.vote(store, people[1], ids[2], "reject").status == "pending"
+    assert review.vote(store, people[2], ids[2], "reject").status == "rejected"
     with pytest.raises(review.ReviewError, match="already rejected"):
-        review.vote(store, ids[2], _person(store, "late", "senior_reviewer"), "reject")
+        review.vote(store, _person(store, "late", "senior_reviewer"), ids[2], "reject")
     for role in ("submitter", "auditor"):
-        with pytest.raises(review.ReviewError, match="cannot review"):
-            review.vote(store, ids[0], _person(store, role, role), "reject")
-    with pytest.raises(review.ReviewError, match="category"):
-        review.vote(store, ids[0], people[0], "confirm")
-    with pytest.raises(review.ReviewError, match="not a caid"):
-        review.vote(store, ids[0], people[0], "confirm", "caid", "1")
+        with pytest.raises(Forbidden, match="cannot review"):
+            review.vote(store, _person(store, role, role), ids[0], "reject")
+    with pytest.raises(InvalidInput, match="category"):
+        review.vote(store, people[0], ids[0], "confirm")
+    with pytest.raises(InvalidInput, match="not a caid"):
+        review.vote(store, people[0], ids[0], "confirm", "caid", "1")
 
 
 def test_held_evidence_cannot_be_deleted(queued, tmp_path: Path) -> None:
@@ -118,16 +119,16 @@ def test_held_evidence_cannot_be_deleted(queued, tmp_path: Path) -> None:
     vault = Vault.open(tmp_path / "vault", tmp_path / "evidence.key", retention=timedelta(days=365))
     alice, bob = _person(store, "alice", "reviewer"), _person(store, "bob", "reviewer")
     admin = _person(store, "root", "admin")
-    review.vote(store, ids[0], alice, "confirm", "projectvic", "1")
+    review.vote(store, alice, ids[0], "confirm", "projectvic", "1")
     review.vote(
-        store, ids[0], bob, "confirm", "projectvic", "1", on_confirmed=lambda s, i, w: vault.preserve(s, i, w)
+        store, bob, ids[0], "confirm", "projectvic", "1", on_confirmed=lambda s, i, w: vault.preserve(s, i, w)
     )
     with store.session() as session:
         evidence_id = session.scalars(select(Evidence.id)).one()
         with pytest.raises(EvidenceError, match="legal hold"):
             vault.delete(session, evidence_id, admin)
     with store.session() as session:
-        with pytest.raises(EvidenceError, match="only an admin"):
+        with pytest.raises(Forbidden, match="only an admin"):
             vault.release_hold(session, evidence_id, alice, "case closed")
         vault.release_hold(session, evidence_id, admin, "case closed")
         session.commit()

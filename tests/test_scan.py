@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageOps
 from sqlalchemy import func, select
-from tests.conftest import BSDS, bsds_images
+from tests.conftest import BSDS, OPERATOR, bsds_images
 from tests.test_lists import make_rdsv3
 
 from vigil.core.errors import VigilError
-from vigil.lists import store as lists
+from vigil.lists import domain as lists
 from vigil.lists.formats import ListRow
 from vigil.match.matcher import MatchConfig
 from vigil.media.walk import ItemRef
@@ -33,7 +33,7 @@ def designate_known(store: Store, paths: list[Path], name: str = "known") -> Non
     for path in paths:
         signals = hash_ref(ItemRef(str(path)), "exact")
         rows += [ListRow(kind, value, "1", path.name) for kind, value in signals.hashes().items()]
-    lists.import_rows(store, name, rows, source="test designation")
+    lists.import_rows(store, OPERATOR, name, rows, source="test designation")
 
 
 def matched_paths(report: dict) -> set[str]:
@@ -42,7 +42,7 @@ def matched_paths(report: dict) -> set[str]:
 
 def test_scan_of_bsds500_reports_exactly_the_listed_images(store: Store) -> None:
     designate_known(store, KNOWN)
-    scan_id = run_scan(store, BSDS, ScanOptions(workers=2))
+    scan_id = run_scan(store, OPERATOR, BSDS, ScanOptions(workers=2))
     report = scan_report.build(store, scan_id)
     assert matched_paths(report) == {str(p) for p in KNOWN}
     assert report["totals"]["images"] == 500 and report["totals"]["error"] == 0
@@ -108,7 +108,7 @@ def mixed_folder(tmp_path: Path) -> tuple[Path, set[str], set[str]]:
 def test_transformed_copies_and_archives_match_and_errors_are_listed(store: Store, mixed_folder) -> None:
     root, expected, broken = mixed_folder
     designate_known(store, KNOWN)
-    scan_id = run_scan(store, root, ScanOptions(workers=2))
+    scan_id = run_scan(store, OPERATOR, root, ScanOptions(workers=2))
     report = scan_report.build(store, scan_id)
     assert matched_paths(report) == expected
     errors = {e["path"]: e["reason"] for e in report["errors"]}
@@ -122,7 +122,7 @@ def test_transformed_copies_and_archives_match_and_errors_are_listed(store: Stor
 def test_exact_mode_gives_the_same_matches(store: Store, mixed_folder) -> None:
     root, expected, _ = mixed_folder
     designate_known(store, KNOWN)
-    scan_id = run_scan(store, root, ScanOptions(mode="exact", workers=1))
+    scan_id = run_scan(store, OPERATOR, root, ScanOptions(mode="exact", workers=1))
     assert matched_paths(scan_report.build(store, scan_id)) == expected
 
 
@@ -137,12 +137,12 @@ def test_interrupted_scan_resumes_without_duplicates(store: Store, mixed_folder)
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_scan(store, root, ScanOptions(workers=1), progress=stop_after_first_batch)
+        run_scan(store, OPERATOR, root, ScanOptions(workers=1), progress=stop_after_first_batch)
     with store.session() as session:
         scan = session.scalars(select(Scan)).one()
         partial = session.scalar(select(func.count()).select_from(ScanItem))
     assert scan.status == "interrupted" and partial > 0
-    scan_id = run_scan(store, root, ScanOptions(workers=1), resume=True)
+    scan_id = run_scan(store, OPERATOR, root, ScanOptions(workers=1), resume=True)
     assert scan_id == scan.id
     report = scan_report.build(store, scan_id)
     with store.session() as session:
@@ -151,7 +151,7 @@ def test_interrupted_scan_resumes_without_duplicates(store: Store, mixed_folder)
     assert matched_paths(report) == expected
     assert report["scan"]["status"] == "done"
     with pytest.raises(VigilError):
-        run_scan(store, root, resume=True)
+        run_scan(store, OPERATOR, root, resume=True)
 
 
 def test_known_benign_filter_suppresses_matches(store: Store, tmp_path: Path) -> None:
@@ -161,12 +161,12 @@ def test_known_benign_filter_suppresses_matches(store: Store, tmp_path: Path) ->
     make_rdsv3(rds, [(signals.sha256, signals.sha1, signals.md5, "wallpaper.jpg")])
     from vigil.lists.formats import FORMATS
 
-    lists.import_rows(store, "nsrl", FORMATS.get("nsrl").read(rds), purpose="ignore")
+    lists.import_rows(store, OPERATOR, "nsrl", FORMATS.get("nsrl").read(rds), purpose="ignore")
     folder = tmp_path / "in"
     folder.mkdir()
     for path in KNOWN[:2]:
         (folder / path.name).write_bytes(path.read_bytes())
-    report = scan_report.build(store, run_scan(store, folder, ScanOptions(workers=1)))
+    report = scan_report.build(store, run_scan(store, OPERATOR, folder, ScanOptions(workers=1)))
     assert matched_paths(report) == {str(folder / KNOWN[1].name)}
     assert report["totals"]["ignored"] == 1
 
@@ -177,11 +177,11 @@ def test_thresholds_are_configurable(store: Store, tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "flip.jpg").write_bytes(_save(ImageOps.mirror(Image.open(KNOWN[0])), "JPEG"))
     strict = scan_report.build(
-        store, run_scan(store, folder, ScanOptions(workers=1, match=MatchConfig(dihedral=False)))
+        store, run_scan(store, OPERATOR, folder, ScanOptions(workers=1, match=MatchConfig(dihedral=False)))
     )
     assert strict["matches"] == []
     never = scan_report.build(
-        store, run_scan(store, folder, ScanOptions(workers=1, match=MatchConfig(min_quality=101)))
+        store, run_scan(store, OPERATOR, folder, ScanOptions(workers=1, match=MatchConfig(min_quality=101)))
     )
     assert never["matches"] == [] and never["totals"]["low_quality"] == 1
 
@@ -191,7 +191,7 @@ def test_report_files_are_written_without_images(store: Store, tmp_path: Path) -
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "a<b>.jpg").write_bytes(KNOWN[0].read_bytes())
-    report = scan_report.build(store, run_scan(store, folder, ScanOptions(workers=1)))
+    report = scan_report.build(store, run_scan(store, OPERATOR, folder, ScanOptions(workers=1)))
     json_path, html_path = scan_report.write(report, tmp_path / "out")
     assert json.loads(json_path.read_text())["totals"]["matched"] == 1
     page = html_path.read_text()

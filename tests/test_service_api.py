@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.conftest import bsds_images
+from tests.conftest import OPERATOR, bsds_images
 from tests.test_scan import designate_known
 
 from vigil.interfaces.api.app import ServiceConfig, create_app
@@ -28,7 +28,7 @@ def api(store: Store, tmp_path: Path):
     designate_known(store, KNOWN)
     app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "k.key"))
     keys = {
-        role: {"X-API-Key": create_key(store, role, role)}
+        role: {"X-API-Key": create_key(store, OPERATOR, role, role)}
         for role in ("submitter", "reviewer", "senior_reviewer", "admin", "auditor")
     }
     with TestClient(app) as client:
@@ -157,7 +157,7 @@ def test_workers_share_index_snapshots_and_reload_without_restart(store: Store, 
     index_dir = tmp_path / "index"
     vault = Vault.open(tmp_path / "vault", tmp_path / "k.key")
     config = ServiceConfig(index_dir=index_dir)
-    admin = {"X-API-Key": create_key(store, "admin", "admin")}
+    admin = {"X-API-Key": create_key(store, OPERATOR, "admin", "admin")}
     other = compute("x", bsds_images()[301].read_bytes(), "exact")
     query = {"hashes": [{"type": "pdq", "value": other.pdq}]}
     with (

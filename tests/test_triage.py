@@ -250,7 +250,7 @@ def test_cli_import_run_keeps_case_ids_links_to_open_cases_and_audits_closing(
 
     with store.session() as session:
         actions = [(e.actor, e.action, e.target) for e in session.scalars(select(AuditEvent))]
-    assert ("alice", "triage.case_closed", str(case_id)) in actions
+    assert ("operator:alice", "triage.case_closed", str(case_id)) in actions
 
 
 def test_hash_type_btih_is_a_list_type() -> None:

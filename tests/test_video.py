@@ -7,17 +7,18 @@ from pathlib import Path
 
 import av
 import pytest
-from tests.conftest import DATA
+from tests.conftest import DATA, OPERATOR
 
-from vigil.lists import store as lists
+from vigil.lists import domain as lists
 from vigil.lists.formats import FORMATS
 from vigil.lists.formats.vpdqfmt import video_row
 from vigil.match.video import VideoIndex, time_ranges
-from vigil.media.video import hash_video, parse_text
 from vigil.signals import pdq
+from vigil.signals.vpdq import hash_video, parse_text
 from vigil.sources.scan import report as scan_report
 from vigil.sources.scan.runner import ScanOptions, run_scan
 from vigil.store.db import Store
+from vigil.store.repo import lists as list_repo
 
 VIDEOS = DATA / "video-samples" / "tmk-sample-videos"
 HASHES = DATA / "video-samples" / "vpdq-sample-hashes"
@@ -70,7 +71,7 @@ def known_videos(tmp_path_factory: pytest.TempPathFactory) -> Store:
     reader = FORMATS.get("vpdq")
     for name in ("chair-orig-22-sd-bar", "pattern-hd-no-bar"):
         result = lists.import_rows(
-            store, "known-videos", reader.read(HASHES / f"{name}.txt"), category="test"
+            store, OPERATOR, "known-videos", reader.read(HASHES / f"{name}.txt"), category="test"
         )
         assert result.rows == 1 and not result.errors
     return store
@@ -79,7 +80,7 @@ def known_videos(tmp_path_factory: pytest.TempPathFactory) -> Store:
 def _origins(store: Store, index: VideoIndex, video: Path, seconds_per_hash: float = 1.0) -> set[str]:
     matches = index.match_video(hash_video(video, seconds_per_hash=seconds_per_hash))
     with store.session() as session:
-        sources = lists.provenance(session, [m.entry_id for m in matches])
+        sources = list_repo.provenance(session, [m.entry_id for m in matches])
     return {p.origin or "" for m in matches for p in sources[m.entry_id]}
 
 
@@ -120,7 +121,12 @@ def own_known_videos(tmp_path_factory: pytest.TempPathFactory) -> Store:
     for name in ("chair-orig-22-sd-bar", "pattern-hd-no-bar"):
         hashed = hash_video(VIDEOS / f"{name}.mp4", seconds_per_hash=0)
         assert set(hashed.regions) == {"left", "right", "top", "bottom"}
-        lists.import_rows(store, "known-videos", [video_row(hashed.frames, name, "test", hashed.regions)])
+        lists.import_rows(
+            store,
+            OPERATOR,
+            "known-videos",
+            [video_row(hashed.frames, name, "test", hashed.regions)],
+        )
     return store
 
 
@@ -187,7 +193,7 @@ def test_time_ranges_merge_and_split() -> None:
 
 def test_vpdq_list_round_trip(known_videos: Store, tmp_path: Path) -> None:
     out = tmp_path / "export"
-    assert FORMATS.get("vpdq").write(lists.export_rows(known_videos, "known-videos"), out) == 2
+    assert FORMATS.get("vpdq").write(lists.rows_of(known_videos, "known-videos"), out) == 2
     exported = (out / "pattern-hd-no-bar.txt").read_text()
     assert exported == (HASHES / "pattern-hd-no-bar.txt").read_text()
 
@@ -208,7 +214,7 @@ def test_scan_handles_videos_truncated_files_and_frame_matches(known_videos: Sto
     (folder / "cut-short.mp4").write_bytes(data[: len(data) // 3])
     (folder / "noise.webm").write_bytes(b"\x1a\x45\xdf\xa3" + b"\x00" * 300)
     (folder / "other.mov").write_bytes((VIDEOS / "doorknob-hd-no-bar.mp4").read_bytes())
-    scan_id = run_scan(known_videos, folder, ScanOptions(workers=2))
+    scan_id = run_scan(known_videos, OPERATOR, folder, ScanOptions(workers=2))
     report = scan_report.build(known_videos, scan_id)
     matched = {item["path"].rsplit("/", 1)[-1]: item for item in report["matches"]}
     # The truncated copy still holds known frames: it matches, and is listed as incomplete.

@@ -1,1 +1,1 @@
-"""Small shared core: plug-in registries and per-item errors."""
+"""The shared core: plug-in registries, the error hierarchy, typed states, the actor model, time."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
+from vigil.core.errors import Conflict, UnknownName
+
 T = TypeVar("T")
 
 
@@ -18,7 +20,7 @@ class Registry(Generic[T]):
     def add(self, name: str, item: T) -> T:
         key = name.lower()
         if key in self._items:
-            raise ValueError(f"{self.kind} {name!r} is already registered")
+            raise Conflict(f"{self.kind} {name!r} is already registered")
         self._items[key] = item
         return item
 
@@ -33,7 +35,7 @@ class Registry(Generic[T]):
             return self._items[name.lower()]
         except KeyError:
             known = ", ".join(sorted(self._items)) or "none"
-            raise KeyError(f"unknown {self.kind} {name!r} (known: {known})") from None
+            raise UnknownName(f"unknown {self.kind} {name!r} (known: {known})") from None
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._items

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from vigil.lists import store as lists
+from vigil.core import defaults
+from vigil.core.states import ListPurpose
 from vigil.match import snapshot
 from vigil.match.pdq_index import DEFAULT_RADIUS, PdqIndex, build_index
 from vigil.match.video import DEFAULT_MATCH_PERCENT, VideoIndex, VideoMatchConfig
@@ -24,9 +23,9 @@ from vigil.signals.compute import FileSignals
 from vigil.signals.pdq import DIHEDRAL_NAMES
 from vigil.signals.types import EXACT_TYPES
 from vigil.store.db import Store
-from vigil.store.models import Entry, EntrySource, HashList
+from vigil.store.repo import lists as lists
 
-DEFAULT_MIN_QUALITY = 50
+DEFAULT_MIN_QUALITY = defaults.PDQ_MIN_QUALITY
 Hit = tuple[
     int, str, str, int, str | None, dict[str, Any] | None
 ]  # entry, type, value, distance, variant, detail
@@ -85,22 +84,14 @@ class Matcher:
         if self.snapshot_dir is not None:
             self._ids, self._index = snapshot.load(self.snapshot_dir)
         else:
-            self._ids, codes = lists.pdq_codes(self.store, "known")
+            self._ids, codes = lists.pdq_codes(self.store)
             self._index = build_index(codes, self.config.index)
         self._videos = VideoIndex(
             self.store,
             VideoMatchConfig(self.config.radius, self.config.min_quality, self.config.video_match_percent),
         )
         with self.store.session() as session:
-            self._ignore_types = set(
-                session.scalars(
-                    select(Entry.hash_type)
-                    .join(EntrySource, EntrySource.entry_id == Entry.id)
-                    .join(HashList, HashList.id == EntrySource.list_id)
-                    .where(HashList.purpose == "ignore")
-                    .distinct()
-                )
-            )
+            self._ignore_types = lists.ignore_types(session)
 
     def match_hashes(self, pairs: Sequence[tuple[str, str]]) -> list[Match]:
         """Matches for bare hashes (an API client that hashes on its side): exact types and PDQ."""
@@ -123,7 +114,7 @@ class Matcher:
             sources = lists.provenance(session, entry_ids)
         for i, hits in found.items():
             for entry_id, kind, value, distance, variant, detail in hits:
-                known = tuple(p for p in sources.get(entry_id, []) if p.purpose == "known")
+                known = tuple(p for p in sources.get(entry_id, []) if p.purpose == ListPurpose.KNOWN)
                 if known:
                     results[i].matches.append(Match(entry_id, kind, value, distance, variant, known, detail))
             results[i].matches.sort(key=lambda m: (m.distance, m.hash_type))
@@ -138,7 +129,7 @@ class Matcher:
         pairs = [(kind, getattr(s, kind)) for s in items for kind in EXACT_TYPES]
         with self.store.session() as session:
             ids = lists.lookup_exact(session, pairs)
-            ignored_ids = self._ignored(session, set(ids.values())) if self._ignore_types else set()
+            ignored_ids = lists.ignored(session, set(ids.values())) if self._ignore_types else set()
         for i, signals in enumerate(items):
             for kind in EXACT_TYPES:
                 entry_id = ids.get((kind, getattr(signals, kind)))
@@ -147,14 +138,6 @@ class Matcher:
                 if entry_id in ignored_ids:
                     results[i].ignored = True
                 found[i].append((entry_id, kind, getattr(signals, kind), 0, None, None))
-
-    def _ignored(self, session: Session, entry_ids: set[int]) -> set[int]:
-        query = (
-            select(EntrySource.entry_id)
-            .join(HashList, HashList.id == EntrySource.list_id)
-            .where(HashList.purpose == "ignore", EntrySource.entry_id.in_(list(entry_ids)))
-        )
-        return set(session.scalars(query))
 
     def _match_pdq(
         self,
@@ -198,8 +181,7 @@ class Matcher:
         if not best:
             return
         with self.store.session() as session:
-            wanted = [entry_id for _, entry_id in best]
-            values = dict(session.execute(select(Entry.id, Entry.value).where(Entry.id.in_(wanted))).all())
+            values = lists.entry_values(session, [entry_id for _, entry_id in best])
         for (i, entry_id), (distance, variant, stamps) in best.items():
             detail = {"video_timestamps": sorted(round(t, 3) for t in stamps)} if stamps else None
             found[i].append((entry_id, "pdq", values[entry_id], distance, variant, detail))
@@ -218,7 +200,7 @@ class Matcher:
         if not wanted:
             return
         with self.store.session() as session:
-            values = dict(session.execute(select(Entry.id, Entry.value).where(Entry.id.in_(wanted))).all())
+            values = lists.entry_values(session, wanted)
         for i, matches in hits.items():
             for m in matches:
                 found[i].append((m.entry_id, "vpdq", values[m.entry_id], m.best_distance, None, m.detail()))

@@ -18,11 +18,12 @@ from typing import Protocol
 import faiss
 import numpy as np
 
+from vigil.core import defaults
 from vigil.core.registry import Registry
 
 CODE_BYTES = 32
 FLAT_LIMIT = 200_000
-DEFAULT_RADIUS = 31
+DEFAULT_RADIUS = defaults.PDQ_RADIUS
 
 Hits = list[list[tuple[int, int]]]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vigil.lists import store as lists
 from vigil.match.pdq_index import FLAT_LIMIT, FlatIndex, MultiIndexHash, PdqIndex
 from vigil.store.db import Store
+from vigil.store.repo import lists
 
 POINTER = "CURRENT"
 KEEP = 3
@@ -26,7 +26,7 @@ KEEP = 3
 
 def write(store: Store, folder: Path, flat_limit: int = FLAT_LIMIT) -> Path:
     """Build from the store's known PDQ entries; returns the new version's folder."""
-    ids, codes = lists.pdq_codes(store, "known")
+    ids, codes = lists.pdq_codes(store)
     version = folder / f"v{time.time_ns()}"
     version.mkdir(parents=True)
     np.save(version / "ids.npy", ids)

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from vigil.lists import store as lists
+from vigil.core import defaults
 from vigil.match.pdq_index import DEFAULT_RADIUS, PdqIndex, build_index
-from vigil.media.video import REGIONS, FrameHash, VideoHash
+from vigil.signals.vpdq import REGIONS, FrameHash, VideoHash
 from vigil.store.db import Store
+from vigil.store.repo import lists
 
-DEFAULT_MATCH_PERCENT = 80.0
+DEFAULT_MATCH_PERCENT = defaults.VIDEO_MATCH_PERCENT
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from vigil.core.errors import VigilError
+
 try:  # HEIC/HEIF support is optional at import time so a broken wheel cannot stop a scan.
     from pillow_heif import register_heif_opener
 
@@ -27,11 +29,11 @@ FAST_MAX_SIDE = 1024  # fast mode: JPEGs larger than this are DCT-scaled to at l
 Image.MAX_IMAGE_PIXELS = 400_000_000  # allow large scans, still refuse decompression bombs
 
 
-class NotAnImage(Exception):
+class NotAnImage(VigilError):
     """The bytes are not an image format we hash (the file still gets its exact hashes)."""
 
 
-class CorruptImage(Exception):
+class CorruptImage(VigilError):
     """The file claims to be an image but cannot be decoded."""
 
 

@@ -1,65 +1,27 @@
-"""vPDQ video hashing: a PDQ hash (with quality and timestamp) for every selected frame.
+"""Video decoding with PyAV (FFmpeg): container opening, the luma plane without conversion, bars.
 
-Decoding uses PyAV (FFmpeg). `fast` mode hashes the decoded Y plane directly with the vectorised
-PDQ (no colour conversion, limited-range luma rescaled to full range after the 64x64 reduction);
-`exact` mode converts each frame to RGB24 like the reference `vpdq` and hashes it with `pdqhash`.
-Frame selection and timestamps follow the reference: every `round-down(seconds_per_hash * fps)`-th
-decoded frame, timestamp = frame number / fps.
+Hashing the decoded frames (vPDQ) is `vigil.signals.vpdq`; this module only turns bytes or a path into
+frames and tells where letterbox or pillarbox bars sit.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
 import numpy as np
 
-from vigil.media.decode import Mode
-from vigil.signals import pdq
+from vigil.core.errors import VigilError
 
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".3gp"}
 )
-FrameProgress = Callable[[int, int], None]  # (frames decoded, frames expected or 0)
 
 
-class CorruptVideo(Exception):
+class CorruptVideo(VigilError):
     """The container or stream cannot be decoded at all."""
-
-
-@dataclass(frozen=True)
-class FrameHash:
-    frame: int
-    quality: int
-    pdq: str
-    timestamp: float
-
-    def line(self) -> str:
-        return f"{self.frame},{self.quality},{self.pdq},{self.timestamp:.3f}"
-
-
-@dataclass
-class VideoHash:
-    """Per-frame hashes; `error` is set when decoding stopped early (frames so far are kept)."""
-
-    frames: list[FrameHash]
-    fps: float
-    width: int = 0
-    height: int = 0
-    error: str | None = None
-    crop: tuple[int, int, int, int] | None = None  # top, bottom, left, right of the picture inside bars
-    cropped: list[FrameHash] = field(default_factory=list)  # frames hashed inside the bars, if any
-    regions: dict[str, list[FrameHash]] = field(default_factory=dict)  # half-pictures, by REGIONS name
-
-    @property
-    def duration(self) -> float:
-        return self.frames[-1].timestamp if self.frames else 0.0
-
-    def to_text(self) -> str:
-        return "".join(f.line() + "\n" for f in self.frames)
 
 
 def looks_like_video(name: str, head: bytes) -> bool:
@@ -71,26 +33,7 @@ def looks_like_video(name: str, head: bytes) -> bool:
     return head.startswith(b"\x1a\x45\xdf\xa3") or (head[:4] == b"RIFF" and head[8:12] == b"AVI ")
 
 
-def parse_text(lines: Iterable[str], where: str = "vpdq") -> list[FrameHash]:
-    """The reference text format, one `frame,quality,pdqhex,timestamp` per line."""
-    frames = []
-    for number, line in enumerate(lines, 1):
-        text = line.strip()
-        if not text:
-            continue
-        parts = text.split(",")
-        if len(parts) != 4:
-            raise ValueError(f"{where}:{number}: expected frame,quality,pdqhex,timestamp")
-        frame, quality, value, stamp = parts
-        try:
-            pdq.hex_to_bytes(value)
-            frames.append(FrameHash(int(frame), int(quality), value.lower(), float(stamp)))
-        except ValueError as exc:
-            raise ValueError(f"{where}:{number}: {exc}") from None
-    return frames
-
-
-def _luma_plane(frame: av.VideoFrame) -> tuple[np.ndarray, bool]:
+def luma_plane(frame: av.VideoFrame) -> tuple[np.ndarray, bool]:
     """The Y plane without a copy or colour conversion, and whether it is limited range (16-235)."""
     if frame.format.name in ("yuv420p", "yuv422p", "yuv444p", "yuvj420p", "yuvj422p", "yuvj444p", "nv12"):
         plane = frame.planes[0]
@@ -98,51 +41,6 @@ def _luma_plane(frame: av.VideoFrame) -> tuple[np.ndarray, bool]:
         full = frame.format.name.startswith("yuvj") or int(getattr(frame, "color_range", 1) or 1) == 2
         return rows[:, : frame.width], not full
     return frame.to_ndarray(format="gray"), False
-
-
-REGIONS = ("left", "right", "top", "bottom")
-
-
-def _halves(picture: np.ndarray) -> dict[str, np.ndarray]:
-    height, width = picture.shape[:2]
-    return {
-        "left": picture[:, : width // 2],
-        "right": picture[:, width // 2 :],
-        "top": picture[: height // 2],
-        "bottom": picture[height // 2 :],
-    }
-
-
-@dataclass
-class _FrameHashes:
-    whole: pdq.PdqResult
-    inner: pdq.PdqResult | None  # inside black bars, when there are bars
-    regions: dict[str, pdq.PdqResult]  # halves of the picture (inside bars, if any)
-
-
-def _hash_frame(
-    frame: av.VideoFrame, mode: Mode, crop: tuple[int, int, int, int] | None, regions: bool
-) -> _FrameHashes:
-    """Hashes of one frame: whole, inside bars, and (optionally) the four half-pictures.
-
-    A large logo or caption covers one part of the picture; the halves it leaves alone still
-    match, so known videos and queries both carry half-picture hashes.
-    """
-    if mode == "exact":
-        pixels, limited = frame.to_ndarray(format="rgb24"), False
-
-        def hash_of(part: np.ndarray) -> pdq.PdqResult:
-            return pdq.exact(part, dihedral=False)
-
-    else:
-        pixels, limited = _luma_plane(frame)
-
-        def hash_of(part: np.ndarray) -> pdq.PdqResult:
-            return pdq.fast_from_gray(part, dihedral=False, limited_range=limited)
-
-    picture = pixels[crop[0] : crop[1], crop[2] : crop[3]] if crop else pixels
-    halves = {name: hash_of(part) for name, part in _halves(picture).items()} if regions else {}
-    return _FrameHashes(hash_of(pixels), hash_of(picture) if crop else None, halves)
 
 
 BAR_LEVEL = 40  # luma at or below this (limited or full range) counts as black bar
@@ -171,10 +69,10 @@ def detect_bars(source: str | Path | bytes) -> tuple[int, int, int, int] | None:
     found: np.ndarray | None = None
     height = width = 0
     try:
-        with _open(source) as container:
+        with open_container(source) as container:
             stream = container.streams.video[0]
             for number, frame in enumerate(container.decode(stream)):
-                luma, _limited = _luma_plane(frame)
+                luma, _limited = luma_plane(frame)
                 height, width = luma.shape
                 bars = np.asarray(_bars(luma))
                 found = bars if found is None else np.minimum(found, bars)
@@ -192,65 +90,23 @@ def detect_bars(source: str | Path | bytes) -> tuple[int, int, int, int] | None:
     return top, height - bottom, left, width - right
 
 
-def _open(source: str | Path | bytes) -> av.container.InputContainer:
+def open_container(source: str | Path | bytes) -> av.container.InputContainer:
     try:
         return av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), mode="r")
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise CorruptVideo(f"cannot open video: {exc}") from exc
 
 
-def hash_video(
-    source: str | Path | bytes,
-    *,
-    seconds_per_hash: float = 1.0,
-    mode: Mode = "fast",
-    progress: FrameProgress | None = None,
-    regions: bool = True,
-) -> VideoHash:
-    """Hash a video; seconds_per_hash=0 hashes every frame (the reference files do)."""
-    if seconds_per_hash < 0:
-        raise ValueError("seconds_per_hash must be >= 0")
-    crop = detect_bars(source)
-    container = _open(source)
-    with container:
-        if not container.streams.video:
-            raise CorruptVideo("no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-        fps = float(rate) if rate else 0.0
-        if fps <= 0:
-            raise CorruptVideo("video has no frame rate")
-        every = max(int(seconds_per_hash * fps), 1)
-        expected = int(stream.frames or 0)
-        result = VideoHash([], fps, stream.codec_context.width, stream.codec_context.height, crop=crop)
-        decoded = 0
-        try:
-            for number, frame in enumerate(_decode(container, stream)):
-                decoded = number + 1
-                if number % every == 0:
-                    hashed = _hash_frame(frame, mode, crop, regions)
-                    stamp = number / fps
-                    result.frames.append(
-                        FrameHash(number, hashed.whole.quality, hashed.whole.hash_hex, stamp)
-                    )
-                    if hashed.inner is not None:
-                        inner = hashed.inner
-                        result.cropped.append(FrameHash(number, inner.quality, inner.hash_hex, stamp))
-                    for name, part in hashed.regions.items():
-                        result.regions.setdefault(name, []).append(
-                            FrameHash(number, part.quality, part.hash_hex, stamp)
-                        )
-                if progress and number % 30 == 0:
-                    progress(number, expected)
-        except (av.FFmpegError, ValueError, OSError) as exc:
-            result.error = f"decoding stopped after {decoded} frames: {exc}"
-        if result.error is None and expected and decoded < expected:
-            result.error = f"decoding stopped after {decoded} of {expected} frames (truncated file?)"
-        if not result.frames and result.error is None:
-            result.error = "no decodable frames"
-        return result
-
-
-def _decode(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
+def frames(container: av.container.InputContainer, stream: av.VideoStream) -> Iterator[av.VideoFrame]:
     yield from container.decode(stream)
+
+
+def first_frame_rgb(data: bytes) -> np.ndarray | None:
+    """The first decodable frame as RGB (for previews), or None."""
+    try:
+        with open_container(data) as container:
+            for frame in container.decode(container.streams.video[0]):
+                return frame.to_ndarray(format="rgb24")
+    except (CorruptVideo, IndexError, OSError, ValueError, av.FFmpegError):
+        return None
+    return None

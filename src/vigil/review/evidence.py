@@ -22,20 +22,24 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
+from vigil.core.actor import Actor, Permission, Role
+from vigil.core.clock import aware, utcnow
+from vigil.core.errors import Forbidden, NotFound, VigilError
 from vigil.media.walk import ItemRef, read_item
-from vigil.review.keys import Principal
 from vigil.store import audit
-from vigil.store.models import CustodyEvent, Evidence, ReviewItem, utcnow
+from vigil.store.db import Tx
+from vigil.store.models import CustodyEvent, Evidence, ReviewItem
+from vigil.store.repo import evidence as repo
 
 DEFAULT_RETENTION = timedelta(days=365)
 NONCE = 12
 
 
-class EvidenceError(Exception):
-    pass
+class EvidenceError(VigilError):
+    """Evidence that cannot be read, preserved or deleted as asked (the reason says which)."""
+
+    status = 409
 
 
 def load_key(key_file: Path) -> bytes:
@@ -84,17 +88,15 @@ class Vault:
         return name
 
     # -- preservation ------------------------------------------------------------------------
-    def preserve(self, session: Session, item: ReviewItem, actor: Principal) -> Evidence | None:
+    def preserve(self, session: Tx, item: ReviewItem, actor: Actor) -> Evidence | None:
         """Called when an item is confirmed, inside the confirming transaction."""
         data = self.content(item)
         if data is None:
-            audit.record(
-                session, actor.actor, "evidence.unavailable", f"review:{item.id}", {"path": item.path}
-            )
+            audit.record(session, actor, "evidence.unavailable", f"review:{item.id}", {"path": item.path})
             return None
         digest = hashlib.sha256(data).hexdigest()
         if item.sha256 and digest != item.sha256:
-            audit.record(session, actor.actor, "evidence.changed", f"review:{item.id}", {"sha256": digest})
+            audit.record(session, actor, "evidence.changed", f"review:{item.id}", {"sha256": digest})
             return None
         name = f"evidence-{item.id}-{digest[:16]}.bin"
         (self.folder / name).write_bytes(self._seal(data, digest))
@@ -110,8 +112,8 @@ class Vault:
         )
         session.add(evidence)
         session.flush()
-        self._custody(session, evidence, "preserved", actor.actor, {"review_item": item.id})
-        audit.record(session, actor.actor, "evidence.preserve", f"evidence:{evidence.id}", {"sha256": digest})
+        self._custody(session, evidence, "preserved", actor, {"review_item": item.id})
+        audit.record(session, actor, "evidence.preserve", f"evidence:{evidence.id}", {"sha256": digest})
         return evidence
 
     def content(self, item: ReviewItem) -> bytes | None:
@@ -127,21 +129,17 @@ class Vault:
             return None
 
     def _custody(
-        self, session: Session, evidence: Evidence, action: str, actor: str, detail: dict[str, Any]
+        self, session: Tx, evidence: Evidence, action: str, actor: Actor, detail: dict[str, Any]
     ) -> None:
-        last = session.scalars(
-            select(CustodyEvent)
-            .where(CustodyEvent.evidence_id == evidence.id)
-            .order_by(CustodyEvent.id.desc())
-        ).first()
+        last = repo.last_custody(session, evidence.id)
         prev = last.chain_hash if last else evidence.sha256
         at = utcnow()
-        payload = json.dumps([prev, action, actor, _iso(at), detail], sort_keys=True, default=str)
+        payload = json.dumps([prev, action, actor.label, _iso(at), detail], sort_keys=True, default=str)
         session.add(
             CustodyEvent(
                 evidence_id=evidence.id,
                 action=action,
-                actor=actor,
+                actor=actor.label,
                 at=at,
                 detail=detail,
                 chain_hash=hashlib.sha256(payload.encode()).hexdigest(),
@@ -150,56 +148,52 @@ class Vault:
         session.flush()
 
     # -- access and deletion -------------------------------------------------------------------
-    def read(self, session: Session, evidence_id: int, actor: Principal) -> bytes:
-        if not (actor.can("evidence") or actor.can("report")):  # reporting sends the file on
-            raise EvidenceError(f"role {actor.role} cannot open evidence")
+    def read(self, session: Tx, evidence_id: int, actor: Actor) -> bytes:
+        if not (actor.can(Permission.EVIDENCE) or actor.can(Permission.REPORT)):  # reporting sends it on
+            raise Forbidden(f"role {actor.role} cannot open evidence")
         evidence = session.get(Evidence, evidence_id)
         if evidence is None or evidence.deleted_at is not None:
-            raise EvidenceError(f"no evidence {evidence_id}")
+            raise NotFound(f"no evidence {evidence_id}")
         data = self._unseal((self.folder / evidence.blob).read_bytes(), evidence.sha256)
         if hashlib.sha256(data).hexdigest() != evidence.sha256:
             raise EvidenceError("evidence content does not match its recorded hash")
-        self._custody(session, evidence, "accessed", actor.actor, {})
-        audit.record(session, actor.actor, "evidence.read", f"evidence:{evidence_id}")
+        self._custody(session, evidence, "accessed", actor, {})
+        audit.record(session, actor, "evidence.read", f"evidence:{evidence_id}")
         return data
 
-    def delete(self, session: Session, evidence_id: int, actor: Principal) -> None:
+    def delete(self, session: Tx, evidence_id: int, actor: Actor) -> None:
         evidence = session.get(Evidence, evidence_id)
         if evidence is None or evidence.deleted_at is not None:
-            raise EvidenceError(f"no evidence {evidence_id}")
-        held = evidence.legal_hold or _aware(evidence.retain_until) > utcnow()
-        if held or not actor.can("evidence"):
+            raise NotFound(f"no evidence {evidence_id}")
+        held = evidence.legal_hold or aware(evidence.retain_until) > utcnow()
+        if held or not actor.can(Permission.EVIDENCE):
             reason = "legal hold" if evidence.legal_hold else "retention period" if held else "role"
             audit.record(
-                session, actor.actor, "evidence.delete_refused", f"evidence:{evidence_id}", {"reason": reason}
+                session, actor, "evidence.delete_refused", f"evidence:{evidence_id}", {"reason": reason}
             )
             session.commit()
             raise EvidenceError(f"evidence {evidence_id} cannot be deleted: {reason}")
         (self.folder / evidence.blob).unlink(missing_ok=True)
         evidence.deleted_at = utcnow()
-        self._custody(session, evidence, "deleted", actor.actor, {})
-        audit.record(session, actor.actor, "evidence.delete", f"evidence:{evidence_id}")
+        self._custody(session, evidence, "deleted", actor, {})
+        audit.record(session, actor, "evidence.delete", f"evidence:{evidence_id}")
 
-    def release_hold(self, session: Session, evidence_id: int, actor: Principal, reason: str) -> None:
-        if actor.role != "admin":
-            raise EvidenceError("only an admin can release a legal hold")
+    def release_hold(self, session: Tx, evidence_id: int, actor: Actor, reason: str) -> None:
+        if actor.role not in (Role.ADMIN, Role.OPERATOR):
+            raise Forbidden("only an admin can release a legal hold")
         evidence = session.get(Evidence, evidence_id)
         if evidence is None:
-            raise EvidenceError(f"no evidence {evidence_id}")
+            raise NotFound(f"no evidence {evidence_id}")
         evidence.legal_hold = False
-        self._custody(session, evidence, "hold_released", actor.actor, {"reason": reason})
-        audit.record(
-            session, actor.actor, "evidence.release_hold", f"evidence:{evidence_id}", {"reason": reason}
-        )
+        self._custody(session, evidence, "hold_released", actor, {"reason": reason})
+        audit.record(session, actor, "evidence.release_hold", f"evidence:{evidence_id}", {"reason": reason})
 
-    def verify_custody(self, session: Session, evidence_id: int) -> bool:
+    def verify_custody(self, session: Tx, evidence_id: int) -> bool:
         evidence = session.get(Evidence, evidence_id)
         if evidence is None:
             return False
         prev = evidence.sha256
-        for event in session.scalars(
-            select(CustodyEvent).where(CustodyEvent.evidence_id == evidence_id).order_by(CustodyEvent.id)
-        ):
+        for event in repo.custody(session, evidence_id):
             payload = json.dumps(
                 [prev, event.action, event.actor, _iso(event.at), event.detail], sort_keys=True, default=str
             )
@@ -209,10 +203,5 @@ class Vault:
         return True
 
 
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive datetimes for timezone-aware columns; treat them as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _iso(moment: datetime) -> str:
-    return _aware(moment).astimezone(UTC).isoformat()
+    return aware(moment).astimezone(UTC).isoformat()

@@ -1,100 +1,71 @@
-"""API keys with roles. Keys are shown once at creation; only their SHA-256 is stored."""
+"""API keys: one per person or tool, with a role. Shown once at creation; only the SHA-256 is stored.
+
+A key authenticates as an `Actor` whose audit label is `role:name`; creating and revoking keys are
+audited under the operator or admin who did it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
-
+from vigil.core.actor import KEY_ROLES, Actor, Role
+from vigil.core.clock import utcnow
+from vigil.core.errors import Conflict, InvalidInput, NotFound
 from vigil.store import audit
 from vigil.store.db import Store
-from vigil.store.models import ApiKey, utcnow
+from vigil.store.models import ApiKey
+from vigil.store.repo import keys as repo
 
-# What each role may do. A permission names an action class, checked by the service.
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "submitter": frozenset({"match", "submit"}),
-    "reviewer": frozenset({"match", "review", "preview"}),
-    "senior_reviewer": frozenset({"match", "review", "preview", "escalation", "report"}),
-    "admin": frozenset(
-        {
-            "match",
-            "submit",
-            "review",
-            "preview",
-            "escalation",
-            "report",
-            "lists",
-            "scan",
-            "evidence",
-            "audit",
-            "keys",
-        }
-    ),
-    "auditor": frozenset({"audit", "transparency"}),
-}
-ROLES = tuple(ROLE_PERMISSIONS)
+PREFIX = "vgl_"
 
 
-@dataclass(frozen=True)
-class Principal:
-    id: int
-    name: str
-    role: str
-
-    def can(self, permission: str) -> bool:
-        return permission in ROLE_PERMISSIONS[self.role]
-
-    @property
-    def actor(self) -> str:
-        return f"{self.role}:{self.name}"
-
-
-def _digest(key: str) -> str:
+def digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(store: Store, name: str, role: str, actor: str = "cli") -> str:
-    if role not in ROLE_PERMISSIONS:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    key = "vgl_" + secrets.token_urlsafe(32)
-    with store.session() as session:
-        session.add(ApiKey(name=name, role=role, key_hash=_digest(key)))
-        audit.record(session, actor, "key.create", name, {"role": role})
-        session.commit()
+def create_key(store: Store, actor: Actor, name: str, role: Role | str) -> str:
+    """A new key for `name`; returns the key itself, which is never stored."""
+    chosen = next((r for r in KEY_ROLES if r.value == str(role)), None)
+    if chosen is None:
+        raise InvalidInput(f"role must be one of {', '.join(r.value for r in KEY_ROLES)}")
+    if not name.strip():
+        raise InvalidInput("a key needs a name (who it is for)")
+    key = PREFIX + secrets.token_urlsafe(32)
+    with store.transaction() as tx:
+        if repo.by_name(tx, name, active_only=False) is not None:
+            raise Conflict(f"a key named {name!r} exists already (names identify reviewers; pick another)")
+        tx.add(ApiKey(name=name, role=chosen, key_hash=digest(key)))
+        audit.record(tx, actor, "key.create", name, {"role": chosen.value})
     return key
 
 
-def authenticate(store: Store, key: str | None) -> Principal | None:
+def authenticate(store: Store, key: str | None) -> Actor | None:
     if not key:
         return None
-    with store.session() as session:
-        found = session.scalar(
-            select(ApiKey).where(ApiKey.key_hash == _digest(key), ApiKey.revoked_at.is_(None))
-        )
-        return Principal(found.id, found.name, found.role) if found else None
+    with store.session() as tx:
+        found = repo.by_digest(tx, digest(key))
+        return Actor(found.name, found.role, found.id) if found else None
 
 
-def revoke(store: Store, name: str, actor: str = "cli") -> bool:
-    with store.session() as session:
-        found = session.scalar(select(ApiKey).where(ApiKey.name == name, ApiKey.revoked_at.is_(None)))
+def revoke(store: Store, actor: Actor, name: str) -> None:
+    with store.transaction() as tx:
+        found = repo.by_name(tx, name)
         if found is None:
-            return False
+            raise NotFound(f"no active key named {name!r}")
         found.revoked_at = utcnow()
-        audit.record(session, actor, "key.revoke", name)
-        session.commit()
-        return True
+        audit.record(tx, actor, "key.revoke", name)
 
 
-def list_keys(store: Store) -> list[dict[str, object]]:
-    with store.session() as session:
+def list_keys(store: Store) -> list[dict[str, Any]]:
+    with store.session() as tx:
         return [
             {
                 "name": k.name,
-                "role": k.role,
+                "role": k.role.value,
                 "created_at": k.created_at.isoformat(),
                 "revoked": k.revoked_at is not None,
             }
-            for k in session.scalars(select(ApiKey).order_by(ApiKey.id))
+            for k in repo.all_keys(tx)
         ]

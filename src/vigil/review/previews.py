@@ -7,28 +7,18 @@ import io
 from PIL import Image, ImageFilter, ImageOps
 
 from vigil.media import decode as media
-from vigil.media import video as videos
+from vigil.media.video import first_frame_rgb, looks_like_video
 
 PREVIEW_SIDE = 320
 BLUR_RADIUS = 14
 
 
-def _first_frame(data: bytes) -> Image.Image | None:
-    try:
-        with videos._open(data) as container:
-            for frame in container.decode(container.streams.video[0]):
-                image: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]
-                return image
-    except (videos.CorruptVideo, IndexError, OSError, ValueError):
-        return None
-    return None
-
-
 def render(data: bytes, name: str, *, blurred: bool = True) -> bytes:
     """A JPEG preview; a neutral grey tile when the content cannot be decoded."""
-    image: Image.Image | None
-    if videos.looks_like_video(name, data[:16]):
-        image = _first_frame(data)
+    image: Image.Image | None = None
+    if looks_like_video(name, data[:16]):
+        frame = first_frame_rgb(data)
+        image = Image.fromarray(frame) if frame is not None else None
     else:
         try:
             image = Image.fromarray(media.decode(data, "exact"))

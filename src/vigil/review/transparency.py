@@ -9,34 +9,32 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from sqlalchemy import select
-
+from vigil.core.clock import utcnow
+from vigil.core.states import ReviewStatus
 from vigil.store.db import Store
-from vigil.store.models import EntrySource, HashList, ReviewItem, utcnow
+from vigil.store.repo import review as repo
 
 _EXACT = {"md5", "sha1", "sha256"}
 
 
 def build(store: Store) -> dict[str, Any]:
     with store.session() as session:
-        items = list(session.scalars(select(ReviewItem)))
-        list_names = dict(
-            session.execute(
-                select(EntrySource.entry_id, HashList.name).join(HashList, HashList.id == EntrySource.list_id)
-            ).all()
-        )
-    outcome = Counter(item.status for item in items)
-    by_source = Counter(item.source for item in items)
-    by_category = Counter(f"{i.category_scheme}:{i.category}" for i in items if i.status == "confirmed")
+        items = repo.all_items(session)
+        list_names = repo.list_names_of_entries(session)
+    outcome = Counter(item.status.value for item in items)
+    by_source = Counter(item.source.value for item in items)
+    by_category = Counter(
+        f"{i.category_scheme}:{i.category}" for i in items if i.status == ReviewStatus.CONFIRMED
+    )
     by_list: dict[str, Counter[str]] = defaultdict(Counter)
     decided_by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     for item in items:
         matches = (item.reason or {}).get("matches", [])
         kinds = {"exact" if m[0] in _EXACT else m[0] for m in matches} or {"other"}
         for name in {list_names.get(m[2], "unknown") for m in matches}:
-            by_list[name][item.status] += 1
-        if item.status in ("confirmed", "rejected"):
-            decided_by_kind["+".join(sorted(kinds))][item.status] += 1
+            by_list[name][item.status.value] += 1
+        if item.status.decided:
+            decided_by_kind["+".join(sorted(kinds))][item.status.value] += 1
     false_positive = {
         kind: {
             "decided": sum(c.values()),

@@ -8,8 +8,9 @@ from pathlib import PurePath
 from typing import Any
 
 from vigil.media import decode as media
-from vigil.media import video as videos
-from vigil.signals import pdq
+from vigil.media.video import CorruptVideo, looks_like_video
+from vigil.media.walk import ItemRef, read_item
+from vigil.signals import pdq, vpdq
 
 
 @dataclass
@@ -25,7 +26,7 @@ class FileSignals:
     pdq: str | None = None
     pdq_quality: int | None = None
     pdq_dihedral: tuple[str, ...] = field(default_factory=tuple)
-    video: videos.VideoHash | None = None
+    video: vpdq.VideoHash | None = None
     scores: list[tuple[str, str, str, float]] = field(default_factory=list)  # model, version, name, score
     error: str | None = None
 
@@ -60,8 +61,7 @@ def compute(
     *,
     seconds_per_hash: float = 1.0,
     video_source: str | None = None,
-    video_progress: videos.FrameProgress | None = None,
-    classifiers: tuple[str, ...] = (),
+    video_progress: vpdq.FrameProgress | None = None,
 ) -> FileSignals:
     """Exact hashes always; PDQ (with dihedral variants) for images; vPDQ frames for videos.
 
@@ -72,14 +72,14 @@ def compute(
     md5, sha1, sha256 = crypto_hashes(data)
     signals = FileSignals(path=path, size=len(data), md5=md5, sha1=sha1, sha256=sha256)
     name = path.rsplit("!", 1)[-1]
-    if videos.looks_like_video(name, data[:16]):
+    if looks_like_video(name, data[:16]):
         signals.media_type = "video"
         try:
-            signals.video = videos.hash_video(
+            signals.video = vpdq.hash_video(
                 video_source or data, seconds_per_hash=seconds_per_hash, mode=mode, progress=video_progress
             )
             signals.error = signals.video.error
-        except videos.CorruptVideo as exc:
+        except CorruptVideo as exc:
             signals.error = str(exc)
         return signals
     try:
@@ -96,19 +96,33 @@ def compute(
     signals.media_type = "image"
     result = pdq.fast(pixels) if mode == "fast" else pdq.exact(pixels)
     signals.pdq, signals.pdq_quality, signals.pdq_dihedral = result.hash_hex, result.quality, result.dihedral
-    if classifiers:
-        rgb = pixels if pixels.ndim == 3 else media.decode(data, "exact")
-        signals.scores = classify_image(rgb, classifiers)
     return signals
 
 
-def classify_image(rgb: Any, names: tuple[str, ...]) -> list[tuple[str, str, str, float]]:
-    """Scores from each requested plug-in, with the model identity that produced them."""
-    from vigil.intel.classify.base import load
+def hash_item(
+    ref: ItemRef,
+    mode: media.Mode,
+    seconds_per_hash: float = 1.0,
+    video_progress: vpdq.FrameProgress | None = None,
+) -> tuple[FileSignals, bytes | None]:
+    """Read and hash one item without ever raising, so one bad file cannot stop a batch.
 
-    out = []
-    for name in names:
-        model = load(name)
-        for score_name, score in model.classify([rgb])[0].items():
-            out.append((model.identity.model_id, model.identity.version, score_name, float(score)))
-    return out
+    Returns the bytes too (None when unreadable), for callers that go on to classify the content.
+    """
+    try:
+        data = read_item(ref)
+    except (OSError, ValueError, EOFError) as exc:
+        return FileSignals(ref.label, 0, "", "", "", error=f"cannot read: {exc}"), None
+    try:
+        signals = compute(
+            ref.label,
+            data,
+            mode,
+            seconds_per_hash=seconds_per_hash,
+            video_source=None if ref.members else ref.path,
+            video_progress=video_progress,
+        )
+    except Exception as exc:  # a decoder bug must not stop the scan: keep exact hashes, record why
+        md5, sha1, sha256 = crypto_hashes(data)
+        signals = FileSignals(ref.label, len(data), md5, sha1, sha256, error=f"hashing failed: {exc!r}")
+    return signals, data

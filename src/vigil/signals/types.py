@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vigil.core.errors import InvalidInput
 from vigil.core.registry import Registry
 
 
@@ -23,7 +24,7 @@ class HashType:
         if text.startswith("0x"):
             text = text[2:]
         if len(text) != self.hex_len or not _HEX.fullmatch(text):
-            raise ValueError(
+            raise InvalidInput(
                 f"not a {self.name} value ({self.hex_len} hex characters): {value.strip()[:80]!r}"
             )
         return text

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.orm import Session
 
-from vigil.store.db import Store
-from vigil.store.models import AuditEvent, utcnow
+from vigil.core.actor import Actor
+from vigil.core.clock import utcnow
+from vigil.store.db import Store, Tx
+from vigil.store.models import AuditEvent
 
 GENESIS = "0" * 64
 
@@ -34,10 +35,11 @@ def event_hash(
 
 
 def record(
-    session: Session, actor: str, action: str, target: str | None = None, detail: dict[str, Any] | None = None
+    session: Tx, actor: Actor, action: str, target: str | None = None, detail: dict[str, Any] | None = None
 ) -> AuditEvent:
     """Append an event in the caller's transaction (so the action and its audit commit together)."""
     _serialise(session)
+    label = actor.label
     last = session.scalars(
         select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1).with_for_update()
     ).first()
@@ -48,19 +50,19 @@ def record(
     event = AuditEvent(
         seq=seq,
         at=at,
-        actor=actor,
+        actor=label,
         action=action,
         target=target,
         detail=text,
         prev_hash=prev,
-        hash=event_hash(prev, seq, at, actor, action, target, text),
+        hash=event_hash(prev, seq, at, label, action, target, text),
     )
     session.add(event)
     session.flush()
     return event
 
 
-def _serialise(session: Session) -> None:
+def _serialise(session: Tx) -> None:
     """Take the chain's write lock before reading its tail, so concurrent writers cannot fork it."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -70,11 +72,11 @@ def _serialise(session: Session) -> None:
 
 
 def log(
-    store: Store, actor: str, action: str, target: str | None = None, detail: dict[str, Any] | None = None
+    store: Store, actor: Actor, action: str, target: str | None = None, detail: dict[str, Any] | None = None
 ) -> None:
-    with store.session() as session:
-        record(session, actor, action, target, detail)
-        session.commit()
+    """One event in its own transaction: for audited reads (views, previews, exports)."""
+    with store.transaction() as tx:
+        record(tx, actor, action, target, detail)
 
 
 @dataclass(frozen=True)
@@ -116,3 +118,37 @@ def verify(store: Store) -> Verification:
 def action_counts(store: Store) -> dict[str, int]:
     with store.session() as session:
         return dict(Counter(session.scalars(select(AuditEvent.action))))
+
+
+def last_event(tx: Tx, actor: Actor, target: str, actions: tuple[str, ...]) -> AuditEvent | None:
+    """The newest event by this actor on this target among these actions."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.actor == actor.label, AuditEvent.target == target, AuditEvent.action.in_(actions))
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    return tx.scalars(query).first()
+
+
+def events(
+    store: Store,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    target: str | None = None,
+    limit: int | None = None,
+) -> list[AuditEvent]:
+    """Events in order, optionally filtered (actor by its label, `role:name`)."""
+    query = select(AuditEvent).order_by(AuditEvent.seq)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if actor is not None:
+        query = query.where(AuditEvent.actor == actor)
+    if target is not None:
+        query = query.where(AuditEvent.target == target)
+    if limit is not None:
+        query = query.order_by(None).order_by(AuditEvent.seq.desc()).limit(limit)
+    with store.session() as session:
+        found = list(session.scalars(query))
+    return sorted(found, key=lambda e: e.seq)

@@ -1,17 +1,23 @@
-"""Opening a store: engine, SQLite pragmas, and migrating the schema to head with Alembic."""
+"""Opening a store: engine, SQLite pragmas, migrating to head with Alembic, and transactions.
+
+Domain code (each package's `domain` module) opens one `transaction()` per state change and
+writes its audit event inside it, so the change and its audit record commit or roll back together.
+Queries are built only in `vigil.store.repo`; the import contract forbids SQLAlchemy elsewhere.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///vigil.db"
+Tx = Session  # a session inside one transaction; domain code passes it to repositories
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -28,7 +34,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config  # Alembic loads only when a store is opened, not at CLI start-up
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
@@ -44,6 +52,8 @@ class Store:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if migrate:
+            from alembic import command
+
             command.upgrade(alembic_config(self.engine), "head")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -52,7 +62,14 @@ class Store:
         return self.engine.dialect.name
 
     def session(self) -> Session:
+        """A session for reads (and for callers that commit themselves)."""
         return self.sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """One unit of work: committed when the block ends, rolled back if it raises."""
+        with self.sessions() as session, session.begin():
+            yield session
 
     def close(self) -> None:
         self.engine.dispose()

@@ -2,19 +2,71 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from vigil.core.actor import KEY_ROLES, Role
+from vigil.core.clock import utcnow
+from vigil.core.states import (
+    BlockKind,
+    BlockLevel,
+    BlockStatus,
+    CaseStatus,
+    CrawlJobStatus,
+    CrawlUrlKind,
+    CrawlUrlStatus,
+    Decision,
+    HitStatus,
+    ItemStatus,
+    ListPurpose,
+    ModelState,
+    NoticeStatus,
+    ReviewSource,
+    ReviewStatus,
+    ScanStatus,
+    SubmissionStatus,
+)
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["utcnow"]  # re-exported for callers that stamp rows
 
 
 class Base(DeclarativeBase):
-    pass
+    metadata = MetaData(
+        naming_convention={"ix": "ix_%(column_0_label)s", "ck": "ck_%(table_name)s_%(constraint_name)s"}
+    )
+
+
+def state(enum: type[StrEnum], column: str, length: int = 16) -> Enum:
+    """Text column holding one of the enum's values, with a CHECK constraint `ck_<table>_<column>`.
+
+    Rows come back as enum members, so a typo in a state is a type error, not a silent new state.
+    """
+    return Enum(
+        enum,
+        name=column,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class HashList(Base):
@@ -23,7 +75,7 @@ class HashList(Base):
     __tablename__ = "hash_lists"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    purpose: Mapped[str] = mapped_column(String(16), default="known")
+    purpose: Mapped[ListPurpose] = mapped_column(state(ListPurpose, "purpose"), default=ListPurpose.KNOWN)
     source: Mapped[str | None] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -76,7 +128,7 @@ class Scan(Base):
     __tablename__ = "scans"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     root: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[ScanStatus] = mapped_column(state(ScanStatus, "status"), default=ScanStatus.RUNNING)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -90,7 +142,7 @@ class ScanItem(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"), index=True)
     path: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ItemStatus] = mapped_column(state(ItemStatus, "status"))
     size: Mapped[int | None] = mapped_column(Integer)
     media_type: Mapped[str | None] = mapped_column(String(16))
     md5: Mapped[str | None] = mapped_column(String(32))
@@ -120,9 +172,13 @@ class ApiKey(Base):
     """An API key (only its SHA-256 is stored) and the role it acts with."""
 
     __tablename__ = "api_keys"
+    # Keys are for people and their tools; the operator and system roles never authenticate by key.
+    __table_args__ = (
+        CheckConstraint(f"role IN ({', '.join(repr(r.value) for r in KEY_ROLES)})", name="key_role"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    role: Mapped[str] = mapped_column(String(32))
+    role: Mapped[Role] = mapped_column(state(Role, "role", 32))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -136,12 +192,14 @@ class ReviewItem(Base):
     scan_item_id: Mapped[int | None] = mapped_column(
         ForeignKey("scan_items.id", ondelete="SET NULL"), unique=True
     )
-    source: Mapped[str] = mapped_column(String(16))  # scan | api
+    source: Mapped[ReviewSource] = mapped_column(state(ReviewSource, "source"))
     path: Mapped[str | None] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     md5: Mapped[str | None] = mapped_column(String(32))
     media_type: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    status: Mapped[ReviewStatus] = mapped_column(
+        state(ReviewStatus, "status"), default=ReviewStatus.PENDING, index=True
+    )
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     reason: Mapped[dict[str, Any]] = mapped_column(
         JSON, default=dict
@@ -160,7 +218,7 @@ class ReviewVote(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
-    decision: Mapped[str] = mapped_column(String(16))  # confirm | reject
+    decision: Mapped[Decision] = mapped_column(state(Decision, "decision"))
     category_scheme: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(8))
     final: Mapped[bool] = mapped_column(default=False)  # a senior reviewer's ruling on an escalation
@@ -218,9 +276,9 @@ class Submission(Base):
     __tablename__ = "report_submissions"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
-    status: Mapped[str] = mapped_column(
-        String(16), default="draft"
-    )  # draft|submitted|finished|retracted|failed
+    status: Mapped[SubmissionStatus] = mapped_column(
+        state(SubmissionStatus, "status"), default=SubmissionStatus.DRAFT
+    )
     report_xml: Mapped[str] = mapped_column(Text)
     actionability: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     remote_id: Mapped[str | None] = mapped_column(String(64))
@@ -235,11 +293,11 @@ class BlockEntry(Base):
     __tablename__ = "block_entries"
     __table_args__ = (UniqueConstraint("kind", "value", name="uq_block_kind_value"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8))  # domain | url
+    kind: Mapped[BlockKind] = mapped_column(state(BlockKind, "kind", 8))
     value: Mapped[str] = mapped_column(String(2000))
     source: Mapped[str | None] = mapped_column(String(200))
-    level: Mapped[str] = mapped_column(String(16), default="block")  # block | warn
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | approved | rejected
+    level: Mapped[BlockLevel] = mapped_column(state(BlockLevel, "level"), default=BlockLevel.BLOCK)
+    status: Mapped[BlockStatus] = mapped_column(state(BlockStatus, "status"), default=BlockStatus.PENDING)
     forced: Mapped[bool] = mapped_column(default=False)
     note: Mapped[str | None] = mapped_column(Text)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -273,7 +331,7 @@ class ModelStatus(Base):
 
     __tablename__ = "model_status"
     model_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | demoted
+    status: Mapped[ModelState] = mapped_column(state(ModelState, "status"), default=ModelState.ACTIVE)
     reason: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -283,7 +341,7 @@ class TriageCase(Base):
 
     __tablename__ = "triage_cases"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed | merged
+    status: Mapped[CaseStatus] = mapped_column(state(CaseStatus, "status"), default=CaseStatus.OPEN)
     merged_into: Mapped[int | None] = mapped_column(Integer)
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # priority parts, reasons, jurisdiction
@@ -365,7 +423,9 @@ class CrawlJob(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     policy: Mapped[dict[str, Any]] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running | paused | done
+    status: Mapped[CrawlJobStatus] = mapped_column(
+        state(CrawlJobStatus, "status"), default=CrawlJobStatus.RUNNING
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -379,10 +439,12 @@ class CrawlUrl(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("crawl_jobs.id", ondelete="CASCADE"))
     url_key: Mapped[str] = mapped_column(String(40))  # sha1 of the normalised URL
     url: Mapped[str] = mapped_column(Text)
-    kind: Mapped[str] = mapped_column(String(8))  # page | image
+    kind: Mapped[CrawlUrlKind] = mapped_column(state(CrawlUrlKind, "kind", 8))
     depth: Mapped[int] = mapped_column(Integer, default=0)
     referrer: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | done | error | skipped
+    status: Mapped[CrawlUrlStatus] = mapped_column(
+        state(CrawlUrlStatus, "status"), default=CrawlUrlStatus.QUEUED
+    )
     http_status: Mapped[int | None] = mapped_column(Integer)
     content_sha256: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)  # error text, skip reason, keyword hits
@@ -403,7 +465,7 @@ class CrawlHit(Base):
     image_url: Mapped[str] = mapped_column(Text)
     image_sha256: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)  # matches (type, distance, lists), page keywords
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | confirmed | rejected
+    status: Mapped[HitStatus] = mapped_column(state(HitStatus, "status"), default=HitStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -416,7 +478,7 @@ class TakedownNotice(Base):
     host: Mapped[str] = mapped_column(String(255), index=True)
     contact: Mapped[str] = mapped_column(String(500))
     channel: Mapped[str] = mapped_column(String(16))  # email | http
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | removed | withdrawn
+    status: Mapped[NoticeStatus] = mapped_column(state(NoticeStatus, "status"), default=NoticeStatus.OPEN)
     reason: Mapped[str] = mapped_column(Text)
     confirmed_by: Mapped[str] = mapped_column(String(200))
     hit_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_hits.id"))

@@ -22,11 +22,15 @@ import dns.rdtypes.ANY.NS
 import dns.rdtypes.ANY.SOA
 import dns.zone
 import tldextract
-from sqlalchemy import select
 
+from vigil.core.actor import Actor
+from vigil.core.clock import utcnow
+from vigil.core.errors import InvalidInput, NotFound
+from vigil.core.states import BlockKind, BlockLevel, BlockStatus
 from vigil.store import audit
 from vigil.store.db import Store
-from vigil.store.models import BlockEntry, ZoneSerial, utcnow
+from vigil.store.models import BlockEntry, ZoneSerial
+from vigil.store.repo import blocklist as repo
 
 _PSL = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 # CDN and object-storage apexes that are not (all) in the PSL private section.
@@ -61,8 +65,8 @@ SHARED_APEXES = frozenset(
 ACTIONS = ("nxdomain", "cname")
 
 
-class BlocklistError(Exception):
-    pass
+class BlocklistError(InvalidInput):
+    """An entry or export that is refused, with the reason."""
 
 
 def normalise_domain(value: str) -> str:
@@ -89,56 +93,64 @@ def shared_host_reason(domain: str) -> str | None:
 
 def add(
     store: Store,
+    actor: Actor,
     value: str,
     *,
     source: str | None = None,
-    level: str = "block",
+    level: BlockLevel | str = BlockLevel.BLOCK,
     force: bool = False,
     note: str | None = None,
-    actor: str = "cli",
 ) -> BlockEntry:
     """Propose an entry (pending review). Shared hosts are refused unless `force`."""
+    try:
+        level = BlockLevel(level)
+    except ValueError:
+        raise BlocklistError(f"level must be one of {', '.join(v.value for v in BlockLevel)}") from None
     is_url = "://" in value and urlsplit(value.strip()).path not in ("", "/")
-    kind = "url" if is_url else "domain"
+    kind = BlockKind.URL if is_url else BlockKind.DOMAIN
     domain = normalise_domain(value)
     text = value.strip() if is_url else domain
     reason = shared_host_reason(domain)
-    if reason and kind == "domain" and not force:
+    if reason and kind == BlockKind.DOMAIN and not force:
         raise BlocklistError(f"refused: {reason}; blocking it would cut off unrelated sites (use force)")
-    with store.session() as session:
-        entry = session.scalar(select(BlockEntry).where(BlockEntry.kind == kind, BlockEntry.value == text))
+    with store.transaction() as tx:
+        entry = repo.find(tx, kind, text)
         if entry is None:
             entry = BlockEntry(
                 kind=kind, value=text, source=source, level=level, forced=bool(reason and force), note=note
             )
-            session.add(entry)
-            session.flush()
+            tx.add(entry)
+            tx.flush()
             audit.record(
-                session, actor, "blocklist.add", f"block:{entry.id}", {"value": text, "forced": entry.forced}
+                tx, actor, "blocklist.add", f"block:{entry.id}", {"value": text, "forced": entry.forced}
             )
-        session.commit()
         return entry
 
 
-def review(store: Store, entry_id: int, reviewer: str, approve: bool) -> None:
-    with store.session() as session:
-        entry = session.get(BlockEntry, entry_id)
+def review(store: Store, reviewer: Actor, entry_id: int, approve: bool) -> BlockEntry:
+    """Approve or reject a proposed entry; only approved entries are ever exported."""
+    with store.transaction() as tx:
+        entry = tx.get(BlockEntry, entry_id)
         if entry is None:
-            raise BlocklistError(f"no entry {entry_id}")
-        entry.status = "approved" if approve else "rejected"
-        entry.reviewer, entry.reviewed_at = reviewer, utcnow()
+            raise NotFound(f"no blocklist entry {entry_id}")
+        entry.status = BlockStatus.APPROVED if approve else BlockStatus.REJECTED
+        entry.reviewer, entry.reviewed_at = reviewer.label, utcnow()
         audit.record(
-            session, reviewer, f"blocklist.{entry.status}", f"block:{entry_id}", {"value": entry.value}
+            tx, reviewer, f"blocklist.{entry.status.value}", f"block:{entry_id}", {"value": entry.value}
         )
-        session.commit()
+        return entry
 
 
-def approved(store: Store, kind: str | None = None, level: str = "block") -> list[BlockEntry]:
+def approved(
+    store: Store, kind: BlockKind | None = None, level: BlockLevel = BlockLevel.BLOCK
+) -> list[BlockEntry]:
     with store.session() as session:
-        query = select(BlockEntry).where(BlockEntry.status == "approved", BlockEntry.level == level)
-        if kind:
-            query = query.where(BlockEntry.kind == kind)
-        return list(session.scalars(query.order_by(BlockEntry.value)))
+        return repo.approved(session, kind, level)
+
+
+def entries(store: Store) -> list[BlockEntry]:
+    with store.session() as session:
+        return repo.all_entries(session)
 
 
 @dataclass(frozen=True)
@@ -153,8 +165,8 @@ class RpzOptions:
 
 def _rpz_domains(store: Store) -> list[str]:
     """Approved domain entries; URL entries contribute their host unless it is shared."""
-    names = {e.value for e in approved(store, "domain")}
-    for entry in approved(store, "url"):
+    names = {e.value for e in approved(store, BlockKind.DOMAIN)}
+    for entry in approved(store, BlockKind.URL):
         host = normalise_domain(entry.value)
         if shared_host_reason(host) is None:
             names.add(host)
@@ -203,19 +215,18 @@ def build_rpz(store: Store, options: RpzOptions) -> dns.zone.Zone:
 def _bump_serial(store: Store, zone: str, content_hash: str) -> int:
     """YYYYMMDDnn, moved forward only when the zone's content changed since the last export."""
     today = int(datetime.now(UTC).strftime("%Y%m%d")) * 100
-    with store.session() as session:
-        state = session.get(ZoneSerial, zone)
+    with store.transaction() as tx:
+        state = tx.get(ZoneSerial, zone)
         if state is None:
             state = ZoneSerial(zone=zone, serial=today, content_hash=content_hash)
-            session.add(state)
+            tx.add(state)
         elif state.content_hash != content_hash:
             state.serial = max(today, state.serial + 1)
             state.content_hash = content_hash
-        session.commit()
         return state.serial
 
 
-def export(store: Store, fmt: str, out: Path, options: RpzOptions | None = None, actor: str = "cli") -> int:
+def export(store: Store, actor: Actor, fmt: str, out: Path, options: RpzOptions | None = None) -> int:
     """Write `rpz`, `domains` or `urls`; returns how many entries were written."""
     if fmt == "rpz":
         zone = build_rpz(store, options or RpzOptions())
@@ -226,7 +237,7 @@ def export(store: Store, fmt: str, out: Path, options: RpzOptions | None = None,
         out.write_text("".join(n + "\n" for n in names), encoding="ascii")
         count = len(names)
     elif fmt == "urls":
-        urls = [e.value for e in approved(store, "url")]
+        urls = [e.value for e in approved(store, BlockKind.URL)]
         out.write_text("".join(u + "\n" for u in urls), encoding="utf-8")
         count = len(urls)
     else:

@@ -13,19 +13,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dacite
-from sqlalchemy import select
 from threatexchange.exchanges.fetch_state import SignalOpinion, SignalOpinionCategory
 from threatexchange.exchanges.signal_exchange_api import SignalExchangeAPIWithSimpleUpdates
 
 from vigil.actions.exchanges.apis import EXCHANGE_APIS
 from vigil.actions.exchanges.signals import SIGNALS, by_hash_type, te_types
-from vigil.core.errors import ItemError, VigilError
+from vigil.core.actor import Actor
+from vigil.core.clock import utcnow
+from vigil.core.errors import Conflict, InvalidInput, ItemError, NotFound, Unavailable
+from vigil.core.states import ListPurpose
+from vigil.lists import domain as lists
 from vigil.lists.formats.base import ListRow, make_row
-from vigil.lists.store import ensure_list, import_rows, remove_rows
 from vigil.signals.types import HASH_TYPES
 from vigil.store import audit
-from vigil.store.db import Store
-from vigil.store.models import Exchange, ExchangeShare, HashList, ReviewItem, ReviewVote, ScanItem, utcnow
+from vigil.store.db import Store, Tx
+from vigil.store.models import Exchange, ExchangeShare, HashList, ReviewItem
+from vigil.store.repo import exchanges as repo
+from vigil.store.repo import lists as list_repo
+from vigil.store.repo import review as review_repo
+from vigil.store.repo import scans as scan_repo
 
 
 @dataclass
@@ -47,11 +53,12 @@ def _collab(row: Exchange) -> Any:
     try:
         return dacite.from_dict(cls.get_config_cls(), data, config=dacite.Config(check_types=False))
     except (dacite.DaciteError, TypeError) as exc:
-        raise VigilError(f"exchange {row.name}: bad configuration for {row.api}: {exc}") from exc
+        raise InvalidInput(f"exchange {row.name}: bad configuration for {row.api}: {exc}") from exc
 
 
 def add_exchange(
     store: Store,
+    actor: Actor,
     name: str,
     api: str,
     config: dict[str, Any],
@@ -59,13 +66,12 @@ def add_exchange(
     list_name: str | None = None,
     category: str | None = None,
     share: bool = False,
-    actor: str = "cli",
 ) -> Exchange:
     cls = _api_cls(api)  # unknown API names fail here, listing the known ones
-    with store.session() as session:
-        if session.scalar(select(Exchange).where(Exchange.name == name)) is not None:
-            raise VigilError(f"exchange {name!r} already exists")
-        hash_list = ensure_list(session, list_name or name, "known", source=f"exchange:{api}")
+    with store.transaction() as session:
+        if repo.by_name(session, name) is not None:
+            raise Conflict(f"exchange {name!r} already exists")
+        hash_list = list_repo.ensure_list(session, list_name or name, ListPurpose.KNOWN, f"exchange:{api}")
         row = Exchange(
             name=name, api=api, config=config, list_id=hash_list.id, category=category, share=share
         )
@@ -79,7 +85,6 @@ def add_exchange(
             name,
             {"api": cls.get_name(), "share": share, "list": hash_list.name},
         )
-        session.commit()
         return row
 
 
@@ -138,12 +143,12 @@ def _rows_from_records(
     return rows
 
 
-def fetch(store: Store, name: str, *, max_deltas: int | None = None) -> FetchResult:
+def fetch(store: Store, actor: Actor, name: str, *, max_deltas: int | None = None) -> FetchResult:
     """Fetch from the last checkpoint; each delta is applied and checkpointed before the next."""
     with store.session() as session:
-        row = session.scalar(select(Exchange).where(Exchange.name == name))
+        row = repo.by_name(session, name)
         if row is None:
-            raise VigilError(f"no exchange {name!r}")
+            raise NotFound(f"no exchange {name!r}")
         list_name = session.get_one(HashList, row.list_id).name
     cls = _api_cls(row.api)
     collab = _collab(row)
@@ -162,25 +167,25 @@ def fetch(store: Store, name: str, *, max_deltas: int | None = None) -> FetchRes
             else:
                 adds, removals = _rows_from_records(cls, collab, delta.updates, name, row.category), []
             if adds:
-                imported = import_rows(store, list_name, adds)
+                imported = lists.import_rows(store, actor, list_name, adds, how="exchange_fetch")
                 result.added += imported.rows
             if removals:
-                result.removed += remove_rows(store, list_name, removals)
+                result.removed += lists.remove(store, actor, list_name, removals)
             _save_checkpoint(store, name, delta.checkpoint, result)
             result.deltas += 1
             if max_deltas is not None and result.deltas >= max_deltas:
                 break
     except Exception as exc:  # an exchange client can fail in many ways; record and report it
         error = f"{type(exc).__name__}: {exc}"
-    with store.session() as session:
-        stored = session.scalar(select(Exchange).where(Exchange.name == name))
+    with store.transaction() as session:
+        stored = repo.by_name(session, name)
         assert stored is not None
         stored.last_fetch_at, stored.last_success, stored.last_error = utcnow(), error is None, error
         stored.fetched_total += result.added
         stored.rejected_total += len(result.rejected)
         audit.record(
             session,
-            "exchange-fetch",
+            actor,
             "exchange.fetch",
             name,
             {
@@ -190,28 +195,24 @@ def fetch(store: Store, name: str, *, max_deltas: int | None = None) -> FetchRes
                 "error": error,
             },
         )
-        session.commit()
     if error:
-        raise VigilError(f"exchange {name}: fetch failed after {result.deltas} delta(s): {error}")
+        raise Unavailable(f"exchange {name}: fetch failed after {result.deltas} delta(s): {error}")
     return result
 
 
 def _save_checkpoint(store: Store, name: str, checkpoint: Any, result: FetchResult) -> None:
-    with store.session() as session:
-        stored = session.scalar(select(Exchange).where(Exchange.name == name))
+    with store.transaction() as session:
+        stored = repo.by_name(session, name)
         assert stored is not None
         is_instance = dataclasses.is_dataclass(checkpoint) and not isinstance(checkpoint, type)
         stored.checkpoint = dataclasses.asdict(checkpoint) if is_instance else None
         stored.checkpoint_time = checkpoint.get_progress_timestamp() if checkpoint is not None else None
-        session.commit()
 
 
 def status(store: Store) -> list[dict[str, Any]]:
     with store.session() as session:
-        rows = session.scalars(select(Exchange).order_by(Exchange.name)).all()
-        shares = {
-            r.id: session.query(ExchangeShare).filter(ExchangeShare.exchange_id == r.id).count() for r in rows
-        }
+        rows = repo.all_exchanges(session)
+        shares = repo.share_counts(session)
         return [
             {
                 "name": r.name,
@@ -225,28 +226,25 @@ def status(store: Store) -> list[dict[str, Any]]:
                 "error": r.last_error,
                 "fetched": r.fetched_total,
                 "rejected": r.rejected_total,
-                "shared": shares[r.id],
+                "shared": shares.get(r.id, 0),
             }
             for r in rows
         ]
 
 
-def share(store: Store, name: str, actor: str) -> int:
+def share(store: Store, actor: Actor, name: str) -> int:
     """Send confirmed items' signals to an exchange that opted in; each share is audited with the votes."""
-    with store.session() as session:
-        row = session.scalar(select(Exchange).where(Exchange.name == name))
+    with store.transaction() as session:
+        row = repo.by_name(session, name)
         if row is None:
-            raise VigilError(f"no exchange {name!r}")
+            raise NotFound(f"no exchange {name!r}")
         if not row.share:
-            raise VigilError(f"exchange {name!r} was not added with --share; sharing is opt-in")
+            raise Conflict(f"exchange {name!r} was not added with --share; sharing is opt-in")
         client = _api_cls(row.api).for_collab(_collab(row))
-        done = {
-            (s.signal_type, s.value)
-            for s in session.scalars(select(ExchangeShare).where(ExchangeShare.exchange_id == row.id))
-        }
+        done = repo.shared_signals(session, row.id)
         sent = 0
-        for item in session.scalars(select(ReviewItem).where(ReviewItem.status == "confirmed")):
-            votes = session.scalars(select(ReviewVote).where(ReviewVote.item_id == item.id)).all()
+        for item in review_repo.confirmed(session):
+            votes = review_repo.votes(session, item.id)
             agreement = [
                 {"reviewer": v.reviewer_id, "decision": v.decision, "category": v.category, "final": v.final}
                 for v in votes
@@ -278,14 +276,13 @@ def share(store: Store, name: str, actor: str) -> int:
                 )
                 done.add((signal_name, value))
                 sent += 1
-        session.commit()
     return sent
 
 
-def _item_signals(session: Any, item: ReviewItem) -> list[tuple[str, str]]:
+def _item_signals(session: Tx, item: ReviewItem) -> list[tuple[str, str]]:
     """The shareable signals of a confirmed item: PDQ for images, the file MD5 for videos."""
     out = []
-    scan_item = session.get(ScanItem, item.scan_item_id) if item.scan_item_id else None
+    scan_item = scan_repo.scan_item(session, item.scan_item_id) if item.scan_item_id else None
     if scan_item is not None and scan_item.pdq:
         out.append(("pdq", scan_item.pdq))
     video = by_hash_type("md5")

@@ -15,10 +15,11 @@ from xml.etree import ElementTree as ET
 import httpx
 
 from vigil.actions.reports.cybertip import ReportInput, file_details_xml
+from vigil.core.errors import Unavailable
 
 
-class SubmissionError(Exception):
-    pass
+class SubmissionError(Unavailable):
+    """The clearinghouse refused a step or could not be reached; the message says which."""
 
 
 @dataclass

@@ -11,18 +11,22 @@ import hashlib
 import statistics
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from jinja2 import Environment
-from sqlalchemy import select
 
 from vigil.actions.takedown.contacts import ContactBook
 from vigil.actions.takedown.outbox import TRANSPORTS, Notice, OutboxConfig
-from vigil.core.errors import VigilError
+from vigil.core.actor import Actor
+from vigil.core.clock import aware, utcnow
+from vigil.core.errors import Conflict, NotFound
+from vigil.core.states import HitStatus, NoticeStatus, ReviewSource, ReviewStatus
 from vigil.store import audit
 from vigil.store.db import Store
-from vigil.store.models import ApiKey, CrawlHit, ReviewItem, ReviewVote, TakedownNotice, utcnow
+from vigil.store.models import CrawlHit, TakedownNotice
+from vigil.store.repo import review as review_repo
+from vigil.store.repo import takedown as repo
 from vigil.web import urls
 from vigil.web.fetch import get_sync
 
@@ -43,12 +47,9 @@ Please do not reply with the content itself. Reply to this address quoting the r
 """)
 
 
-def _as_utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def open_notice(
     store: Store,
+    actor: Actor,
     url: str,
     *,
     confirmed_by: str,
@@ -57,13 +58,12 @@ def open_notice(
     hit_id: int | None = None,
     content_sha256: str | None = None,
 ) -> TakedownNotice:
+    """A notice for content a person confirmed at `url`; `confirmed_by` names who confirmed it."""
     contact = contacts.lookup(url)
-    with store.session() as session:
-        existing = session.scalar(
-            select(TakedownNotice).where(TakedownNotice.url == url, TakedownNotice.status == "open")
-        )
+    with store.transaction() as session:
+        existing = repo.open_for_url(session, url)
         if existing is not None:
-            raise VigilError(f"notice {existing.id} is already open for {url}")
+            raise Conflict(f"notice {existing.id} is already open for {url}")
         notice = TakedownNotice(
             url=url,
             host=urls.host(url),
@@ -73,33 +73,35 @@ def open_notice(
             confirmed_by=confirmed_by,
             hit_id=hit_id,
             content_sha256=content_sha256,
-            status="open",
+            status=NoticeStatus.OPEN,
         )
         session.add(notice)
         session.flush()
         audit.record(
-            session, confirmed_by, "takedown.open", str(notice.id), {"url": url, "contact": contact.address}
+            session,
+            actor,
+            "takedown.open",
+            f"notice:{notice.id}",
+            {"url": url, "contact": contact.address, "confirmed_by": confirmed_by},
         )
-        session.commit()
         return notice
 
 
-def open_from_hit(store: Store, hit_id: int, confirmed_by: str, contacts: ContactBook) -> TakedownNotice:
-    with store.session() as session:
+def open_from_hit(store: Store, actor: Actor, hit_id: int, contacts: ContactBook) -> TakedownNotice:
+    """The single-reviewer path for small teams: `actor` confirms the hit and opens its notice."""
+    with store.transaction() as session:
         hit = session.get(CrawlHit, hit_id)
         if hit is None:
-            raise VigilError(f"no crawl hit {hit_id}")
-        hit.status = "confirmed"
+            raise NotFound(f"no crawl hit {hit_id}")
+        hit.status = HitStatus.CONFIRMED
         lists = sorted({x["list"] for m in hit.detail.get("matches", []) for x in m.get("lists", [])})
         page, image, sha = hit.page_url, hit.image_url, hit.image_sha256
-        audit.record(
-            session, confirmed_by, "crawl.hit_confirmed", str(hit_id), {"image": image, "page": page}
-        )
-        session.commit()
+        audit.record(session, actor, "crawl.hit_confirmed", f"hit:{hit_id}", {"image": image, "page": page})
     return open_notice(
         store,
+        actor,
         image,
-        confirmed_by=confirmed_by,
+        confirmed_by=actor.label,
         contacts=contacts,
         hit_id=hit_id,
         content_sha256=sha,
@@ -107,33 +109,22 @@ def open_from_hit(store: Store, hit_id: int, confirmed_by: str, contacts: Contac
     )
 
 
-def open_from_review(store: Store, item_id: int, contacts: ContactBook) -> list[TakedownNotice]:
+def open_from_review(store: Store, actor: Actor, item_id: int, contacts: ContactBook) -> list[TakedownNotice]:
     """Notices for a crawl item the reviewers confirmed (N-of-M): the image URL, signed by its reviewers."""
-    with store.session() as session:
-        item = session.get(ReviewItem, item_id)
-        if item is None or item.source != "crawl":
-            raise VigilError(f"no crawl review item {item_id}")
-        if item.status != "confirmed":
-            raise VigilError(f"review item {item_id} is {item.status}; only confirmed items get notices")
-        reviewers = sorted(
-            {
-                k.name
-                for k in session.scalars(
-                    select(ApiKey)
-                    .join(ReviewVote, ReviewVote.reviewer_id == ApiKey.id)
-                    .where(ReviewVote.item_id == item_id)
-                )
-            }
-        )
-        for hit in session.scalars(
-            select(CrawlHit).where(CrawlHit.image_sha256 == item.sha256, CrawlHit.status == "queued")
-        ):
-            hit.status = "confirmed"
-        session.commit()
+    with store.transaction() as session:
+        item = review_repo.item(session, item_id)
+        if item is None or item.source != ReviewSource.CRAWL:
+            raise NotFound(f"no crawl review item {item_id}")
+        if item.status != ReviewStatus.CONFIRMED:
+            raise Conflict(f"review item {item_id} is {item.status}; only confirmed items get notices")
+        reviewers = review_repo.reviewer_names(session, item_id)
+        for hit in repo.queued_hits_for(session, item.sha256):
+            hit.status = HitStatus.CONFIRMED
         context, lists = item.context, item.reason.get("lists", [])
     return [
         open_notice(
             store,
+            actor,
             context["image_url"],
             confirmed_by=" and ".join(reviewers),
             contacts=contacts,
@@ -160,13 +151,15 @@ def _render(n: TakedownNotice, now: datetime, sender: str) -> Notice:
     return Notice(reference, n.contact, subject, body, sender)
 
 
-def send_due(store: Store, config: OutboxConfig, now: datetime | None = None) -> list[tuple[int, str]]:
+def send_due(
+    store: Store, actor: Actor, config: OutboxConfig, now: datetime | None = None
+) -> list[tuple[int, str]]:
     """Send every open notice never sent, or last sent 24 h or more ago."""
     now = now or utcnow()
     sent = []
-    with store.session() as session:
-        for n in session.scalars(select(TakedownNotice).where(TakedownNotice.status == "open")):
-            if n.last_sent_at is not None and now - _as_utc(n.last_sent_at) < RENOTICE_AFTER:
+    with store.transaction() as session:
+        for n in repo.open_notices(session):
+            if n.last_sent_at is not None and now - aware(n.last_sent_at) < RENOTICE_AFTER:
                 continue
             receipt = TRANSPORTS.get(n.channel)(_render(n, now, config.sender), config)
             n.sends += 1
@@ -174,24 +167,23 @@ def send_due(store: Store, config: OutboxConfig, now: datetime | None = None) ->
             n.last_sent_at = now
             audit.record(
                 session,
-                "takedown",
+                actor,
                 "takedown.sent",
-                str(n.id),
+                f"notice:{n.id}",
                 {"to": n.contact, "send": n.sends, "receipt": receipt},
             )
             sent.append((n.id, receipt))
-        session.commit()
     return sent
 
 
 def recheck(
-    store: Store, now: datetime | None = None, resolve: dict[str, str] | None = None
+    store: Store, actor: Actor, now: datetime | None = None, resolve: dict[str, str] | None = None
 ) -> dict[str, int]:
     """Fetch each open notice's URL; gone or changed -> removed (with time), else still present."""
     now = now or utcnow()
     counts: Counter[str] = Counter()
-    with store.session() as session:
-        for n in session.scalars(select(TakedownNotice).where(TakedownNotice.status == "open")):
+    with store.transaction() as session:
+        for n in repo.open_notices(session):
             try:
                 got = get_sync(n.url, resolve)
                 gone = got.status in (404, 410) or (
@@ -204,21 +196,20 @@ def recheck(
                 gone, result = False, f"unreachable: {type(exc).__name__}"
             n.last_check_at, n.last_check = now, result
             if gone:
-                n.status, n.removed_at = "removed", now
+                n.status, n.removed_at = NoticeStatus.REMOVED, now
                 audit.record(
                     session,
-                    "takedown",
+                    actor,
                     "takedown.removed",
-                    str(n.id),
+                    f"notice:{n.id}",
                     {
                         "url": n.url,
                         "hours_since_notice": round(
-                            (now - _as_utc(n.first_sent_at or n.created_at)).total_seconds() / 3600, 2
+                            (now - aware(n.first_sent_at or n.created_at)).total_seconds() / 3600, 2
                         ),
                     },
                 )
             counts["removed" if gone else "still_present"] += 1
-        session.commit()
     return dict(counts)
 
 
@@ -233,13 +224,13 @@ class TakedownStats:
 
 def stats(store: Store) -> TakedownStats:
     with store.session() as session:
-        rows = session.scalars(select(TakedownNotice)).all()
+        rows = repo.all_notices(session)
     removed = [
-        (_as_utc(r.removed_at) - _as_utc(r.first_sent_at or r.created_at)).total_seconds() / 3600
+        (aware(r.removed_at) - aware(r.first_sent_at or r.created_at)).total_seconds() / 3600
         for r in rows
-        if r.status == "removed" and r.removed_at
+        if r.status == NoticeStatus.REMOVED and r.removed_at
     ]
-    open_rows = [r for r in rows if r.status == "open"]
+    open_rows = [r for r in rows if r.status == NoticeStatus.OPEN]
     return TakedownStats(
         len(open_rows),
         len(removed),
@@ -256,11 +247,11 @@ def listing(store: Store) -> list[dict[str, Any]]:
                 "id": r.id,
                 "url": r.url,
                 "host": r.host,
-                "status": r.status,
+                "status": r.status.value,
                 "contact": r.contact,
                 "sends": r.sends,
                 "last_check": r.last_check,
                 "removed_at": r.removed_at.isoformat() if r.removed_at else None,
             }
-            for r in session.scalars(select(TakedownNotice).order_by(TakedownNotice.id))
+            for r in repo.all_notices(session)
         ]

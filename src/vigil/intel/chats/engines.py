@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from vigil.core import defaults
 from vigil.core.registry import Registry
 from vigil.intel.chats.indicators import (
     BARE_MINOR_AGE,
@@ -25,7 +26,7 @@ from vigil.intel.chats.indicators import (
 from vigil.intel.chats.messages import Message
 from vigil.intel.text.linear import LinearTextModel
 
-DEFAULT_EARLY_K = 20
+DEFAULT_EARLY_K = defaults.EARLY_K
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from sqlalchemy import select
-
+from vigil.core.actor import Actor
+from vigil.core.clock import utcnow
+from vigil.core.states import ModelState, ReviewStatus
 from vigil.store import audit
 from vigil.store.db import Store
-from vigil.store.models import ClassifierScore, ModelStatus, ReviewItem, utcnow
+from vigil.store.models import ModelStatus
+from vigil.store.repo import models as repo
 
 BANDS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
 
@@ -32,15 +34,11 @@ class MonitorPolicy:
 def report(store: Store, policy: MonitorPolicy | None = None) -> dict[str, dict[str, Any]]:
     policy = policy or MonitorPolicy()
     with store.session() as session:
-        rows = session.execute(
-            select(ClassifierScore.model_id, ClassifierScore.score, ReviewItem.status)
-            .join(ReviewItem, ReviewItem.scan_item_id == ClassifierScore.scan_item_id)
-            .where(ReviewItem.status.in_(["confirmed", "rejected"]))
-        ).all()
-        statuses = {s.model_id: s.status for s in session.scalars(select(ModelStatus))}
+        rows = repo.decided_scores(session)
+        statuses = repo.statuses(session)
     per_model: dict[str, list[tuple[float, bool]]] = defaultdict(list)
     for model_id, score, status in rows:
-        per_model[model_id].append((score, status == "confirmed"))
+        per_model[model_id].append((score, status == ReviewStatus.CONFIRMED))
     out: dict[str, dict[str, Any]] = {}
     for model_id, decided in sorted(per_model.items()):
         bands = []
@@ -56,7 +54,7 @@ def report(store: Store, policy: MonitorPolicy | None = None) -> dict[str, dict[
         flagged = [ok for score, ok in decided if score >= policy.threshold]
         precision = sum(flagged) / len(flagged) if flagged else None
         out[model_id] = {
-            "status": statuses.get(model_id, "active"),
+            "status": statuses.get(model_id, ModelState.ACTIVE).value,
             "decided": len(decided),
             "flagged": len(flagged),
             "precision_at_threshold": None if precision is None else round(precision, 3),
@@ -66,27 +64,30 @@ def report(store: Store, policy: MonitorPolicy | None = None) -> dict[str, dict[
     return out
 
 
-def enforce(store: Store, policy: MonitorPolicy | None = None, actor: str = "system") -> list[str]:
+def enforce(store: Store, actor: Actor, policy: MonitorPolicy | None = None) -> list[str]:
     """Demote models below the precision floor; returns the ids demoted now."""
     policy = policy or MonitorPolicy()
     demoted = []
     for model_id, stats in report(store, policy).items():
         precision = stats["precision_at_threshold"]
-        if stats["status"] == "demoted" or precision is None or stats["flagged"] < policy.min_decisions:
+        if (
+            stats["status"] == ModelState.DEMOTED
+            or precision is None
+            or stats["flagged"] < policy.min_decisions
+        ):
             continue
         if precision < policy.precision_floor:
             floor, flagged = policy.precision_floor, stats["flagged"]
             reason = f"precision {precision:.3f} < floor {floor} over {flagged} decisions"
-            with store.session() as session:
-                status = session.get(ModelStatus, model_id) or ModelStatus(model_id=model_id)
-                status.status, status.reason, status.changed_at = "demoted", reason, utcnow()
-                session.merge(status)
-                audit.record(session, actor, "model.demote", model_id, {"reason": reason})
-                session.commit()
+            with store.transaction() as tx:
+                status = tx.get(ModelStatus, model_id) or ModelStatus(model_id=model_id)
+                status.status, status.reason, status.changed_at = ModelState.DEMOTED, reason, utcnow()
+                tx.merge(status)
+                audit.record(tx, actor, "model.demote", model_id, {"reason": reason})
             demoted.append(model_id)
     return demoted
 
 
 def demoted_models(store: Store) -> set[str]:
     with store.session() as session:
-        return set(session.scalars(select(ModelStatus.model_id).where(ModelStatus.status == "demoted")))
+        return repo.demoted(session)

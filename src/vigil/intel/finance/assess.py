@@ -6,10 +6,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from vigil.core import defaults
 from vigil.intel.finance.ledger import Transaction
 from vigil.intel.finance.rules import FINANCE_RULES, Context, FinanceConfig, Hit, Rule
 
-DEFAULT_THRESHOLD = 0.6
+DEFAULT_THRESHOLD = defaults.FINANCE_THRESHOLD
 
 
 @dataclass(frozen=True)

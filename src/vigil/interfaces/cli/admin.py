@@ -1,4 +1,4 @@
-"""`vigil serve`, `vigil keys ...`, `vigil audit ...`, `vigil review ...`."""
+"""`vigil serve`, `vigil keys ...`, `vigil audit ...`, `vigil review ...`, `vigil models ...`."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vigil.interfaces.cli.common import DbOption, console, err, open_store
-from vigil.review import keys, transparency
-from vigil.review import queue as review
-from vigil.store import audit
+from vigil.core import defaults
+from vigil.core.actor import KEY_ROLES
+from vigil.interfaces.cli.common import ActorOption, App, DbOption, console, err, open_store, operator
 
-keys_app = typer.Typer(help="API keys and roles.", no_args_is_help=True)
-audit_app = typer.Typer(help="Audit log checks and transparency export.", no_args_is_help=True)
-review_app = typer.Typer(help="Review queue administration.", no_args_is_help=True)
-models_app = typer.Typer(help="Classifier models: measured precision and demotion.", no_args_is_help=True)
+keys_app = App(help="API keys and roles.")
+audit_app = App(help="Audit log checks and transparency export.")
+review_app = App(help="Review queue administration.")
+models_app = App(help="Classifier models: measured precision and demotion.")
 
 
 @models_app.command("report")
@@ -29,6 +28,7 @@ def models_report(
         bool, typer.Option("--enforce", help="Demote models below the floor (audited)")
     ] = False,
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Per-model precision by score band and false-positive rate, from reviewers' decisions."""
     from vigil.intel.classify import monitor
@@ -36,7 +36,7 @@ def models_report(
     store = open_store(db)
     policy = monitor.MonitorPolicy(threshold, floor, min_decisions)
     if enforce:
-        for model_id in monitor.enforce(store, policy, actor="cli"):
+        for model_id in monitor.enforce(store, operator(actor), policy):
             err.print(f"[yellow]demoted[/] {model_id}")
     console.print_json(json.dumps(monitor.report(store, policy)))
 
@@ -44,20 +44,21 @@ def models_report(
 @keys_app.command("create")
 def create_key(
     name: Annotated[str, typer.Argument(help="Who the key is for")],
-    role: Annotated[str, typer.Option(help=f"One of: {', '.join(keys.ROLES)}")],
+    role: Annotated[str, typer.Option(help=f"One of: {', '.join(r.value for r in KEY_ROLES)}")],
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Create a key; it is printed once and only its hash is stored."""
-    try:
-        key = keys.create_key(open_store(db), name, role)
-    except ValueError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-    console.print(key)
+    from vigil.review import keys
+
+    console.print(keys.create_key(open_store(db), operator(actor), name, role))
 
 
 @keys_app.command("list")
 def list_keys(db: DbOption = None) -> None:
+    """Every key with its role and whether it was revoked (never the key itself)."""
+    from vigil.review import keys
+
     table = Table("name", "role", "created", "revoked")
     for row in keys.list_keys(open_store(db)):
         table.add_row(str(row["name"]), str(row["role"]), str(row["created_at"]), str(row["revoked"]))
@@ -65,16 +66,19 @@ def list_keys(db: DbOption = None) -> None:
 
 
 @keys_app.command("revoke")
-def revoke_key(name: str, db: DbOption = None) -> None:
-    if not keys.revoke(open_store(db), name):
-        err.print(f"[red]error:[/] no active key named {name}")
-        raise typer.Exit(2)
+def revoke_key(name: str, db: DbOption = None, actor: ActorOption = None) -> None:
+    """Revoke a key at once; its holder can no longer log in or call the API."""
+    from vigil.review import keys
+
+    keys.revoke(open_store(db), operator(actor), name)
     console.print(f"revoked {name}")
 
 
 @audit_app.command("verify")
 def verify(db: DbOption = None) -> None:
     """Recompute the hash chain; exit 1 and name the first bad event if anything was altered."""
+    from vigil.store import audit
+
     result = audit.verify(open_store(db))
     if result.ok:
         console.print(f"audit log intact: {result.events} events")
@@ -87,27 +91,34 @@ def verify(db: DbOption = None) -> None:
 def transparency_export(
     out: Annotated[Path, typer.Option(help="JSON file to write")] = Path("transparency.json"),
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Counts by source, list, category and outcome, and false-positive rates from review decisions."""
+    from vigil.review import transparency
+    from vigil.store import audit
+
     store = open_store(db)
     data = transparency.build(store)
     out.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    audit.log(store, "cli", "transparency.export", str(out))
+    audit.log(store, operator(actor), "transparency.export", str(out))
     console.print_json(json.dumps(data))
 
 
 @review_app.command("enqueue")
 def enqueue(
     scan_id: int,
-    votes: Annotated[int, typer.Option(help="Agreeing reviewers needed")] = review.DEFAULT_REQUIRED_VOTES,
+    votes: Annotated[int, typer.Option(help="Agreeing reviewers needed")] = defaults.REQUIRED_VOTES,
     context: Annotated[
         Path | None, typer.Option(help="JSON: item path -> uploader/account/ip_events")
     ] = None,
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Put a scan's matches into the review queue (done automatically after `vigil scan`)."""
+    from vigil.review import domain as review
+
     contexts = json.loads(context.read_text()) if context else None
-    added = review.enqueue_scan(open_store(db), scan_id, votes, contexts)
+    added = review.enqueue_scan(open_store(db), operator(actor), scan_id, votes, contexts)
     console.print(f"{added} items queued for review")
 
 
@@ -119,7 +130,7 @@ def serve(
     key_file: Annotated[Path | None, typer.Option(help="Evidence key file (or $VIGIL_EVIDENCE_KEY)")] = None,
     votes: Annotated[
         int, typer.Option(help="Agreeing reviewers needed per decision")
-    ] = review.DEFAULT_REQUIRED_VOTES,
+    ] = defaults.REQUIRED_VOTES,
     reporter_email: Annotated[str, typer.Option(help="Reporter e-mail in clearinghouse reports")] = "",
     clearinghouse_url: Annotated[str | None, typer.Option(help="CyberTipline-style API base URL")] = None,
     workers: Annotated[int, typer.Option(help="Worker processes (they share a memory-mapped index)")] = 1,

@@ -8,17 +8,13 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from vigil.actions.blocking import blocklist, search
-from vigil.actions.blocking.stop_page import TEXTS, StopPageConfig, serve
-from vigil.interfaces.cli.common import DbOption, console, err, open_store
-from vigil.store.models import BlockEntry
+from vigil.actions.blocking.stop_page import TEXTS
+from vigil.core.errors import InvalidInput
+from vigil.interfaces.cli.common import ActorOption, App, DbOption, console, open_store, operator
 
-blocklist_app = typer.Typer(
-    help="Reviewed blocklist: add, review, export as RPZ or lists.", no_args_is_help=True
-)
-search_app = typer.Typer(help="Search-query warnings against a reviewed term list.", no_args_is_help=True)
+blocklist_app = App(help="Reviewed blocklist: add, review, export as RPZ or lists.")
+search_app = App(help="Search-query warnings against a reviewed term list.")
 
 
 @blocklist_app.command("add")
@@ -28,46 +24,46 @@ def add(
     level: Annotated[str, typer.Option(help="block or warn")] = "block",
     force: Annotated[bool, typer.Option("--force", help="Allow a shared host or CDN")] = False,
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Propose an entry; it is exported only after review."""
-    try:
-        entry = blocklist.add(open_store(db), value, source=source, level=level, force=force)
-    except blocklist.BlocklistError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
-    console.print(f"entry {entry.id}: {entry.kind} {entry.value} ({entry.status})")
+    from vigil.actions.blocking import blocklist
+
+    entry = blocklist.add(open_store(db), operator(actor), value, source=source, level=level, force=force)
+    console.print(f"entry {entry.id}: {entry.kind.value} {entry.value} ({entry.status.value})")
 
 
 @blocklist_app.command("review")
 def review(
     entry_id: int,
-    reviewer: Annotated[str, typer.Option(help="Who reviewed it")],
     reject: Annotated[bool, typer.Option("--reject", help="Reject instead of approve")] = False,
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
-    try:
-        blocklist.review(open_store(db), entry_id, reviewer, approve=not reject)
-    except blocklist.BlocklistError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    """Approve (or reject) a proposed entry; the reviewer is the acting operator."""
+    from vigil.actions.blocking import blocklist
+
+    blocklist.review(open_store(db), operator(actor), entry_id, approve=not reject)
     console.print(f"entry {entry_id} {'rejected' if reject else 'approved'}")
 
 
 @blocklist_app.command("list")
 def list_entries(db: DbOption = None) -> None:
+    """Every entry with its state and who reviewed it."""
+    from vigil.actions.blocking import blocklist
+
     table = Table("id", "kind", "value", "level", "status", "source", "added", "reviewer")
-    with open_store(db).session() as session:
-        for e in session.scalars(select(BlockEntry).order_by(BlockEntry.id)):
-            table.add_row(
-                str(e.id),
-                e.kind,
-                e.value,
-                e.level,
-                e.status,
-                e.source or "",
-                e.added_at.date().isoformat(),
-                e.reviewer or "",
-            )
+    for e in blocklist.entries(open_store(db)):
+        table.add_row(
+            str(e.id),
+            e.kind.value,
+            e.value,
+            e.level.value,
+            e.status.value,
+            e.source or "",
+            e.added_at.date().isoformat(),
+            e.reviewer or "",
+        )
     console.print(table)
 
 
@@ -80,13 +76,13 @@ def export(
     stop_host: Annotated[str | None, typer.Option(help="Stop-page host for the cname action")] = None,
     ttl: Annotated[int, typer.Option(help="Record TTL")] = 300,
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Write approved entries; the RPZ SOA serial moves only when the content changes."""
-    try:
-        count = blocklist.export(open_store(db), fmt, out, blocklist.RpzOptions(zone, action, stop_host, ttl))
-    except blocklist.BlocklistError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+    from vigil.actions.blocking import blocklist
+
+    options = blocklist.RpzOptions(zone, action, stop_host, ttl)
+    count = blocklist.export(open_store(db), operator(actor), fmt, out, options)
     console.print(f"wrote {count} entries to {out}")
 
 
@@ -98,9 +94,10 @@ def stop_page(
     helpline_name: Annotated[str | None, typer.Option(help="Override the helpline name")] = None,
 ) -> None:
     """Serve the stop page for blocked names. It writes no log of any kind about visitors."""
+    from vigil.actions.blocking.stop_page import StopPageConfig, serve
+
     if language not in TEXTS:
-        err.print(f"[red]error:[/] language must be one of {', '.join(TEXTS)}")
-        raise typer.Exit(2)
+        raise InvalidInput(f"language must be one of {', '.join(TEXTS)}")
     server = serve(host, port, StopPageConfig(language, helpline_url, helpline_name))
     console.print(f"stop page on {host}:{server.server_address[1]} ({language}); no visitor logging")
     try:
@@ -115,6 +112,9 @@ def check(
     terms: Annotated[Path, typer.Option(help="Reviewed term list (id<TAB>term[<TAB>level])")],
     language: Annotated[str, typer.Option(help="en or no")] = "en",
 ) -> None:
+    """Whether a query should get a warning: term ids (never the terms), message and helpline."""
+    from vigil.actions.blocking import search
+
     result = search.check(query, search.TermList.load(terms), language)
     console.print_json(json.dumps(result.__dict__))
 
@@ -125,6 +125,8 @@ def evaluate(
     benign: Annotated[Path, typer.Option(help="Benign queries, one per line")],
 ) -> None:
     """False-positive rate of the term list on a benign query set, with the flagged queries."""
+    from vigil.actions.blocking import search
+
     queries = benign.read_text(encoding="utf-8").splitlines()
     rate, flagged = search.false_positive_rate(queries, search.TermList.load(terms))
     console.print(

@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from vigil.actions.takedown import notices
-from vigil.actions.takedown.contacts import ContactBook
-from vigil.actions.takedown.outbox import OutboxConfig
-from vigil.core.errors import VigilError
-from vigil.intel.sites.candidates import DEFAULT_SUFFIXES, all_suffixes, candidates
-from vigil.intel.sites.fingerprint import fingerprint_site
-from vigil.intel.sites.rank import WEIGHTS, rank
-from vigil.interfaces.cli.common import DbOption, console, err, fail, open_store
-from vigil.sources.crawl import jobs
-from vigil.sources.crawl.engine import CrawlStats
-from vigil.sources.crawl.policy import CrawlPolicy
+from vigil.core.errors import InvalidInput
+from vigil.interfaces.cli.common import ActorOption, App, DbOption, console, err, open_store, operator
 
-crawl_app = typer.Typer(help="Crawl sites for known images (resumable).", no_args_is_help=True)
-takedown_app = typer.Typer(
-    help="Takedown notices: open, send, re-check every 24 h, statistics.", no_args_is_help=True
-)
-sites_app = typer.Typer(
-    help="Resurfacing sites: look-alike names and fingerprint ranking.", no_args_is_help=True
-)
+if TYPE_CHECKING:
+    from vigil.sources.crawl.engine import CrawlStats
+    from vigil.store.db import Store
+
+crawl_app = App(help="Crawl sites for known images (resumable).")
+takedown_app = App(help="Takedown notices: open, send, re-check every 24 h, statistics.")
+sites_app = App(help="Resurfacing sites: look-alike names and fingerprint ranking.")
 
 ResolveOption = Annotated[
     list[str] | None, typer.Option("--resolve", help="host=ip:port, like curl --resolve (repeatable)")
@@ -40,19 +31,21 @@ def _resolve(values: list[str] | None) -> dict[str, str]:
     for value in values or []:
         host, sep, target = value.partition("=")
         if not sep or ":" not in target:
-            raise typer.BadParameter(f"--resolve wants host=ip:port, got {value!r}")
+            raise InvalidInput(f"--resolve wants host=ip:port, got {value!r}")
         out[host.strip().lower()] = target.strip()
     return out
 
 
-def _report(store_url: str | None, job_id: int, stats: CrawlStats) -> None:
+def _report(store: Store, job_id: int, stats: CrawlStats) -> None:
+    from vigil.sources.crawl import jobs
+
     console.print(
         f"job {job_id}: {stats.pages} pages, {stats.images} images in {stats.seconds:.1f} s "
         f"({stats.pages_per_second:.0f} pages/s); {stats.hits} hits; "
         f"skipped {stats.skipped_robots} by robots.txt, "
         f"{stats.skipped_scope} out of scope; {stats.errors} errors; {stats.left_queued} still queued"
     )
-    found = jobs.hits(open_store(store_url), job_id)
+    found = jobs.hits(store, job_id)
     if found:
         table = Table("hit", "page", "image", "match", "keywords")
         for h in found[:50]:
@@ -87,8 +80,13 @@ def run(
     resolve_only: Annotated[bool, typer.Option("--resolve-only", help="Fetch only --resolve hosts")] = False,
     name: Annotated[str, typer.Option(help="Job name")] = "crawl",
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Start a crawl job and run it; Ctrl-C leaves it resumable with `vigil crawl resume JOB`."""
+    from vigil.sources.crawl import jobs
+    from vigil.sources.crawl.policy import CrawlPolicy
+
+    who = operator(actor)
     policy = CrawlPolicy(
         seeds=seeds,
         scope=scope,
@@ -104,44 +102,35 @@ def run(
         keywords=keywords.read_text(encoding="utf-8").splitlines() if keywords else [],
     )
     store = open_store(db)
-    try:
-        job_id = jobs.start_job(store, name, policy)
-        stats = jobs.run_job(store, job_id, page_limit=max_pages)
-    except VigilError as exc:
-        raise fail(exc) from None
-    _report(db, job_id, stats)
+    job_id = jobs.start_job(store, who, name, policy)
+    _report(store, job_id, jobs.run_job(store, who, job_id, page_limit=max_pages))
 
 
 @crawl_app.command("resume")
-def resume(job_id: int, db: DbOption = None) -> None:
+def resume(job_id: int, db: DbOption = None, actor: ActorOption = None) -> None:
     """Continue a job from its stored frontier; done URLs are not fetched again."""
+    from vigil.sources.crawl import jobs
+
     store = open_store(db)
-    try:
-        stats = jobs.run_job(store, job_id)
-    except VigilError as exc:
-        raise fail(exc) from None
-    _report(db, job_id, stats)
+    _report(store, job_id, jobs.run_job(store, operator(actor), job_id))
 
 
 @crawl_app.command("queue")
 def queue(
     job_id: int,
-    actor: Annotated[str, typer.Option(help="Who queues the hits (audited)")],
     evidence_dir: Annotated[Path, typer.Option(help="Encrypted evidence folder (as for serve)")] = Path(
         "vigil-evidence"
     ),
     key_file: Annotated[Path | None, typer.Option(help="Evidence key file")] = None,
     votes: Annotated[int, typer.Option(help="Agreeing reviewers needed")] = 2,
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Put a job's hits in the review queue (fetched again, checked, quarantined encrypted)."""
     from vigil.review.evidence import Vault
-    from vigil.review.keys import Principal
     from vigil.sources.crawl.review import queue_hits
 
-    result = queue_hits(
-        open_store(db), job_id, Vault.open(evidence_dir, key_file), Principal(0, actor, "submitter"), votes
-    )
+    result = queue_hits(open_store(db), job_id, Vault.open(evidence_dir, key_file), operator(actor), votes)
     for problem in result.problems:
         err.print(f"[yellow]skipped[/] {problem}")
     console.print(f"{len(result.items)} review items queued: {', '.join(map(str, result.items))}")
@@ -150,6 +139,8 @@ def queue(
 @crawl_app.command("hits")
 def hits(job_id: int, db: DbOption = None) -> None:
     """Known images found by a job, for review (`vigil takedown open --hit ID` after confirming)."""
+    from vigil.sources.crawl import jobs
+
     console.print_json(json.dumps(jobs.hits(open_store(db), job_id)))
 
 
@@ -160,29 +151,28 @@ ContactsOption = Annotated[
 
 @takedown_app.command("open")
 def takedown_open(
-    confirmed_by: Annotated[str, typer.Option(help="The reviewer who confirmed the content")] = "",
-    hit: Annotated[int | None, typer.Option(help="A crawl hit to confirm and notice")] = None,
+    hit: Annotated[int | None, typer.Option(help="A crawl hit the acting operator confirms")] = None,
     review_item: Annotated[int | None, typer.Option(help="A crawl review item reviewers confirmed")] = None,
     url: Annotated[str | None, typer.Option(help="Or a URL confirmed by other means")] = None,
     reason: Annotated[str, typer.Option(help="Why (for --url)")] = "confirmed by reviewer",
     contacts: ContactsOption = None,
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
-    store = open_store(db)
-    try:
-        book = ContactBook.load(contacts)
-        if review_item is not None:
-            notice = notices.open_from_review(store, review_item, book)[0]
-        elif not confirmed_by:
-            raise VigilError("--hit and --url need --confirmed-by (a review item carries its reviewers)")
-        elif hit is not None:
-            notice = notices.open_from_hit(store, hit, confirmed_by, book)
-        elif url:
-            notice = notices.open_notice(store, url, confirmed_by=confirmed_by, reason=reason, contacts=book)
-        else:
-            raise VigilError("give --review-item, --hit or --url")
-    except VigilError as exc:
-        raise fail(exc) from None
+    """Open a notice: for a crawl item reviewers confirmed, or (small teams) a hit or URL you confirm."""
+    from vigil.actions.takedown import notices
+    from vigil.actions.takedown.contacts import ContactBook
+
+    store, who = open_store(db), operator(actor)
+    book = ContactBook.load(contacts)
+    if review_item is not None:
+        notice = notices.open_from_review(store, who, review_item, book)[0]
+    elif hit is not None:
+        notice = notices.open_from_hit(store, who, hit, book)
+    elif url:
+        notice = notices.open_notice(store, who, url, confirmed_by=who.label, reason=reason, contacts=book)
+    else:
+        raise InvalidInput("give --review-item, --hit or --url")
     console.print(f"notice {notice.id} opened for {notice.url} -> {notice.contact} ({notice.channel})")
 
 
@@ -190,7 +180,13 @@ NowOption = Annotated[str | None, typer.Option(help="Pretend it is this ISO time
 
 
 def _now(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"--now wants an ISO time, got {value!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # a time without offset is UTC
 
 
 @takedown_app.command("send")
@@ -200,23 +196,34 @@ def takedown_send(
     ] = None,
     now: NowOption = None,
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Send notices never sent, or last sent 24 h or more ago."""
-    sent = notices.send_due(open_store(db), OutboxConfig.from_env(outbox), _now(now))
+    from vigil.actions.takedown import notices
+    from vigil.actions.takedown.outbox import OutboxConfig
+
+    sent = notices.send_due(open_store(db), operator(actor), OutboxConfig.from_env(outbox), _now(now))
     for notice_id, receipt in sent:
         console.print(f"notice {notice_id}: {receipt}")
     console.print(f"{len(sent)} notices sent")
 
 
 @takedown_app.command("recheck")
-def takedown_recheck(resolve: ResolveOption = None, now: NowOption = None, db: DbOption = None) -> None:
+def takedown_recheck(
+    resolve: ResolveOption = None, now: NowOption = None, db: DbOption = None, actor: ActorOption = None
+) -> None:
     """Fetch each open notice's URL: gone or changed is removed (with the time), else still present."""
-    counts = notices.recheck(open_store(db), _now(now), _resolve(resolve))
+    from vigil.actions.takedown import notices
+
+    counts = notices.recheck(open_store(db), operator(actor), _now(now), _resolve(resolve))
     console.print(f"{counts.get('removed', 0)} removed, {counts.get('still_present', 0)} still present")
 
 
 @takedown_app.command("stats")
 def takedown_stats(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Open and removed notices, median removal time, open notices per host."""
+    from vigil.actions.takedown import notices
+
     s = notices.stats(open_store(db))
     if as_json:
         console.print_json(json.dumps(s.__dict__))
@@ -240,10 +247,12 @@ def sites_candidates(
     no_typos: Annotated[bool, typer.Option("--no-typos")] = False,
 ) -> None:
     """Look-alike names to check: other suffixes (TLD hopping) and typo variants."""
+    from vigil.intel.sites.candidates import DEFAULT_SUFFIXES, all_suffixes, candidates
+
     try:
         names = candidates(domain, all_suffixes() if all_tlds else DEFAULT_SUFFIXES, not no_typos)
     except ValueError as exc:
-        raise fail(exc) from None
+        raise InvalidInput(str(exc)) from None
     console.print("\n".join(names))
 
 
@@ -260,10 +269,13 @@ def sites_rank(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Fingerprint the known site and each candidate; rank with a score per channel for review."""
+    from vigil.intel.sites.fingerprint import fingerprint_site
+    from vigil.intel.sites.rank import WEIGHTS, rank
+
     mapping = _resolve(resolve)
     targets = list(candidate_urls or []) + (from_file.read_text().split() if from_file else [])
     if not targets:
-        raise fail(VigilError("no candidates: pass URLs or --from FILE"))
+        raise InvalidInput("no candidates: pass URLs or --from FILE")
     reference = fingerprint_site(known, mapping, pages)
     ranked = rank(reference, [fingerprint_site(u, mapping, pages) for u in targets])[:top]
     if as_json:

@@ -8,14 +8,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vigil.actions.exchanges import sync
 from vigil.actions.exchanges.apis import EXCHANGE_APIS
-from vigil.core.errors import VigilError
-from vigil.interfaces.cli.common import DbOption, console, err, fail, open_store
+from vigil.core.errors import InvalidInput
+from vigil.interfaces.cli.common import ActorOption, App, DbOption, console, err, open_store, operator
 
-exchanges_app = typer.Typer(
-    help="Hash-sharing exchanges (NCMEC, StopNCII, ThreatExchange, files).", no_args_is_help=True
-)
+exchanges_app = App(help="Hash-sharing exchanges (NCMEC, StopNCII, ThreatExchange, files).")
 
 
 @exchanges_app.command("add")
@@ -32,33 +29,39 @@ def add(
     share: Annotated[
         bool, typer.Option("--share", help="Opt in to sharing our confirmed signals back")
     ] = False,
-    actor: Annotated[str, typer.Option(help="Who configures it (audited)")] = "cli",
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
+    """Configure an exchange feeding a list (audited); sharing back is off unless --share."""
+    from vigil.actions.exchanges import sync
+
     try:
         settings = json.loads(config)
-        row = sync.add_exchange(
-            open_store(db),
-            name,
-            api,
-            settings,
-            list_name=list_name,
-            category=category,
-            share=share,
-            actor=actor,
-        )
-    except (VigilError, KeyError, ValueError) as exc:
-        raise fail(exc) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"--config is not JSON: {exc}") from None
+    row = sync.add_exchange(
+        open_store(db),
+        operator(actor),
+        name,
+        api,
+        settings,
+        list_name=list_name,
+        category=category,
+        share=share,
+    )
     console.print(f"exchange {row.name} ({row.api}) added; sharing {'on' if row.share else 'off'}")
 
 
 @exchanges_app.command("fetch")
-def fetch(name: Annotated[str, typer.Argument(help="Exchange to fetch")], db: DbOption = None) -> None:
+def fetch(
+    name: Annotated[str, typer.Argument(help="Exchange to fetch")],
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
     """Fetch from the last checkpoint into the exchange's list; bad items are listed and skipped."""
-    try:
-        result = sync.fetch(open_store(db), name)
-    except VigilError as exc:
-        raise fail(exc) from None
+    from vigil.actions.exchanges import sync
+
+    result = sync.fetch(open_store(db), operator(actor), name)
     for problem in result.rejected[:50]:
         err.print(f"[yellow]rejected[/] {problem}")
     console.print(
@@ -69,6 +72,9 @@ def fetch(name: Annotated[str, typer.Argument(help="Exchange to fetch")], db: Db
 
 @exchanges_app.command("status")
 def status(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Each exchange's last fetch, counts and sharing state."""
+    from vigil.actions.exchanges import sync
+
     rows = sync.status(open_store(db))
     if as_json:
         console.print_json(json.dumps(rows))
@@ -92,12 +98,11 @@ def status(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")]
 @exchanges_app.command("share")
 def share(
     name: Annotated[str, typer.Argument(help="Exchange to share to (must have opted in)")],
-    actor: Annotated[str, typer.Option(help="Who shares (audited)")],
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Send the signals of human-confirmed items, each once, with the reviewers' agreement audited."""
-    try:
-        sent = sync.share(open_store(db), name, actor)
-    except VigilError as exc:
-        raise fail(exc) from None
+    from vigil.actions.exchanges import sync
+
+    sent = sync.share(open_store(db), operator(actor), name)
     console.print(f"{sent} signals shared to {name}")

@@ -9,16 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from vigil.core import defaults
 from vigil.core.errors import VigilError
-from vigil.intel.finance.assess import DEFAULT_THRESHOLD, assess, str_draft
-from vigil.intel.finance.ledger import read_ledger, write_ledger
-from vigil.intel.finance.rules import FINANCE_RULES, FinanceConfig
-from vigil.interfaces.cli.common import console, err, fail
-from vigil.testing.synth.finance import generate
+from vigil.interfaces.cli.common import App, console, err
 
-finance_app = typer.Typer(
-    help="Payment indicators for live-streamed abuse (prioritisation only).", no_args_is_help=True
-)
+finance_app = App(help="Payment indicators for live-streamed abuse (prioritisation only).")
 
 
 @finance_app.command("scan")
@@ -32,16 +27,20 @@ def scan(
     low_value: Annotated[float, typer.Option(help="Low-value ceiling in base currency")] = 150.0,
     threshold: Annotated[
         float, typer.Option(help="Score that puts a customer in front of an analyst")
-    ] = DEFAULT_THRESHOLD,
+    ] = defaults.FINANCE_THRESHOLD,
     drafts: Annotated[Path | None, typer.Option(help="Write an STR draft per flagged customer here")] = None,
     top: Annotated[int, typer.Option(help="Customers to show")] = 20,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Score every sender; each indicator hit names its published source."""
+    from vigil.intel.finance.assess import assess, str_draft
+    from vigil.intel.finance.ledger import read_ledger
+    from vigil.intel.finance.rules import FinanceConfig
+
     try:
         data = read_ledger(ledger)
-    except (VigilError, OSError) as exc:
-        raise fail(exc) from None
+    except OSError as exc:
+        raise VigilError(f"cannot read {ledger}: {exc}") from None
     for p in data.problems[:20]:
         err.print(f"[yellow]skipped[/] {p}")
     config = FinanceConfig(
@@ -80,20 +79,9 @@ def scan(
 @finance_app.command("rules")
 def rules() -> None:
     """The indicator rules, their weights and sources."""
+    from vigil.intel.finance.rules import FINANCE_RULES
+
     table = Table("rule", "weight", "source")
     for name, rule in FINANCE_RULES:
         table.add_row(name, f"{rule.weight:.2f}", rule.source)
     console.print(table)
-
-
-@finance_app.command("synth")
-def synth(
-    out: Annotated[Path, typer.Argument(help="CSV to write")],
-    rows: Annotated[int, typer.Option(help="About this many transactions")] = 10_000,
-    planted: Annotated[int, typer.Option(help="Planted customers")] = 12,
-    seed: int = 0,
-) -> None:
-    """Write a synthetic ledger (ordinary customers, family remitters, planted rings) for trials."""
-    ledger = generate(rows, planted, seed=seed)
-    write_ledger(out, ledger.transactions)
-    console.print(f"{len(ledger.transactions)} transactions; planted: {', '.join(sorted(ledger.planted))}")

@@ -1,261 +1,46 @@
-"""The `vigil` command line."""
+"""The `vigil` command line: one obvious command per job, each a thin adapter over the domain layer.
+
+Every command that changes state takes `--actor` (or `$VIGIL_ACTOR`) and its domain call writes the
+audit event; a `VigilError` anywhere prints as `error: ...` with exit status 2.
+"""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-from typing import Annotated
-
-import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-
-from vigil.core.errors import VigilError
 from vigil.interfaces.cli.admin import audit_app, keys_app, models_app, review_app, serve
 from vigil.interfaces.cli.blocking import blocklist_app, search_app, stop_page
-from vigil.interfaces.cli.common import DbOption, console, err, open_store
+from vigil.interfaces.cli.common import App
 from vigil.interfaces.cli.crawl import crawl_app, sites_app, takedown_app
 from vigil.interfaces.cli.exchanges import exchanges_app
 from vigil.interfaces.cli.finance import finance_app
 from vigil.interfaces.cli.lists import lists_app
+from vigil.interfaces.cli.scan import hash_file, report, scan
 from vigil.interfaces.cli.text import text_app
 from vigil.interfaces.cli.triage import p2p_app, triage_app
-from vigil.match.matcher import DEFAULT_MIN_QUALITY, MatchConfig
-from vigil.match.pdq_index import DEFAULT_RADIUS
-from vigil.media.decode import Mode
-from vigil.media.video import looks_like_video
-from vigil.media.walk import ItemRef, read_item
-from vigil.review import queue as review_queue
-from vigil.signals.compute import compute
-from vigil.signals.pdq import DIHEDRAL_NAMES
-from vigil.sources.scan import report as scan_report
-from vigil.sources.scan.runner import ScanOptions, run_scan
 
-app = typer.Typer(
-    help="Vigil: match files against known-material hash lists for human review.", no_args_is_help=True
-)
-app.add_typer(lists_app, name="lists")
-app.add_typer(keys_app, name="keys")
-app.add_typer(audit_app, name="audit")
-app.add_typer(review_app, name="review")
-app.add_typer(models_app, name="models")
+app = App(help="Vigil: match files against known-material hash lists for human review.")
+app.command("scan")(scan)
+app.command("hash")(hash_file)
+app.command("report")(report)
 app.command("serve")(serve)
-app.add_typer(blocklist_app, name="blocklist")
-app.add_typer(search_app, name="search-warning")
 app.command("stop-page")(stop_page)
-app.add_typer(text_app, name="text")
-app.add_typer(finance_app, name="finance")
-app.add_typer(triage_app, name="triage")
-app.add_typer(p2p_app, name="p2p")
-app.add_typer(exchanges_app, name="exchanges")
-app.add_typer(crawl_app, name="crawl")
-app.add_typer(takedown_app, name="takedown")
-app.add_typer(sites_app, name="sites")
-
-ModeOption = Annotated[str, typer.Option("--mode", help="fast (vectorised PDQ) or exact (reference pdqhash)")]
-
-
-def _mode(value: str) -> Mode:
-    if value not in ("fast", "exact"):
-        raise typer.BadParameter("mode must be fast or exact")
-    return "fast" if value == "fast" else "exact"
-
-
-@app.command()
-def scan(
-    path: Annotated[Path, typer.Argument(help="Folder, file or archive to scan")],
-    db: DbOption = None,
-    mode: ModeOption = "fast",
-    radius: Annotated[int, typer.Option(help="PDQ match radius in bits")] = DEFAULT_RADIUS,
-    min_quality: Annotated[
-        int, typer.Option(help="Skip PDQ matching below this quality")
-    ] = DEFAULT_MIN_QUALITY,
-    workers: Annotated[int, typer.Option(help="Hashing processes (0: one per CPU)")] = 0,
-    cluster: Annotated[str | None, typer.Option(help="Dask scheduler, e.g. tcp://10.0.0.5:8786")] = None,
-    classify: Annotated[list[str] | None, typer.Option(help="Classifier plug-in to run (repeatable)")] = None,
-    resume: Annotated[
-        bool, typer.Option("--resume", help="Continue the last unfinished scan of PATH")
-    ] = False,
-    dihedral: Annotated[bool, typer.Option(help="Also match rotated/flipped copies")] = True,
-    seconds_per_hash: Annotated[
-        float, typer.Option(help="Video: hash one frame per this many seconds (0: all)")
-    ] = 1.0,
-    video_match: Annotated[
-        float, typer.Option(help="Video: % of query or known frames that must match")
-    ] = 80.0,
-    report_dir: Annotated[Path, typer.Option(help="Where to write the JSON and HTML report")] = Path(
-        "vigil-report"
-    ),
-    review_votes: Annotated[
-        int, typer.Option(help="Queue matches for this many agreeing reviewers (0: none)")
-    ] = 2,
-    context: Annotated[
-        Path | None, typer.Option(help="JSON: item path -> uploader/account/ip_events")
-    ] = None,
-) -> None:
-    """Hash every file under PATH (archives included), match against the lists, write a report."""
-    if not path.exists():
-        err.print(f"[red]error:[/] {path} does not exist")
-        raise typer.Exit(2)
-    store = open_store(db)
-    options = ScanOptions(
-        _mode(mode),
-        workers,
-        MatchConfig(radius, min_quality, dihedral, video_match_percent=video_match),
-        seconds_per_hash,
-        cluster,
-        tuple(classify or ()),
-    )
-    columns = (
-        SpinnerColumn(),
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]} files/s"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task("scanning", total=None, rate="-")
-
-        def advance(step: int, total: int) -> None:
-            bar.update(task, total=total, advance=step)
-            speed = bar.tasks[task].speed
-            bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
-
-        videos: dict[str, TaskID] = {}
-
-        def video_advance(label: str, done: int, total: int) -> None:
-            if label not in videos:
-                videos[label] = bar.add_task("video", total=total or None, rate="-")
-            bar.update(videos[label], completed=done, total=total or None)
-            if total and done >= total - 30:
-                bar.remove_task(videos.pop(label))
-
-        try:
-            scan_id = run_scan(
-                store, path, options, resume=resume, progress=advance, video_progress=video_advance
-            )
-        except VigilError as exc:
-            err.print(f"[red]error:[/] {exc}")
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("[yellow]interrupted[/]: committed results are kept; rerun with --resume")
-            raise typer.Exit(130) from None
-    result = scan_report.build(store, scan_id)
-    json_path, html_path = scan_report.write(result, report_dir)
-    if review_votes:
-        contexts = json.loads(context.read_text()) if context else None
-        queued = review_queue.enqueue_scan(store, scan_id, review_votes, contexts)
-        err.print(f"{queued} matched items queued for human review")
-    totals = result["totals"]
-    table = Table(title=f"scan {scan_id}: {path}")
-    for key in totals:
-        table.add_column(key)
-    table.add_row(*(str(v) for v in totals.values()))
-    console.print(table)
-    for item in result["matches"]:
-        best = item["matches"][0]
-        names = ", ".join(sorted({entry["list"] for m in item["matches"] for entry in m["lists"]}))
-        console.print(
-            f"[red]match[/] {item['path']}  {best['hash_type']} d={best['distance']}  lists: {names}"
-        )
-    for error in result["errors"][:20]:
-        console.print(f"[yellow]skipped[/] {error['path']}: {error['reason']}")
-    if len(result["errors"]) > 20:
-        console.print(f"[yellow]... {len(result['errors']) - 20} more in the report[/]")
-    console.print(f"report: {json_path}  {html_path}")
-
-
-@app.command("hash")
-def hash_file(
-    path: Annotated[Path, typer.Argument(help="File (or archive!member) to hash")],
-    mode: ModeOption = "exact",
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output")] = False,
-    show_dihedral: Annotated[bool, typer.Option("--dihedral", help="Show the 8 PDQ variants")] = False,
-    seconds_per_hash: Annotated[
-        float, typer.Option(help="Video: one frame per this many seconds (0: all)")
-    ] = 0.0,
-    vpdq_out: Annotated[
-        Path | None, typer.Option(help="Video: write frames in vPDQ text format here")
-    ] = None,
-) -> None:
-    """Print a file's MD5, SHA-1, SHA-256, and PDQ (images) or vPDQ frames (videos)."""
-    ref = ItemRef.from_label(str(path))
-    try:
-        data = read_item(ref)
-    except OSError as exc:
-        err.print(f"[red]error:[/] cannot read {path}: {exc}")
-        raise typer.Exit(2) from None
-    is_video = looks_like_video(str(path), data[:16])
-    columns = (SpinnerColumn(), TextColumn("frames"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=err, disable=not is_video) as bar:
-        task = bar.add_task("frames", total=None)
-        signals = compute(
-            str(path),
-            data,
-            _mode(mode),
-            seconds_per_hash=seconds_per_hash,
-            video_source=None if ref.members else ref.path,
-            video_progress=lambda done, total: bar.update(task, completed=done, total=total or None),
-        )
-    if vpdq_out is not None and signals.video is not None:
-        vpdq_out.write_text(signals.video.to_text(), encoding="utf-8")
-    if as_json:
-        console.print_json(json.dumps(signals.to_dict()))
-        return
-    for key, value in signals.hashes().items():
-        console.print(f"{key:8} {value}")
-    if signals.pdq_quality is not None:
-        console.print(f"{'quality':8} {signals.pdq_quality}")
-    if signals.video is not None:
-        video = signals.video
-        console.print(
-            f"{'video':8} {video.width}x{video.height}, {video.fps:.3f} fps, "
-            f"{len(video.frames)} hashed frames"
-        )
-        if video.crop:
-            console.print(
-                f"{'bars':8} picture inside rows {video.crop[0]}-{video.crop[1]}, "
-                f"cols {video.crop[2]}-{video.crop[3]}"
-            )
-        for frame in video.frames[:5]:
-            console.print(f"  {frame.line()}")
-        if len(video.frames) > 5:
-            console.print(f"  ... ({len(video.frames) - 5} more; --vpdq-out FILE writes all)")
-    if show_dihedral:
-        for name, value in zip(DIHEDRAL_NAMES, signals.pdq_dihedral, strict=False):
-            console.print(f"  {name:12} {value}")
-    if signals.error:
-        err.print(f"[yellow]warning:[/] {signals.error}")
-
-
-@app.command()
-def report(
-    scan_id: Annotated[int, typer.Argument(help="Scan id")],
-    db: DbOption = None,
-    out: Annotated[Path, typer.Option(help="Output folder")] = Path("vigil-report"),
-) -> None:
-    """Write the JSON and HTML report of an earlier scan."""
-    store = open_store(db)
-    try:
-        result = scan_report.build(store, scan_id)
-    except KeyError as exc:
-        err.print(f"[red]error:[/] {exc.args[0]}")
-        raise typer.Exit(2) from None
-    for written in scan_report.write(result, out):
-        console.print(str(written))
-
+for sub, name in (
+    (lists_app, "lists"),
+    (keys_app, "keys"),
+    (audit_app, "audit"),
+    (review_app, "review"),
+    (models_app, "models"),
+    (blocklist_app, "blocklist"),
+    (search_app, "search-warning"),
+    (text_app, "text"),
+    (finance_app, "finance"),
+    (triage_app, "triage"),
+    (p2p_app, "p2p"),
+    (exchanges_app, "exchanges"),
+    (crawl_app, "crawl"),
+    (takedown_app, "takedown"),
+    (sites_app, "sites"),
+):
+    app.add_typer(sub, name=name)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

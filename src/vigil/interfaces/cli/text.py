@@ -10,20 +10,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from vigil.core import defaults
 from vigil.core.errors import ItemError, VigilError
-from vigil.intel.chats.engines import CHAT_ENGINES, DEFAULT_EARLY_K, ModelEngine, pan_metrics
-from vigil.intel.chats.messages import CHAT_FORMATS, load_author_ids, load_chats
-from vigil.intel.text import filenames as fn
-from vigil.intel.text.linear import LinearTextModel
-from vigil.interfaces.cli.common import console, err, fail
+from vigil.interfaces.cli.common import App, console, err
 
-text_app = typer.Typer(
-    help="Text intelligence: filenames/queries and chat grooming risk.", no_args_is_help=True
-)
-filenames_app = typer.Typer(
-    help="Filename and search-query classifier (train on your own labelled CSV).", no_args_is_help=True
-)
-chats_app = typer.Typer(help="Grooming-risk scores per chat author.", no_args_is_help=True)
+text_app = App(help="Text intelligence: filenames/queries and chat grooming risk.")
+filenames_app = App(help="Filename and search-query classifier (train on your own labelled CSV).")
+chats_app = App(help="Grooming-risk scores per chat author.")
 text_app.add_typer(filenames_app, name="filenames")
 text_app.add_typer(chats_app, name="chats")
 
@@ -47,10 +40,9 @@ def filenames_train(
     ] = None,
 ) -> None:
     """Train a character n-gram model; the threshold is calibrated on cross-validated scores."""
-    try:
-        model, skipped = fn.train(csv_path, positive=positive, target_precision=target_precision)
-    except VigilError as exc:
-        raise fail(exc) from None
+    from vigil.intel.text import filenames as fn
+
+    model, skipped = fn.train(csv_path, positive=positive, target_precision=target_precision)
     model.save(out)
     console.print(
         f"model written to {out}: {model.info['trained_on']} examples, {skipped} rows skipped, "
@@ -63,10 +55,10 @@ def filenames_eval(
     csv_path: Annotated[Path, typer.Argument(help="Held-out CSV text,label")], model: ModelOption
 ) -> None:
     """Precision, recall and F1 at the model's calibrated threshold."""
-    try:
-        metrics = fn.evaluate(LinearTextModel.load(model), csv_path)
-    except VigilError as exc:
-        raise fail(exc) from None
+    from vigil.intel.text import filenames as fn
+    from vigil.intel.text.linear import LinearTextModel
+
+    metrics = fn.evaluate(LinearTextModel.load(model), csv_path)
     table = Table("threshold", "precision", "recall", "F1", "positives", "negatives")
     table.add_row(*(f"{v:.3f}" if isinstance(v, float) else str(v) for v in metrics.as_dict().values()))
     console.print(table)
@@ -81,10 +73,10 @@ def filenames_classify(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Score names or queries and show the n-grams that raised each score."""
-    try:
-        loaded = LinearTextModel.load(model)
-    except VigilError as exc:
-        raise fail(exc) from None
+    from vigil.intel.text import filenames as fn
+    from vigil.intel.text.linear import LinearTextModel
+
+    loaded = LinearTextModel.load(model)
     items = texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     verdicts = fn.classify(loaded, items)
     if as_json:
@@ -98,9 +90,7 @@ def filenames_classify(
     console.print(table)
 
 
-FormatOption = Annotated[
-    str | None, typer.Option("--format", help=f"{'/'.join(CHAT_FORMATS.names())} (default by suffix)")
-]
+FormatOption = Annotated[str | None, typer.Option("--format", help="jsonl or pan2012 (default by suffix)")]
 
 
 @chats_app.command("score")
@@ -112,16 +102,16 @@ def chats_score(
     fmt: FormatOption = None,
     early_k: Annotated[
         int, typer.Option("--early-k", help="Early warning within this many messages")
-    ] = DEFAULT_EARLY_K,
+    ] = defaults.EARLY_K,
     top: Annotated[int, typer.Option(help="Authors to show")] = 20,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Risk per author with the messages that drove it."""
-    try:
-        loaded = load_chats(path, fmt)
-        scorer = CHAT_ENGINES.get(engine)(model if engine == "model" else lexicon)
-    except (VigilError, KeyError) as exc:
-        raise fail(exc) from None
+    from vigil.intel.chats.engines import CHAT_ENGINES
+    from vigil.intel.chats.messages import load_chats
+
+    loaded = load_chats(path, fmt)
+    scorer = CHAT_ENGINES.get(engine)(model if engine == "model" else lexicon)
     _problems(loaded.problems)
     risks = scorer.score(loaded.messages, early_k)[:top]
     if as_json:
@@ -145,11 +135,14 @@ def chats_train(
     fmt: FormatOption = None,
 ) -> None:
     """Train the word n-gram engine on a labelled corpus you hold (e.g. PAN 2012 training set)."""
+    from vigil.intel.chats.engines import ModelEngine
+    from vigil.intel.chats.messages import load_author_ids, load_chats
+
     try:
         loaded = load_chats(path, fmt)
         engine = ModelEngine.train(loaded.messages, load_author_ids(predators))
-    except (VigilError, OSError) as exc:
-        raise fail(exc) from None
+    except OSError as exc:
+        raise VigilError(f"cannot read: {exc}") from None
     _problems(loaded.problems)
     engine.model.save(out)
     console.print(
@@ -166,12 +159,15 @@ def chats_eval(
     fmt: FormatOption = None,
 ) -> None:
     """PAN 2012 problem-1 metric: precision, recall, F0.5 of flagged authors."""
+    from vigil.intel.chats.engines import CHAT_ENGINES, pan_metrics
+    from vigil.intel.chats.messages import load_author_ids, load_chats
+
     try:
         loaded = load_chats(path, fmt)
         risks = CHAT_ENGINES.get(engine)(model).score(loaded.messages)
         truth = load_author_ids(predators)
-    except (VigilError, KeyError, OSError) as exc:
-        raise fail(exc) from None
+    except OSError as exc:
+        raise VigilError(f"cannot read: {exc}") from None
     m = pan_metrics({r.author for r in risks if r.flagged}, truth)
     console.print(
         f"flagged {m.flagged}, predators {m.predators}: precision {m.precision:.3f} "

@@ -2,47 +2,25 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from vigil.core.errors import ItemError, VigilError
-from vigil.interfaces.cli.common import DbOption, console, err, fail, open_store
-from vigil.lists.store import on_known_lists
-from vigil.match.matcher import Matcher
-from vigil.sources.p2p.hosts import rank_hosts, to_bundle
-from vigil.sources.p2p.observations import read_observations
-from vigil.sources.triage import casebook
-from vigil.sources.triage.assess import prioritise
-from vigil.sources.triage.export import case_html, write_queue_csv
-from vigil.sources.triage.intake import read_bundles
-from vigil.sources.triage.ipinfo import load_ranges, shared_ranges
-from vigil.sources.triage.linking import LinkConfig
-from vigil.sources.triage.pipeline import TriageResult, matcher_lookup, run_triage
-from vigil.store import audit
-from vigil.store.db import Store
-from vigil.testing.synth.p2p import write_observations
-from vigil.testing.synth.triage import generate_reports
+from vigil.core.errors import InvalidInput, ItemError, NotFound, VigilError
+from vigil.interfaces.cli.common import ActorOption, App, DbOption, console, err, open_store, operator
 
-triage_app = typer.Typer(
-    help="Incoming reports: intake, completeness, case linking, priority.", no_args_is_help=True
-)
-p2p_app = typer.Typer(help="P2P observation logs: list matching and top distributors.", no_args_is_help=True)
-ActorOption = Annotated[str, typer.Option(help="Who is acting (recorded in the audit log)")]
+if TYPE_CHECKING:
+    from vigil.core.actor import Actor
+    from vigil.sources.triage.pipeline import TriageResult
+    from vigil.store.db import Store
+
+triage_app = App(help="Incoming reports: intake, completeness, case linking, priority.")
+p2p_app = App(help="P2P observation logs: list matching and top distributors.")
 GeoOption = Annotated[Path | None, typer.Option(help="GeoIP/ASN ranges CSV (network,country,asn,...)")]
 SharedOption = Annotated[Path | None, typer.Option(help="VPN/hosting ranges CSV (network,label)")]
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
 
 
 def _skipped(problems: list[ItemError], what: str = "rejected") -> None:
@@ -57,21 +35,17 @@ def import_(
     paths: Annotated[
         list[Path], typer.Argument(help="Bundles: .xml, .json, .jsonl (one per line) or folders")
     ],
-    actor: ActorOption = "",
+    actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
     """Store incoming reports; a malformed bundle is rejected with every reason, the rest go on."""
-    store = open_store(db)
+    from vigil.sources.triage import casebook
+    from vigil.sources.triage.intake import read_bundles
+
+    who = operator(actor)
     intake = read_bundles(paths)
     _skipped(intake.rejected)
-    count = casebook.import_reports(store, intake.reports)
-    audit.log(
-        store,
-        actor or _user(),
-        "triage.import",
-        None,
-        {"added": count.added, "already_known": count.already_known, "rejected": len(intake.rejected)},
-    )
+    count = casebook.import_reports(open_store(db), who, intake.reports, len(intake.rejected))
     console.print(
         f"{count.added} reports added, {count.already_known} already known, "
         f"{len(intake.rejected)} bundles rejected"
@@ -80,11 +54,21 @@ def import_(
 
 def _triage(
     store: Store,
+    actor: Actor,
     geoip: Path | None,
     shared: Path | None,
     window: int,
     fanout: int,
 ) -> tuple[TriageResult, dict[int, int]]:
+    from datetime import timedelta
+
+    from vigil.match.matcher import Matcher
+    from vigil.sources.triage import casebook
+    from vigil.sources.triage.assess import prioritise
+    from vigil.sources.triage.ipinfo import load_ranges, shared_ranges
+    from vigil.sources.triage.linking import LinkConfig
+    from vigil.sources.triage.pipeline import matcher_lookup, run_triage
+
     reports, previous = casebook.load_reports(store)
     if not reports:
         raise VigilError("no reports yet: run `vigil triage import` first")
@@ -95,7 +79,7 @@ def _triage(
     result = run_triage(reports, matcher_lookup(Matcher(store)), geo=geo, shared=shared_table, config=config)
     open_before = casebook.open_cases_before(result.linked.cases, previous, store)
     result.queue = prioritise(result.assessments, result.linked, open_before)
-    return result, casebook.save_run(store, reports, previous, result)
+    return result, casebook.save_run(store, actor, reports, previous, result)
 
 
 WindowOption = Annotated[int, typer.Option(help="Link two reports on one IP within this many minutes")]
@@ -114,13 +98,12 @@ def run(
         Path | None, typer.Option(help="Write an HTML summary of the top cases here")
     ] = None,
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Match attached files, score completeness, link cases, and print the priority queue."""
-    store = open_store(db)
-    try:
-        result, ids = _triage(store, geoip, shared, window, fanout)
-    except VigilError as exc:
-        raise fail(exc) from None
+    from vigil.sources.triage.export import case_html, write_queue_csv
+
+    result, ids = _triage(open_store(db), operator(actor), geoip, shared, window, fanout)
     table = Table("rank", "case", "priority", "reports", "why")
     for rank, p in enumerate(result.queue[:top], start=1):
         why = ", ".join(f"{k} {v:.0f}" for k, v in p.parts.items() if v) + (
@@ -150,13 +133,15 @@ def case(
     window: WindowOption = 60,
     fanout: FanoutOption = 25,
     db: DbOption = None,
+    actor: ActorOption = None,
 ) -> None:
     """Write one case's summary: reports, entities, missing items, list matches and why they are linked."""
-    store = open_store(db)
-    result, ids = _triage(store, geoip, shared, window, fanout)
+    from vigil.sources.triage.export import case_html
+
+    result, ids = _triage(open_store(db), operator(actor), geoip, shared, window, fanout)
     index = next((i for i, cid in ids.items() if cid == case_id), None)
     if index is None:
-        raise fail(f"no case {case_id}")
+        raise NotFound(f"no case {case_id}")
     out.write_text(case_html(result, next(p for p in result.queue if p.case == index), case_id))
     console.print(f"case {case_id} written to {out}")
 
@@ -165,28 +150,14 @@ def case(
 def close(
     case_id: int,
     reason: Annotated[str, typer.Option(help="Why it is closed")],
-    actor: ActorOption = "",
+    actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
-    try:
-        casebook.close_case(open_store(db), case_id, actor or _user(), reason)
-    except VigilError as exc:
-        raise fail(exc) from None
+    """Close a case with the reason (audited)."""
+    from vigil.sources.triage import casebook
+
+    casebook.close_case(open_store(db), operator(actor), case_id, reason)
     console.print(f"case {case_id} closed")
-
-
-@triage_app.command("synth")
-def synth(
-    out: Annotated[Path, typer.Argument(help="JSON lines file of bundles to write")],
-    reports: Annotated[int, typer.Option(help="Planted reports")] = 10_000,
-    seed: int = 0,
-) -> None:
-    """Synthetic reports with planted cases (and geo/shared CSVs beside them) for trials."""
-    data = generate_reports(reports, seed)
-    out.write_text("".join(json.dumps(b) + "\n" for b in data.bundles))
-    out.with_suffix(".geo.csv").write_text(data.geo_csv)
-    out.with_suffix(".shared.csv").write_text(data.shared_csv)
-    console.print(f"{len(data.bundles)} bundles in {out}, {len(set(data.truth))} planted cases")
 
 
 @p2p_app.command("rank")
@@ -199,18 +170,22 @@ def p2p_rank(
     export: Annotated[
         Path | None, typer.Option(help="Write triage bundles (JSON lines) for the top hosts")
     ] = None,
-    actor: ActorOption = "",
+    actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
     """Match sightings against known lists and rank hosts by distinct known files shared."""
+    from vigil.sources.p2p.hosts import known_lookup, rank_hosts, to_bundle
+    from vigil.sources.p2p.observations import read_observations
+    from vigil.store import audit
+
     if by not in ("client", "ip"):
-        raise typer.BadParameter("--by must be client or ip")
+        raise InvalidInput("--by must be client or ip")
     store = open_store(db)
     problems: list[ItemError] = []
     try:
-        ranking = rank_hosts(read_observations(log, problems), lambda pairs: on_known_lists(store, pairs), by)
-    except (VigilError, OSError) as exc:
-        raise fail(exc) from None
+        ranking = rank_hosts(read_observations(log, problems), known_lookup(store), by)
+    except OSError as exc:
+        raise VigilError(f"cannot read {log}: {exc}") from None
     _skipped(problems, "skipped")
     table = Table("rank", "host", "known files", "known sightings", "days", "IPs", "note")
     for rank, h in enumerate(ranking.hosts[:top], start=1):
@@ -232,24 +207,5 @@ def p2p_rank(
     if export:
         chosen = [h for h in ranking.hosts[:top] if h.known_files]
         export.write_text("".join(json.dumps(to_bundle(h)) + "\n" for h in chosen))
-        audit.log(store, actor or _user(), "p2p.export", str(export), {"hosts": len(chosen)})
+        audit.log(store, operator(actor), "p2p.export", str(export), {"hosts": len(chosen)})
         console.print(f"{len(chosen)} bundles written to {export} (import with `vigil triage import`)")
-
-
-@p2p_app.command("synth")
-def p2p_synth(
-    out: Annotated[Path, typer.Argument(help="Observation CSV to write")],
-    rows: Annotated[int, typer.Option(help="Sightings")] = 1_000_000,
-    seed: int = 0,
-) -> None:
-    """Synthetic observation log with planted top distributors (known files are printed as a list)."""
-    data = write_observations(out, rows, seed=seed)
-    listing = out.with_suffix(".known.csv")
-    listing.write_text(
-        "hash_type,hash\n"
-        + "".join(f"btih,{h}\n" for h in data.known_btih)
-        + "".join(f"sha1,{h}\n" for h in data.known_sha1)
-    )
-    console.print(
-        f"{data.rows} sightings in {out}; known list in {listing}; planted: {', '.join(data.planted[:3])}..."
-    )

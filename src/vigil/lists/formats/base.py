@@ -9,8 +9,8 @@ from typing import Protocol
 
 from vigil.core.errors import ItemError
 from vigil.core.registry import Registry
-from vigil.media.video import FrameHash
 from vigil.signals.types import hash_type
+from vigil.signals.vpdq import FrameHash
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from vigil.core.errors import ItemError
+from vigil.core.errors import InvalidInput, ItemError
 from vigil.lists.formats.base import FORMATS, ListRow, make_row
 
 _COLUMNS = ("md5", "sha1", "sha256")
@@ -45,7 +45,7 @@ class NsrlFormat:
             conn.close()
 
     def write(self, rows: Iterable[ListRow], path: Path) -> int:
-        raise NotImplementedError("NSRL databases are published by NIST; Vigil only reads them")
+        raise InvalidInput("NSRL databases are published by NIST; Vigil reads them but does not write them")
 
 
 FORMATS.add("nsrl", NsrlFormat())

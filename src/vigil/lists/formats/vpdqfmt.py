@@ -13,7 +13,7 @@ from pathlib import Path
 
 from vigil.core.errors import ItemError
 from vigil.lists.formats.base import FORMATS, ListRow
-from vigil.media.video import FrameHash, parse_text
+from vigil.signals.vpdq import FrameHash, parse_text
 
 
 def video_id(frames: Iterable[FrameHash]) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 
 from vigil.actions.blocking import search
+from vigil.core.states import CrawlUrlKind, CrawlUrlStatus
 from vigil.match.matcher import Matcher
 from vigil.signals.compute import FileSignals, compute
 from vigil.sources.crawl.frontier import Frontier, Item
@@ -148,12 +149,12 @@ class Crawler:
         if not self.policy.in_scope(item.url):
             self.page_budget -= 1  # skipped pages do not use up the run's page budget
             self.stats.skipped_scope += 1
-            self.frontier.finish(item.url, "skipped", note="out of scope")
+            self.frontier.finish(item.url, CrawlUrlStatus.SKIPPED, note="out of scope")
             return
         if not await self._allowed(item.url):
             self.page_budget -= 1
             self.stats.skipped_robots += 1
-            self.frontier.finish(item.url, "skipped", note="robots.txt")
+            self.frontier.finish(item.url, CrawlUrlStatus.SKIPPED, note="robots.txt")
             return
         host = urls.host(item.url)
         async with self.host_slots[host]:
@@ -165,11 +166,11 @@ class Crawler:
         self.stats.bytes += len(got.body)
         sha = hashlib.sha256(got.body).hexdigest()
         if got.status != 200 or not got.content_type.startswith(HTML_TYPES):
-            self.frontier.finish(item.url, "done", got.status, sha, None)
+            self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, sha, None)
             return
         if sha in self.content_seen:  # mirrored or duplicated page: its links are already queued
             self.stats.duplicate_content += 1
-            self.frontier.finish(item.url, "done", got.status, sha, "duplicate content")
+            self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, sha, "duplicate content")
             return
         self.content_seen.add(sha)
         page = parse(got.body.decode("utf-8", "replace"), want_text=self.terms is not None)
@@ -179,7 +180,7 @@ class Crawler:
             if matched:
                 self.page_keywords[item.url] = list(matched)
                 note = "keywords: " + ",".join(matched)
-        self.frontier.finish(item.url, "done", got.status, sha, note)
+        self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, sha, note)
         for src in page.images:
             image = urls.normalise(src, item.url)
             if image is None or not self.policy.image_allowed(image) or not self.policy.reachable(image):
@@ -188,7 +189,7 @@ class Crawler:
             known = self.image_result.get(image)
             if known is not None:
                 self._record_hits(image, known[0], known[1], {item.url})
-            self._enqueue(Item(image, "image", item.depth, item.url))
+            self._enqueue(Item(image, CrawlUrlKind.IMAGE, item.depth, item.url))
         if item.depth >= self.policy.max_depth:
             return
         for href in page.links:
@@ -196,7 +197,7 @@ class Crawler:
             if link is None:
                 continue
             if self.policy.in_scope(link) and self.policy.reachable(link):
-                self._enqueue(Item(link, "page", item.depth + 1, item.url))
+                self._enqueue(Item(link, CrawlUrlKind.PAGE, item.depth + 1, item.url))
             else:
                 self.out_of_scope.add(link)
 
@@ -214,7 +215,7 @@ class Crawler:
         self.stats.images += 1
         self.stats.bytes += len(got.body)
         if got.status != 200:
-            self.frontier.finish(item.url, "error", got.status, None, f"HTTP {got.status}")
+            self.frontier.finish(item.url, CrawlUrlStatus.ERROR, got.status, None, f"HTTP {got.status}")
             return
         name = item.url.rsplit("/", 1)[-1] or "image"
         if self.pool is not None:
@@ -231,7 +232,7 @@ class Crawler:
             for m in self.matcher.match([signals])[0].matches
         ]
         self.image_result[item.url] = (signals.sha256, matches)
-        self.frontier.finish(item.url, "done", got.status, signals.sha256, signals.error)
+        self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, signals.sha256, signals.error)
         pages = set(self.image_refs.get(item.url, set()))
         if item.referrer:
             pages.add(item.referrer)
@@ -251,7 +252,7 @@ class Crawler:
         while True:
             item = await self.queue.get()
             try:
-                if item.kind == "page":
+                if item.kind == CrawlUrlKind.PAGE:
                     if page_limit is not None and self.page_budget >= page_limit:
                         continue  # stays queued in the store for the next run
                     self.page_budget += 1
@@ -260,7 +261,9 @@ class Crawler:
                     await self._image(item)
             except (httpx.HTTPError, Unreachable, UnicodeError) as exc:
                 self.stats.errors += 1
-                self.frontier.finish(item.url, "error", None, None, f"{type(exc).__name__}: {exc}"[:500])
+                self.frontier.finish(
+                    item.url, CrawlUrlStatus.ERROR, None, None, f"{type(exc).__name__}: {exc}"[:500]
+                )
             finally:
                 if self.frontier.pending >= FLUSH_EVERY:
                     self.frontier.flush()
@@ -269,7 +272,7 @@ class Crawler:
     async def run(self, page_limit: int | None = None) -> CrawlStats:
         started = time.perf_counter()
         for seed in self.policy.seeds:
-            self._enqueue(Item(seed, "page", 0, None))
+            self._enqueue(Item(seed, CrawlUrlKind.PAGE, 0, None))
         for item in self.frontier.queued:
             self.queue.put_nowait(item)
         workers = [asyncio.create_task(self._worker(page_limit)) for _ in range(self.policy.concurrency)]

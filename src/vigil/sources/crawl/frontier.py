@@ -5,21 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
-
-from vigil.lists.store import insert_ignore
+from vigil.core.clock import utcnow
+from vigil.core.states import CrawlUrlKind, CrawlUrlStatus, HitStatus
 from vigil.store.db import Store
-from vigil.store.models import CrawlHit, CrawlUrl, utcnow
+from vigil.store.repo import crawl as repo
 from vigil.web import urls
-
-URL_TABLE: Table = CrawlUrl.__table__  # type: ignore[assignment]
-HIT_TABLE: Table = CrawlHit.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
 class Item:
     url: str
-    kind: str  # page | image
+    kind: CrawlUrlKind
     depth: int
     referrer: str | None
 
@@ -30,19 +26,10 @@ class Frontier:
         self.seen: set[str] = set()
         self.queued: list[Item] = []
         with store.session() as session:
-            for url_key, url, kind, depth, referrer, status in session.execute(
-                select(
-                    CrawlUrl.url_key,
-                    CrawlUrl.url,
-                    CrawlUrl.kind,
-                    CrawlUrl.depth,
-                    CrawlUrl.referrer,
-                    CrawlUrl.status,
-                ).where(CrawlUrl.job_id == job_id)
-            ):
+            for url_key, url, kind, depth, referrer, status in repo.frontier(session, job_id):
                 self.seen.add(url_key)
-                if status == "queued":
-                    self.queued.append(Item(url, kind, depth, referrer))
+                if status == CrawlUrlStatus.QUEUED:
+                    self.queued.append(Item(url, CrawlUrlKind(kind), depth, referrer))
         self._inserts: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
         self._hits: list[dict[str, Any]] = []
@@ -61,7 +48,7 @@ class Frontier:
                 "kind": item.kind,
                 "depth": item.depth,
                 "referrer": item.referrer,
-                "status": "queued",
+                "status": CrawlUrlStatus.QUEUED,
             }
         )
         return True
@@ -69,7 +56,7 @@ class Frontier:
     def finish(
         self,
         url: str,
-        status: str,
+        status: CrawlUrlStatus,
         http_status: int | None = None,
         sha256: str | None = None,
         note: str | None = None,
@@ -94,7 +81,7 @@ class Frontier:
                 "image_url": image_url,
                 "image_sha256": sha256,
                 "detail": detail,
-                "status": "pending",
+                "status": HitStatus.PENDING,
                 "created_at": utcnow(),
             }
         )
@@ -106,29 +93,5 @@ class Frontier:
     def flush(self) -> None:
         if not self.pending:
             return
-        with self.store.session() as session:
-            if self._inserts:
-                session.execute(
-                    insert_ignore(self.store.dialect, URL_TABLE, ["job_id", "url_key"]),
-                    self._inserts,
-                )
-            if self._updates:
-                statement = (
-                    update(URL_TABLE)
-                    .where(CrawlUrl.job_id == bindparam("b_job"), CrawlUrl.url_key == bindparam("b_key"))
-                    .values(
-                        status=bindparam("status"),
-                        http_status=bindparam("http_status"),
-                        content_sha256=bindparam("content_sha256"),
-                        note=bindparam("note"),
-                        fetched_at=bindparam("fetched_at"),
-                    )
-                )
-                session.execute(statement, self._updates)
-            if self._hits:
-                session.execute(
-                    insert_ignore(self.store.dialect, HIT_TABLE, ["job_id", "page_url", "image_url"]),
-                    self._hits,
-                )
-            session.commit()
+        repo.flush(self.store, self._inserts, self._updates, self._hits)
         self._inserts, self._updates, self._hits = [], [], []

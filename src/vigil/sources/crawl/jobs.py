@@ -1,4 +1,7 @@
-"""Crawl jobs: start one from a policy, run it (resuming from its frontier), report what it found."""
+"""Crawl jobs: start one from a policy, run it (resuming from its frontier), report what it found.
+
+Starting a job and each run's outcome are audited under the actor who ran it.
+"""
 
 from __future__ import annotations
 
@@ -7,36 +10,41 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from sqlalchemy import func, select
-
-from vigil.core.errors import VigilError
+from vigil.core.actor import Actor
+from vigil.core.clock import utcnow
+from vigil.core.errors import InvalidInput, NotFound
+from vigil.core.states import CrawlJobStatus
 from vigil.match.matcher import Matcher
 from vigil.sources.crawl.engine import Crawler, CrawlStats
 from vigil.sources.crawl.policy import CrawlPolicy
+from vigil.store import audit
 from vigil.store.db import Store
-from vigil.store.models import CrawlHit, CrawlJob, CrawlUrl, utcnow
+from vigil.store.models import CrawlJob
+from vigil.store.repo import crawl as repo
 
 
-def start_job(store: Store, name: str, policy: CrawlPolicy) -> int:
+def start_job(store: Store, actor: Actor, name: str, policy: CrawlPolicy) -> int:
     if not policy.seeds:
-        raise VigilError("no usable seed URL (http or https)")
-    with store.session() as session:
-        job = CrawlJob(name=name, policy=policy.as_json(), status="running")
-        session.add(job)
-        session.commit()
+        raise InvalidInput("no usable seed URL (http or https)")
+    with store.transaction() as tx:
+        job = CrawlJob(name=name, policy=policy.as_json(), status=CrawlJobStatus.RUNNING)
+        tx.add(job)
+        tx.flush()
+        audit.record(tx, actor, "crawl.start", f"crawl:{job.id}", {"name": name, "seeds": policy.seeds})
         return job.id
 
 
 def load_policy(store: Store, job_id: int) -> CrawlPolicy:
     with store.session() as session:
-        job = session.get(CrawlJob, job_id)
+        job = repo.job(session, job_id)
         if job is None:
-            raise VigilError(f"no crawl job {job_id}")
+            raise NotFound(f"no crawl job {job_id}")
         return CrawlPolicy(**job.policy)
 
 
 def run_job(
     store: Store,
+    actor: Actor,
     job_id: int,
     *,
     page_limit: int | None = None,
@@ -53,20 +61,19 @@ def run_job(
     finally:
         if pool is not None:
             pool.shutdown()
-    with store.session() as session:
-        queued = (
-            session.scalar(
-                select(func.count())
-                .select_from(CrawlUrl)
-                .where(CrawlUrl.job_id == job_id, CrawlUrl.status == "queued")
-            )
-            or 0
-        )
-        job = session.get_one(CrawlJob, job_id)
-        job.status = "paused" if queued else "done"
+    with store.transaction() as tx:
+        queued = repo.queued_count(tx, job_id)
+        job = tx.get_one(CrawlJob, job_id)
+        job.status = CrawlJobStatus.PAUSED if queued else CrawlJobStatus.DONE
         job.finished_at = None if queued else utcnow()
-        session.commit()
-    stats.left_queued = int(queued)
+        audit.record(
+            tx,
+            actor,
+            f"crawl.{job.status.value}",
+            f"crawl:{job_id}",
+            {"pages": stats.pages, "images": stats.images, "hits": stats.hits, "queued": queued},
+        )
+    stats.left_queued = queued
     return stats
 
 
@@ -78,8 +85,8 @@ def hits(store: Store, job_id: int) -> list[dict[str, Any]]:
                 "page": h.page_url,
                 "image": h.image_url,
                 "sha256": h.image_sha256,
-                "status": h.status,
+                "status": h.status.value,
                 **h.detail,
             }
-            for h in session.scalars(select(CrawlHit).where(CrawlHit.job_id == job_id).order_by(CrawlHit.id))
+            for h in repo.hits(session, job_id)
         ]

@@ -11,16 +11,16 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
+from vigil.core.actor import Actor
 from vigil.core.errors import ItemError
+from vigil.core.states import HitStatus, ReviewSource
 from vigil.intel.classify.priority import priority
-from vigil.review import queue as review
+from vigil.review import domain as review
 from vigil.review.evidence import Vault
-from vigil.review.keys import Principal
 from vigil.sources.crawl.jobs import load_policy
 from vigil.store.db import Store
 from vigil.store.models import CrawlHit
+from vigil.store.repo import crawl as repo
 from vigil.web.fetch import get_sync
 
 
@@ -34,15 +34,13 @@ def queue_hits(
     store: Store,
     job_id: int,
     vault: Vault,
-    actor: Principal,
+    actor: Actor,
     required_votes: int = review.DEFAULT_REQUIRED_VOTES,
 ) -> Queued:
     policy = load_policy(store, job_id)
     out = Queued()
     with store.session() as session:
-        pending = list(
-            session.scalars(select(CrawlHit).where(CrawlHit.job_id == job_id, CrawlHit.status == "pending"))
-        )
+        pending = repo.hits(session, job_id, HitStatus.PENDING)
     by_image: dict[tuple[str, str], list[CrawlHit]] = defaultdict(list)
     for hit in pending:
         by_image[(hit.image_url, hit.image_sha256)].append(hit)
@@ -77,13 +75,12 @@ def queue_hits(
             },
             priority=priority({m["hash_type"] for m in matches}, {}, set()),
             required_votes=required_votes,
-            source="crawl",
+            source=ReviewSource.CRAWL,
         )
-        with store.session() as session:
+        with store.transaction() as tx:
             for hit in hits:
-                stored = session.get_one(CrawlHit, hit.id)
-                stored.status = "queued"
+                stored = tx.get_one(CrawlHit, hit.id)
+                stored.status = HitStatus.QUEUED
                 stored.detail = {**stored.detail, "review_item": item_id}
-            session.commit()
         out.items.append(item_id)
     return out

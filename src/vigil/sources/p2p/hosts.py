@@ -14,9 +14,21 @@ from datetime import date, datetime
 from typing import Any
 
 from vigil.sources.p2p.observations import HASH_BY_LENGTH, Observation
+from vigil.store.db import Store
+from vigil.store.repo import lists
 
 # (hash type, value) pairs in, the subset that is on a known list out.
 KnownSet = Callable[[set[tuple[str, str]]], set[tuple[str, str]]]
+
+
+def known_lookup(store: Store) -> KnownSet:
+    """Which sighted hashes are on a `known` list of this store (ignore lists do not count)."""
+
+    def lookup(pairs: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        with store.session() as tx:
+            return lists.on_known_lists(tx, pairs)
+
+    return lookup
 
 
 @dataclass

@@ -8,27 +8,20 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from vigil.lists import store as lists
+from vigil.core.errors import NotFound
+from vigil.core.states import ItemStatus, ListPurpose
 from vigil.store.db import Store
-from vigil.store.models import Entry, Scan, ScanItem, ScanMatch
+from vigil.store.repo import lists
+from vigil.store.repo import scans as repo
 
 
 def build(store: Store, scan_id: int) -> dict[str, Any]:
     with store.session() as session:
-        scan = session.get(Scan, scan_id)
+        scan = repo.scan(session, scan_id)
         if scan is None:
-            raise KeyError(f"no scan {scan_id}")
-        items = session.scalars(
-            select(ScanItem).where(ScanItem.scan_id == scan_id).order_by(ScanItem.path)
-        ).all()
-        rows = session.execute(
-            select(ScanMatch, Entry.value)
-            .join(ScanItem, ScanItem.id == ScanMatch.item_id)
-            .join(Entry, Entry.id == ScanMatch.entry_id)
-            .where(ScanItem.scan_id == scan_id)
-        ).all()
+            raise NotFound(f"no scan {scan_id}")
+        items = repo.items(session, scan_id)
+        rows = repo.matches_with_values(session, scan_id)
         sources = lists.provenance(session, {m.entry_id for m, _ in rows})
     by_item: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for match, value in rows:
@@ -47,7 +40,7 @@ def build(store: Store, scan_id: int) -> dict[str, Any]:
                         "added_at": p.added_at.isoformat(),
                     }
                     for p in sources.get(match.entry_id, [])
-                    if p.purpose == "known"
+                    if p.purpose == ListPurpose.KNOWN
                 ],
             }
         )
@@ -72,7 +65,7 @@ def build(store: Store, scan_id: int) -> dict[str, Any]:
         "scan": {
             "id": scan.id,
             "root": scan.root,
-            "status": scan.status,
+            "status": scan.status.value,
             "options": scan.options,
             "started_at": scan.started_at.isoformat(),
             "finished_at": scan.finished_at.isoformat() if scan.finished_at else None,
@@ -82,10 +75,10 @@ def build(store: Store, scan_id: int) -> dict[str, Any]:
             "images": sum(1 for i in items if i.media_type == "image"),
             "videos": sum(1 for i in items if i.media_type == "video"),
             "matched": len(matched),
-            **{status: statuses.get(status, 0) for status in ("hashed", "error", "ignored", "low_quality")},
+            **{status.value: statuses.get(status, 0) for status in ItemStatus},
         },
         "matches": matched,
-        "errors": [{"path": i.path, "reason": i.error} for i in items if i.status == "error"],
+        "errors": [{"path": i.path, "reason": i.error} for i in items if i.status == ItemStatus.ERROR],
     }
 
 

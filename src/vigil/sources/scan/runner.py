@@ -1,7 +1,8 @@
 """`vigil scan`: walk, hash in a process pool, match, and commit results batch by batch.
 
 Each batch is committed with its matches, so an interrupted scan loses at most one batch and
-`resume` picks up the items it has not recorded yet.
+`resume` picks up the items it has not recorded yet. Starting, resuming and finishing a scan are
+audited under the actor who ran it.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
-from vigil.core.errors import ItemError, VigilError
+from vigil.core.actor import Actor
+from vigil.core.clock import utcnow
+from vigil.core.errors import ItemError, NotFound
+from vigil.core.states import ItemStatus, ScanStatus
 from vigil.match.matcher import ItemMatches, MatchConfig, Matcher
 from vigil.media.decode import Mode
-from vigil.media.walk import ItemRef, read_item, walk
-from vigil.signals.compute import FileSignals, compute, crypto_hashes
+from vigil.media.walk import ItemRef, walk
+from vigil.signals.compute import FileSignals, hash_item
+from vigil.store import audit
 from vigil.store.db import Store
-from vigil.store.models import ClassifierScore, Scan, ScanItem, ScanMatch, utcnow
+from vigil.store.models import Scan, ScanItem
+from vigil.store.repo import scans as repo
 
 BATCH = 128
 Progress = Callable[[int, int], None]  # (advance, total)
@@ -62,48 +66,61 @@ def _init_worker(queue: Any) -> None:
 def hash_ref(
     ref: ItemRef, mode: Mode, seconds_per_hash: float = 1.0, classifiers: tuple[str, ...] = ()
 ) -> FileSignals:
-    """Worker entry point: never raises, so one bad file cannot take the pool down."""
-    try:
-        data = read_item(ref)
-    except (OSError, ValueError, EOFError) as exc:
-        return FileSignals(ref.label, 0, "", "", "", error=f"cannot read: {exc}")
+    """Worker entry point: never raises, so one bad file cannot take the pool down.
+
+    Classifiers run here too (they only add scores that order review), on the decoded image.
+    """
     report = _VIDEO_PROGRESS
-    try:
-        return compute(
-            ref.label,
-            data,
-            mode,
-            seconds_per_hash=seconds_per_hash,
-            video_source=None if ref.members else ref.path,
-            video_progress=(lambda done, total: report(ref.label, done, total)) if report else None,
-            classifiers=classifiers,
-        )
-    except Exception as exc:  # a decoder bug must not stop the scan: keep exact hashes, record why
-        md5, sha1, sha256 = crypto_hashes(data)
-        return FileSignals(ref.label, len(data), md5, sha1, sha256, error=f"hashing failed: {exc!r}")
+    signals, data = hash_item(
+        ref,
+        mode,
+        seconds_per_hash,
+        (lambda done, total: report(ref.label, done, total)) if report else None,
+    )
+    if classifiers and data is not None and signals.media_type == "image" and signals.pdq:
+        try:
+            signals.scores = classify_image(data, classifiers)
+        except Exception as exc:  # a model failure must not lose the item's hashes
+            signals.error = signals.error or f"classifier failed: {exc!r}"
+    return signals
 
 
-def start_or_resume(store: Store, root: Path, options: ScanOptions, resume: bool) -> tuple[int, set[str]]:
-    """A scan id and the labels it already holds (empty for a new scan)."""
-    with store.session() as session:
+def classify_image(data: bytes, names: tuple[str, ...]) -> list[tuple[str, str, str, float]]:
+    """Scores from each requested plug-in, with the model identity that produced them."""
+    from vigil.intel.classify.base import load
+    from vigil.media.decode import decode
+
+    rgb = decode(data, "exact")
+    out = []
+    for name in names:
+        model = load(name)
+        for score_name, score in model.classify([rgb])[0].items():
+            out.append((model.identity.model_id, model.identity.version, score_name, float(score)))
+    return out
+
+
+def start_or_resume(
+    store: Store, actor: Actor, root: Path, options: ScanOptions, resume: bool
+) -> tuple[int, set[str]]:
+    """A scan id and the labels it already holds (empty for a new scan); audited."""
+    with store.transaction() as tx:
         if resume:
-            scan = session.scalars(
-                select(Scan).where(Scan.root == str(root), Scan.status != "done").order_by(Scan.id.desc())
-            ).first()
+            scan = repo.latest_unfinished(tx, str(root))
             if scan is None:
-                raise VigilError(f"no unfinished scan of {root} to resume")
-            scan.status = "running"
-            session.commit()
-            done = set(session.scalars(select(ScanItem.path).where(ScanItem.scan_id == scan.id)))
-            return scan.id, done
-        scan = Scan(root=str(root), status="running", options=options.as_dict())
-        session.add(scan)
-        session.commit()
+                raise NotFound(f"no unfinished scan of {root} to resume")
+            scan.status = ScanStatus.RUNNING
+            audit.record(tx, actor, "scan.resume", f"scan:{scan.id}", {"root": str(root)})
+            return scan.id, repo.item_paths(tx, scan.id)
+        scan = Scan(root=str(root), status=ScanStatus.RUNNING, options=options.as_dict())
+        tx.add(scan)
+        tx.flush()
+        audit.record(tx, actor, "scan.start", f"scan:{scan.id}", {"root": str(root), **options.as_dict()})
         return scan.id, set()
 
 
 def run_scan(
     store: Store,
+    actor: Actor,
     root: Path,
     options: ScanOptions | None = None,
     *,
@@ -115,8 +132,8 @@ def run_scan(
     options = options or ScanOptions()
     root = root.resolve()
     if not root.exists():
-        raise VigilError(f"{root} does not exist")
-    scan_id, done = start_or_resume(store, root, options, resume)
+        raise NotFound(f"{root} does not exist")
+    scan_id, done = start_or_resume(store, actor, root, options, resume)
     refs: list[ItemRef] = []
     walk_errors: list[ItemError] = []
     for item in walk(root):
@@ -145,9 +162,9 @@ def run_scan(
             if progress:
                 progress(len(batch), total)
     except BaseException:
-        _set_status(store, scan_id, "interrupted")
+        _set_status(store, actor, scan_id, ScanStatus.INTERRUPTED)
         raise
-    _set_status(store, scan_id, "done")
+    _set_status(store, actor, scan_id, ScanStatus.DONE)
     return scan_id
 
 
@@ -236,22 +253,22 @@ def hash_chunk(
     return [hash_ref(ref, mode, seconds_per_hash, classifiers) for ref in chunk]
 
 
-def _status(result: ItemMatches) -> str:
+def _status(result: ItemMatches) -> ItemStatus:
     if result.ignored:
-        return "ignored"
+        return ItemStatus.IGNORED
     if result.signals.error:
-        return "error"
+        return ItemStatus.ERROR
     if result.low_quality:
-        return "low_quality"
-    return "hashed"
+        return ItemStatus.LOW_QUALITY
+    return ItemStatus.HASHED
 
 
 def _record(store: Store, scan_id: int, results: list[ItemMatches]) -> None:
-    with store.session() as session:
-        rows = []
-        for result in results:
-            s = result.signals
-            row = ScanItem(
+    rows, matches, scores = [], [], []
+    for result in results:
+        s = result.signals
+        rows.append(
+            ScanItem(
                 scan_id=scan_id,
                 path=s.path,
                 status=_status(result),
@@ -266,44 +283,44 @@ def _record(store: Store, scan_id: int, results: list[ItemMatches]) -> None:
                 duration=s.video.duration if s.video else None,
                 error=s.error,
             )
-            rows.append(row)
-        session.add_all(rows)
-        session.flush()
-        for row, result in zip(rows, results, strict=True):
-            session.add_all(
-                ClassifierScore(scan_item_id=row.id, model_id=m, model_version=v, name=n, score=x)
-                for m, v, n, x in result.signals.scores
-            )
-            if result.ignored:
-                continue
-            session.add_all(
-                ScanMatch(
-                    item_id=row.id,
-                    entry_id=m.entry_id,
-                    hash_type=m.hash_type,
-                    distance=m.distance,
-                    variant=m.variant,
-                    detail=m.detail,
-                )
+        )
+        scores.append([{"model_id": m, "model_version": v, "name": n, "score": x} for m, v, n, x in s.scores])
+        matches.append(
+            []
+            if result.ignored
+            else [
+                {
+                    "entry_id": m.entry_id,
+                    "hash_type": m.hash_type,
+                    "distance": m.distance,
+                    "variant": m.variant,
+                    "detail": m.detail,
+                }
                 for m in result.matches
-            )
-        session.commit()
+            ]
+        )
+    with store.transaction() as tx:
+        repo.add_items(tx, rows, matches, scores)
 
 
 def _record_errors(store: Store, scan_id: int, errors: list[ItemError]) -> None:
     if not errors:
         return
-    with store.session() as session:
-        session.add_all(
-            ScanItem(scan_id=scan_id, path=e.where, status="error", error=e.reason) for e in errors
-        )
-        session.commit()
+    rows = [ScanItem(scan_id=scan_id, path=e.where, status=ItemStatus.ERROR, error=e.reason) for e in errors]
+    with store.transaction() as tx:
+        repo.add_items(tx, rows, [[] for _ in rows], [[] for _ in rows])
 
 
-def _set_status(store: Store, scan_id: int, status: str) -> None:
-    with store.session() as session:
-        scan = session.get(Scan, scan_id)
-        if scan is not None:
-            scan.status = status
-            scan.finished_at = utcnow() if status == "done" else None
-            session.commit()
+def _set_status(store: Store, actor: Actor, scan_id: int, status: ScanStatus) -> None:
+    with store.transaction() as tx:
+        scan = repo.scan(tx, scan_id)
+        if scan is None:
+            return
+        scan.status = status
+        scan.finished_at = utcnow() if status == ScanStatus.DONE else None
+        audit.record(tx, actor, f"scan.{status.value}", f"scan:{scan_id}")
+
+
+def recent_scans(store: Store, limit: int = 100) -> list[Scan]:
+    with store.session() as tx:
+        return repo.recent(tx, limit)

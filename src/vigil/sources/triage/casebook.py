@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
-
-from vigil.core.errors import VigilError
+from vigil.core.actor import Actor
+from vigil.core.clock import utcnow
+from vigil.core.errors import Conflict
+from vigil.core.states import CaseStatus
 from vigil.sources.triage.model import IncomingReport
 from vigil.sources.triage.pipeline import TriageResult
 from vigil.store import audit
 from vigil.store.db import Store
-from vigil.store.models import TriageCase, TriageReport, utcnow
+from vigil.store.models import TriageCase
+from vigil.store.repo import triage as repo
 
 
 @dataclass
@@ -21,20 +23,15 @@ class ImportCount:
     already_known: int = 0
 
 
-def import_reports(store: Store, reports: list[IncomingReport]) -> ImportCount:
+def import_reports(
+    store: Store, actor: Actor, reports: list[IncomingReport], rejected: int = 0
+) -> ImportCount:
     """Adds reports whose id is new; a re-sent bundle with a known id is counted, not stored twice."""
     out = ImportCount()
-    with store.session() as session:
-        ids = [r.report_id for r in reports]
-        seen: set[str] = set()
+    with store.transaction() as session:
+        seen = repo.known_report_ids(session, [r.report_id for r in reports])
         rows: list[dict[str, object]] = []
         now = utcnow()
-        for start in range(0, len(ids), 900):
-            seen |= set(
-                session.scalars(
-                    select(TriageReport.report_id).where(TriageReport.report_id.in_(ids[start : start + 900]))
-                )
-            )
         for r in reports:
             if r.report_id in seen:
                 out.already_known += 1
@@ -43,26 +40,29 @@ def import_reports(store: Store, reports: list[IncomingReport]) -> ImportCount:
             rows.append(
                 {"report_id": r.report_id, "source": r.source, "payload": r.as_json(), "imported_at": now}
             )
-        if rows:
-            session.execute(insert(TriageReport), rows)
+        repo.add_reports(session, rows)
         out.added = len(rows)
-        session.commit()
+        audit.record(
+            session,
+            actor,
+            "triage.import",
+            None,
+            {"added": out.added, "already_known": out.already_known, "rejected": rejected},
+        )
     return out
 
 
 def load_reports(store: Store) -> tuple[list[IncomingReport], list[int | None]]:
     """All stored reports in import order, with the case each was in after the last run."""
     with store.session() as session:
-        rows = session.execute(
-            select(TriageReport.payload, TriageReport.case_id).order_by(TriageReport.id)
-        ).all()
+        rows = repo.payloads(session)
     return [IncomingReport.from_json(p) for p, _ in rows], [c for _, c in rows]
 
 
 def open_cases_before(result_cases: list[list[int]], previous: list[int | None], store: Store) -> set[int]:
     """Case indices that continue a case already open before this run and that received new reports."""
     with store.session() as session:
-        open_ids = set(session.scalars(select(TriageCase.id).where(TriageCase.status == "open")))
+        open_ids = repo.open_case_ids(session)
     return {
         i
         for i, members in enumerate(result_cases)
@@ -71,25 +71,29 @@ def open_cases_before(result_cases: list[list[int]], previous: list[int | None],
 
 
 def save_run(
-    store: Store, reports: list[IncomingReport], previous: list[int | None], result: TriageResult
+    store: Store,
+    actor: Actor,
+    reports: list[IncomingReport],
+    previous: list[int | None],
+    result: TriageResult,
 ) -> dict[int, int]:
-    """Stores case membership and priority; returns case index -> stable case id."""
+    """Stores case membership and priority (audited as `triage.run`); returns case index -> case id."""
     ids: dict[int, int] = {}
-    with store.session() as session:
-        cases = {c.id: c for c in session.scalars(select(TriageCase))}
+    with store.transaction() as session:
+        cases = repo.cases(session)
         taken: set[int] = set()
         fresh: dict[int, TriageCase] = {}
         for index, members in enumerate(result.linked.cases):
             votes = Counter(previous[m] for m in members if previous[m] is not None)
             keep = next((cid for cid, _ in votes.most_common() if cid not in taken and cid in cases), None)
             if keep is None:
-                fresh[index] = TriageCase(status="open")
+                fresh[index] = TriageCase(status=CaseStatus.OPEN)
                 continue
             taken.add(keep)
             ids[index] = keep
             for absorbed in votes:
                 if absorbed is not None and absorbed != keep and absorbed not in taken:
-                    cases[absorbed].status, cases[absorbed].merged_into = "merged", keep
+                    cases[absorbed].status, cases[absorbed].merged_into = CaseStatus.MERGED, keep
         session.add_all(fresh.values())
         session.flush()  # one batched INSERT for all new cases
         for index, case in fresh.items():
@@ -102,7 +106,7 @@ def save_run(
                 "reasons": priority.reasons,
                 "reports": len(priority.reports),
             }
-        row_ids = list(session.scalars(select(TriageReport.id).order_by(TriageReport.id)))
+        row_ids = repo.report_row_ids(session)
         case_of = result.linked.case_of()
         updates = []
         for i, row_id in enumerate(row_ids):
@@ -115,17 +119,22 @@ def save_run(
                     "duplicate_of": reports[dup].report_id if dup is not None else None,
                 }
             )
-        session.execute(update(TriageReport), updates)  # bulk UPDATE by primary key
-        session.commit()
+        repo.update_reports(session, updates)
+        audit.record(
+            session,
+            actor,
+            "triage.run",
+            None,
+            {"reports": len(reports), "cases": len(result.linked.cases), "new_cases": len(fresh)},
+        )
     return ids
 
 
-def close_case(store: Store, case_id: int, actor: str, reason: str) -> None:
+def close_case(store: Store, actor: Actor, case_id: int, reason: str) -> None:
     """Closing takes a person and a reason, and is audited in the same transaction."""
-    with store.session() as session:
+    with store.transaction() as session:
         case = session.get(TriageCase, case_id)
-        if case is None or case.status != "open":
-            raise VigilError(f"no open case {case_id}")
-        case.status, case.closed_at = "closed", utcnow()
+        if case is None or case.status != CaseStatus.OPEN:
+            raise Conflict(f"no open case {case_id}")
+        case.status, case.closed_at = CaseStatus.CLOSED, utcnow()
         audit.record(session, actor, "triage.case_closed", str(case_id), {"reason": reason})
-        session.commit()

@@ -16,7 +16,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("hash_lists") as batch:
-        batch.add_column(sa.Column("matching_enabled_ratio", sa.Float(), nullable=False, server_default="1.0"))
+        batch.add_column(
+            sa.Column("matching_enabled_ratio", sa.Float(), nullable=False, server_default="1.0")
+        )
     op.create_table(
         "bank_contents",
         sa.Column("list_id", sa.Integer(), nullable=False),

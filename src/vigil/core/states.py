@@ -1,0 +1,113 @@
+"""The states things move through. Stored as text with CHECK constraints (see `store.models`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ScanStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    INTERRUPTED = "interrupted"
+
+
+class ItemStatus(StrEnum):
+    """A scanned item: hashed; error (with its reason); ignored (on an ignore list); low_quality (PDQ)."""
+
+    HASHED = "hashed"
+    ERROR = "error"
+    IGNORED = "ignored"
+    LOW_QUALITY = "low_quality"
+
+
+class ListPurpose(StrEnum):
+    KNOWN = "known"  # matches are reported
+    IGNORE = "ignore"  # known-benign (NSRL-style): matches are filtered out
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    ESCALATED = "escalated"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+    @property
+    def decided(self) -> bool:
+        return self in (ReviewStatus.CONFIRMED, ReviewStatus.REJECTED)
+
+
+class Decision(StrEnum):
+    CONFIRM = "confirm"
+    REJECT = "reject"
+
+
+class ReviewSource(StrEnum):
+    SCAN = "scan"
+    API = "api"
+    CRAWL = "crawl"
+
+
+class SubmissionStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    FINISHED = "finished"
+    RETRACTED = "retracted"
+    FAILED = "failed"
+
+
+class BlockKind(StrEnum):
+    DOMAIN = "domain"
+    URL = "url"
+
+
+class BlockLevel(StrEnum):
+    BLOCK = "block"
+    WARN = "warn"
+
+
+class BlockStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ModelState(StrEnum):
+    ACTIVE = "active"
+    DEMOTED = "demoted"
+
+
+class CaseStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    MERGED = "merged"
+
+
+class CrawlJobStatus(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+
+
+class CrawlUrlKind(StrEnum):
+    PAGE = "page"
+    IMAGE = "image"
+
+
+class CrawlUrlStatus(StrEnum):
+    QUEUED = "queued"
+    DONE = "done"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class HitStatus(StrEnum):
+    PENDING = "pending"  # found, not yet in front of reviewers
+    QUEUED = "queued"  # a review item holds it
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+
+
+class NoticeStatus(StrEnum):
+    OPEN = "open"
+    REMOVED = "removed"
+    WITHDRAWN = "withdrawn"

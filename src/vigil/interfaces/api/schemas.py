@@ -1,0 +1,117 @@
+"""Request and response bodies of the native API; their field descriptions become the OpenAPI text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class HashQuery(BaseModel):
+    type: str = Field(description="md5, sha1, sha256 or pdq")
+    value: str = Field(description="Hex digest (PDQ: 64 hex characters)")
+
+
+class HashMatchRequest(BaseModel):
+    hashes: list[HashQuery]
+
+
+class ListSource(BaseModel):
+    list: str = Field(description="Name of the list holding the entry")
+    category: str | None = Field(description="That list's category for the entry, in its own scheme")
+    origin: str | None = Field(description="Where that list says the entry came from")
+
+
+class MatchOut(BaseModel):
+    hash_type: str
+    value: str = Field(description="The listed value that matched")
+    distance: int = Field(description="Hamming distance (0 for exact hashes)")
+    variant: str | None = Field(description="Which rotation or flip of the query matched (PDQ)")
+    detail: dict[str, Any] | None = Field(description="Video time ranges or frame timestamps")
+    lists: list[ListSource]
+
+
+class HashMatchResponse(BaseModel):
+    matches: list[MatchOut]
+
+
+class MediaMatchResponse(BaseModel):
+    signals: dict[str, Any] = Field(description="Hashes computed from the upload")
+    matches: list[MatchOut]
+    review_item: int | None = Field(description="Review item created for a match (submitters only)")
+    error: str | None = Field(description="Why the upload could not be fully hashed, if it could not")
+
+
+class ListStats(BaseModel):
+    name: str
+    purpose: str = Field(description="known (matches are reported) or ignore (known-benign)")
+    source: str | None
+    entries: int
+    by_type: dict[str, int]
+    shared_with_other_lists: int
+    created_at: str
+
+
+class ImportResponse(BaseModel):
+    rows: int = Field(description="Rows read and merged")
+    new_entries: int = Field(description="Entries not on any list before")
+    rejected: list[str] = Field(description="Rows that did not parse, with place and reason")
+
+
+class IndexResponse(BaseModel):
+    entries: int = Field(description="PDQ entries in the index")
+    kind: str = Field(description="Index implementation: flat (brute force) or mih (multi-index hash)")
+
+
+class ScanRequest(BaseModel):
+    path: str = Field(description="Folder the server can read, inside the configured scan roots")
+
+
+class ScanTicket(BaseModel):
+    ticket: str
+    path: str
+
+
+class ScanRow(BaseModel):
+    id: int
+    root: str
+    status: str
+    started_at: str
+
+
+class QueueItem(BaseModel):
+    id: int
+    status: str
+    priority: float
+    reason: dict[str, Any] = Field(description="The matches and classifier scores that raised the item")
+    sha256: str
+
+
+class VoteRequest(BaseModel):
+    decision: str = Field(description="confirm or reject")
+    scheme: str | None = Field(None, description="Category scheme: projectvic, caid or ncmec")
+    category: str | None = Field(None, description="Category code within the scheme (confirm only)")
+    note: str | None = None
+
+
+class VoteResponse(BaseModel):
+    status: str = Field(description="The item's state after this vote")
+    votes: int = Field(description="Votes on the item so far")
+
+
+class DraftResponse(BaseModel):
+    report_id: int
+    xml: str = Field(description="The report as it would be sent")
+    actionability: dict[str, Any] = Field(description="0-100 score and the missing items, by name")
+
+
+class SubmitResponse(BaseModel):
+    status: str
+    remote_id: str | None = Field(description="The clearinghouse's report id")
+
+
+class VerifyResponse(BaseModel):
+    ok: bool
+    events: int
+    first_bad_seq: int | None
+    problem: str | None

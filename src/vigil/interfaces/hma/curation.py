@@ -1,0 +1,210 @@
+"""HMA's /c endpoints: banks, bank content (add, show, update, delete) and exchange status."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from vigil.actions.exchanges import sync as exchanges
+from vigil.actions.exchanges.signals import SIGNALS, by_hash_type
+from vigil.core.actor import Actor, Permission
+from vigil.core.errors import Conflict
+from vigil.interfaces.api.service import get_service
+from vigil.interfaces.hma.common import HmaError, bank_json, hash_form, hash_url, who
+from vigil.lists import banks
+
+router = APIRouter(tags=["hma"])
+BANK_NAME = re.compile(r"^[A-Z0-9_]+$")
+
+
+def _check_name(name: str) -> str:
+    if not BANK_NAME.match(name):
+        raise HmaError(400, "Bank names must be UPPER_WITH_UNDERSCORE")
+    return name
+
+
+@router.get("/c/banks")
+def banks_index(request: Request) -> list[dict[str, Any]]:
+    """Every bank."""
+    who(request, Permission.MATCH)
+    return [bank_json(b) for b in banks.banks(get_service(request).store)]
+
+
+@router.get("/c/bank/{bank_name}")
+def bank_show(request: Request, bank_name: str) -> dict[str, Any]:
+    who(request, Permission.MATCH)
+    return bank_json(banks.bank(get_service(request).store, bank_name))
+
+
+@router.post("/c/banks", status_code=201)
+async def bank_create(request: Request) -> dict[str, Any]:
+    """Create a bank (an empty `known` list)."""
+    actor = who(request, Permission.LISTS)
+    body = await request.json()
+    name = _check_name(str(body.get("name", "")))
+    ratio = body.get("enabled_ratio")
+    if ratio is None:
+        ratio = 1.0 if body.get("enabled", True) else 0.0
+    try:
+        created = banks.create_bank(get_service(request).store, actor, name, float(ratio))
+    except Conflict as exc:
+        raise HmaError(403, str(exc)) from None
+    return bank_json(created)
+
+
+@router.put("/c/bank/{bank_name}")
+async def bank_update(request: Request, bank_name: str) -> dict[str, Any]:
+    """Rename a bank or change its enabled ratio."""
+    actor = who(request, Permission.LISTS)
+    body = await request.json()
+    new_name = _check_name(str(body["name"])) if body.get("name") is not None else None
+    ratio: float | None = None
+    if body.get("enabled") is not None:
+        ratio = 1.0 if body["enabled"] else 0.0
+    if body.get("enabled_ratio") is not None:
+        ratio = float(body["enabled_ratio"])
+    return bank_json(banks.update_bank(get_service(request).store, actor, bank_name, new_name, ratio))
+
+
+@router.delete("/c/bank/{bank_name}")
+def bank_delete(request: Request, bank_name: str) -> dict[str, str]:
+    actor = who(request, Permission.LISTS)
+    service = get_service(request)
+    try:
+        deleted = banks.delete_bank(service.store, actor, bank_name)
+    except Conflict as exc:
+        raise HmaError(400, str(exc)) from None
+    if deleted:
+        service.matchers.mark_stale()
+    return {"message": "Done"}
+
+
+def _add(
+    request: Request, actor: Actor, bank_name: str, signals: dict[str, str], note: Any, meta: Any
+) -> dict[str, Any]:
+    if not signals:
+        raise HmaError(400, "No signals given")
+    if note is not None and (not isinstance(note, str) or len(note) > 255):
+        raise HmaError(400, "note must be a string of at most 255 characters")
+    if meta is not None and not isinstance(meta, dict):
+        raise HmaError(400, "metadata should be a json object")
+    checked: dict[str, str] = {}
+    for name, value in signals.items():
+        if name not in SIGNALS:
+            raise HmaError(400, f"No such signal type {name}")
+        try:
+            checked[name] = str(SIGNALS.get(name).te_type.validate_signal_str(str(value).strip().lower()))
+        except Exception as exc:  # threatexchange raises ValueError and others
+            raise HmaError(400, f"Invalid {name} signal: {exc}") from None
+    service = get_service(request)
+    by_type = {SIGNALS.get(n).hash_type: v for n, v in checked.items()}
+    content_id = banks.add_content(service.store, actor, bank_name, by_type, note, meta)
+    service.matchers.mark_stale()
+    return {"id": content_id, "signals": checked}
+
+
+@router.post("/c/bank/{bank_name}/content")
+async def bank_add_content(
+    request: Request, bank_name: str, url: str | None = None, content_type: str | None = None
+) -> dict[str, Any]:
+    """Hash an upload (or an allowed URL) and add it to the bank as one content."""
+    actor = who(request, Permission.LISTS)
+    note: Any = None
+    meta: Any = None
+    if url:
+        hashes = hash_url(get_service(request), url, content_type)
+        if request.headers.get("content-type", "").startswith("application/json"):
+            body = await request.json()
+            note, meta = body.get("note"), body.get("metadata")
+    else:
+        if "multipart/form-data" not in request.headers.get("content-type", ""):
+            raise HmaError(400, "Neither `url` nor multipart file upload was received")
+        form = await request.form()
+        note = form.get("note")
+        if form.get("metadata"):
+            try:
+                meta = json.loads(str(form["metadata"]))
+            except ValueError:
+                raise HmaError(400, "metadata form field must be valid JSON") from None
+        hashes = await hash_form(request)
+    return _add(request, actor, bank_name, hashes, note, meta)
+
+
+@router.post("/c/bank/{bank_name}/signal")
+async def bank_add_signal(request: Request, bank_name: str) -> dict[str, Any]:
+    """Add signals given as values (`{"pdq": "..."}`) to the bank as one content."""
+    actor = who(request, Permission.LISTS)
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise HmaError(400, "Request input was not a dict")
+    note = body.pop("note", None)
+    return _add(request, actor, bank_name, {k: str(v) for k, v in body.items()}, note, None)
+
+
+@router.get("/c/bank/{bank_name}/content/{content_id}")
+def bank_get_content(
+    request: Request,
+    bank_name: str,
+    content_id: int,
+    include_signals: bool = False,
+    include_metadata: bool = True,
+) -> dict[str, Any]:
+    who(request, Permission.MATCH)
+    found = banks.content(get_service(request).store, bank_name, content_id)
+    out: dict[str, Any] = {
+        "id": content_id,
+        "disable_until_ts": found.disable_until_ts,
+        "original_media_uri": None,
+        "bank": bank_json(found.bank),
+    }
+    if include_signals:
+        out["signals"] = {s.name: value for kind, value in found.signals if (s := by_hash_type(kind))}
+    if include_metadata and found.meta:
+        out["metadata"] = found.meta
+    if found.note:
+        out["note"] = found.note
+    return out
+
+
+@router.put("/c/bank/{bank_name}/content/{content_id}")
+async def bank_update_content(request: Request, bank_name: str, content_id: int) -> dict[str, Any]:
+    """Disable a content until a time (0 off, 1 on) or change its note."""
+    actor = who(request, Permission.LISTS)
+    body = await request.json()
+    until = body.get("disable_until_ts")
+    if until is not None and (not isinstance(until, int) or until < 0):
+        raise HmaError(400, "disable_until_ts must be a non-negative integer")
+    changes = {k: body[k] for k in ("disable_until_ts", "note") if k in body}
+    banks.update_content(get_service(request).store, actor, bank_name, content_id, changes)
+    return {"id": content_id, "disable_until_ts": until if until is not None else 1}
+
+
+@router.delete("/c/bank/{bank_name}/content/{content_id}")
+def bank_delete_content(request: Request, bank_name: str, content_id: int) -> dict[str, int]:
+    actor = who(request, Permission.LISTS)
+    service = get_service(request)
+    deleted = banks.delete_content(service.store, actor, bank_name, content_id)
+    service.matchers.mark_stale()
+    return {"deleted": deleted}
+
+
+@router.get("/c/exchanges")
+def exchange_list(request: Request) -> list[str]:
+    who(request, Permission.MATCH)
+    return [row["name"] for row in exchanges.status(get_service(request).store)]
+
+
+@router.get("/c/exchange/{exchange_name}/status")
+def exchange_status(request: Request, exchange_name: str) -> dict[str, Any]:
+    who(request, Permission.MATCH)
+    row = next((r for r in exchanges.status(get_service(request).store) if r["name"] == exchange_name), None)
+    if row is None:
+        raise HmaError(404, f"Exchange '{exchange_name}' not found")
+    return {
+        "last_fetch_time": row["last_fetch_time"],
+        "checkpoint_time": row["checkpoint_time"],
+        "success": row["success"],
+    }

@@ -1,0 +1,170 @@
+"""List operations, each audited: import, build from files, export, withdraw entries, stats.
+
+An entry is stored once per (hash type, value); a second list holding it adds itself as another
+source, so no list's category or origin is ever lost or merged. Rows that do not parse arrive here
+as `ItemError`s and are reported per row while the good rows are imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from vigil.core.actor import Actor
+from vigil.core.errors import ItemError
+from vigil.core.states import ListPurpose
+from vigil.lists.formats import FORMATS, ListRow
+from vigil.lists.formats.vpdqfmt import video_row
+from vigil.media.walk import ItemRef, walk
+from vigil.signals.compute import hash_item
+from vigil.signals.vpdq import FrameHash
+from vigil.store import audit
+from vigil.store.db import Store
+from vigil.store.repo import lists as repo
+from vigil.store.repo.lists import Provenance
+
+__all__ = ["ImportResult", "Provenance", "add_files", "export", "import_rows", "remove", "rows_of", "stats"]
+BATCH = 5000
+COPY_BATCH = 200_000  # PostgreSQL rows per COPY
+
+
+@dataclass
+class ImportResult:
+    list_name: str
+    rows: int = 0
+    new_entries: int = 0
+    errors: list[ItemError] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        return {"rows": self.rows, "new_entries": self.new_entries, "rejected": len(self.errors)}
+
+
+def import_rows(
+    store: Store,
+    actor: Actor,
+    list_name: str,
+    rows: Iterable[ListRow | ItemError],
+    *,
+    purpose: ListPurpose | str = ListPurpose.KNOWN,
+    source: str | None = None,
+    category: str | None = None,
+    how: str = "import",
+) -> ImportResult:
+    """Add rows to a list (created if new) and audit `list.<how>` with the counts."""
+    purpose = ListPurpose(purpose)
+    result = ImportResult(list_name)
+    with store.transaction() as tx:
+        list_id = repo.ensure_list(tx, list_name, purpose, source).id
+    batch: list[ListRow] = []
+    size = COPY_BATCH if store.dialect == "postgresql" else BATCH
+    for row in rows:
+        if isinstance(row, ItemError):
+            result.errors.append(row)
+            continue
+        batch.append(replace(row, category=category) if category and not row.category else row)
+        if len(batch) >= size:
+            _write(store, list_id, batch, result)
+            batch = []
+    if batch:
+        _write(store, list_id, batch, result)
+    audit.log(store, actor, f"list.{how}", list_name, {**result.summary(), "purpose": purpose.value})
+    return result
+
+
+def _write(store: Store, list_id: int, batch: list[ListRow], result: ImportResult) -> None:
+    result.new_entries += repo.write_rows(store, list_id, batch)
+    result.rows += len(batch)
+
+
+def add_files(
+    store: Store,
+    actor: Actor,
+    folder: Path,
+    list_name: str,
+    *,
+    limit: int = 0,
+    category: str | None = None,
+    purpose: ListPurpose | str = ListPurpose.KNOWN,
+    seconds_per_hash: float = 0.0,
+) -> ImportResult:
+    """Hash files with the reference PDQ (exact mode; vPDQ for videos) and put their hashes on a list.
+
+    Exact mode keeps the list comparable with what other PDQ users compute from the same files.
+    """
+    refs = [r for r in walk(folder) if isinstance(r, ItemRef) and not r.members]
+    if limit:
+        refs = refs[:limit]
+    return import_rows(
+        store,
+        actor,
+        list_name,
+        _file_rows(refs, category, seconds_per_hash),
+        purpose=purpose,
+        source=f"files under {folder}",
+        how="add_files",
+    )
+
+
+def _file_rows(
+    refs: list[ItemRef], category: str | None, seconds_per_hash: float
+) -> Iterator[ListRow | ItemError]:
+    for ref in refs:
+        signals, _data = hash_item(ref, "exact", seconds_per_hash)
+        if not signals.md5:
+            yield ItemError(ref.label, signals.error or "unreadable")
+            continue
+        for kind, value in signals.hashes().items():
+            yield ListRow(kind, value, category, ref.label)
+        if signals.video is not None and signals.video.frames:
+            yield video_row(signals.video.frames, ref.label, category, signals.video.regions)
+        if signals.error:
+            yield ItemError(ref.label, signals.error)
+
+
+def rows_of(store: Store, list_name: str, hash_types: Iterable[str] | None = None) -> Iterator[ListRow]:
+    """A list's rows in insertion order, with this list's own category and origin (frames for vPDQ)."""
+    with store.session() as tx:
+        list_id = repo.get(tx, list_name).id
+        for entry_id, kind, value, category, origin in repo.export_rows(tx, list_id, hash_types):
+            frames = tuple(FrameHash(*f) for f in repo.video_frames(tx, entry_id)) if kind == "vpdq" else None
+            yield ListRow(kind, value, category, origin, frames)
+
+
+def export(store: Store, actor: Actor, list_name: str, fmt: str, out: Path) -> int:
+    """Write a list in a registered format; the export (who, which list, how many) is audited."""
+    writer = FORMATS.get(fmt)
+    count = writer.write(rows_of(store, list_name), out)
+    audit.log(store, actor, "list.export", list_name, {"format": writer.name, "entries": count})
+    return count
+
+
+def remove(store: Store, actor: Actor, list_name: str, pairs: Iterable[tuple[str, str]]) -> int:
+    """Take (hash type, value) pairs off one list (an exchange withdrew them); other lists keep theirs."""
+    with store.transaction() as tx:
+        hash_list = repo.by_name(tx, list_name)
+        if hash_list is None:
+            return 0
+        removed = repo.remove_entries(tx, hash_list.id, repo.lookup_exact(tx, pairs).values())
+        if removed:
+            audit.record(tx, actor, "list.remove", list_name, {"entries": removed})
+    return removed
+
+
+def stats(store: Store) -> list[dict[str, Any]]:
+    """Entries per list and hash type, and how many are shared with other lists."""
+    with store.session() as tx:
+        return repo.stats(tx)
+
+
+def provenance(store: Store, entry_ids: Iterable[int]) -> dict[int, list[Provenance]]:
+    """Every list each entry is on, with that list's category and origin."""
+    with store.session() as tx:
+        return repo.provenance(tx, entry_ids)
+
+
+def count_known(store: Store, hash_type: str) -> int:
+    """Distinct entries of one hash type on `known` lists (what the matching index holds)."""
+    with store.session() as tx:
+        return repo.count_on_purpose(tx, hash_type)

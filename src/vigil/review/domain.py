@@ -1,0 +1,355 @@
+"""The review queue: items from matches, votes, N-of-M agreement, escalation on disagreement.
+
+An item is decided when `required_votes` reviewers agree on the decision and, for a confirmation,
+on the category. Any disagreement escalates it; only a senior reviewer (or admin) rules on an
+escalated item, and that ruling is final. A reviewer votes once per item. Every step is audited in
+the transaction that makes it, under the actor who took it (`system:review` for the automatic ones).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from vigil.core import defaults
+from vigil.core.actor import Actor, Permission
+from vigil.core.clock import utcnow
+from vigil.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from vigil.core.states import Decision, ReviewSource, ReviewStatus
+from vigil.intel.classify import monitor
+from vigil.intel.classify.priority import PriorityWeights, priority
+from vigil.match.matcher import Match, Matcher
+from vigil.review import categories
+from vigil.review.evidence import Vault
+from vigil.signals.compute import FileSignals, compute
+from vigil.store import audit
+from vigil.store.db import Store, Tx
+from vigil.store.models import ClassifierScore, ReviewItem, ReviewVote, ScanItem, ScanMatch
+from vigil.store.repo import review as repo
+from vigil.store.repo import scans as scan_repo
+
+DEFAULT_REQUIRED_VOTES = defaults.REQUIRED_VOTES
+UNBLUR_FOR = timedelta(minutes=15)  # an unblur lasts this long, or until the reviewer votes
+SYSTEM = Actor.system("review")
+
+OnConfirmed = Callable[[Tx, ReviewItem, Actor], None]
+
+
+class ReviewError(Conflict):
+    """A vote that is not allowed in the item's state (second vote, item already decided...)."""
+
+
+def enqueue_scan(
+    store: Store,
+    actor: Actor,
+    scan_id: int,
+    required_votes: int = DEFAULT_REQUIRED_VOTES,
+    contexts: dict[str, dict[str, Any]] | None = None,
+    classifier_threshold: float = 0.5,
+    weights: PriorityWeights | None = None,
+) -> int:
+    """Turn a scan's matched items, and items an active classifier scored at or above the threshold,
+    into review items (once each); returns how many were added.
+
+    `contexts` maps an item path (absolute, or relative to the scan root) to what the provider
+    knows about it: uploader, account, IP capture events, country. Reports need it.
+    """
+    contexts = contexts or {}
+    demoted = monitor.demoted_models(store)
+    added = 0
+    with store.transaction() as tx:
+        existing = repo.scan_item_ids_queued(tx)
+        grouped: dict[int, tuple[ScanItem, list[ScanMatch]]] = {}
+        for scan_item, match in repo.scan_matches(tx, scan_id):
+            grouped.setdefault(scan_item.id, (scan_item, []))[1].append(match)
+        scored: dict[int, list[ClassifierScore]] = {}
+        for scan_item, score in repo.scan_scores(tx, scan_id):
+            scored.setdefault(scan_item.id, []).append(score)
+            flagged = score.model_id not in demoted and score.score >= classifier_threshold
+            if scan_item.id not in grouped and flagged:
+                grouped[scan_item.id] = (scan_item, [])
+        scan = scan_repo.scan(tx, scan_id)
+        root = scan.root if scan else ""
+        for item_id, (scan_item, matches) in grouped.items():
+            if item_id in existing:
+                continue
+            path = scan_item.path
+            relative = path[len(root) :].lstrip("/") if root and path.startswith(root) else path
+            scores: dict[str, dict[str, float]] = {}
+            for row in scored.get(item_id, []):
+                scores.setdefault(row.model_id, {})[row.name] = row.score
+            review = ReviewItem(
+                scan_item_id=item_id,
+                source=ReviewSource.SCAN,
+                path=path,
+                sha256=scan_item.sha256 or "",
+                md5=scan_item.md5,
+                media_type=scan_item.media_type,
+                priority=priority({m.hash_type for m in matches}, scores, demoted, weights),
+                reason={
+                    "scan_id": scan_id,
+                    "matches": [[m.hash_type, m.distance, m.entry_id] for m in matches],
+                    "scores": [
+                        [r.model_id, r.model_version, r.name, round(r.score, 4)]
+                        for r in scored.get(item_id, [])
+                    ],
+                },
+                context=contexts.get(path) or contexts.get(relative) or {},
+                required_votes=required_votes,
+            )
+            tx.add(review)
+            tx.flush()
+            audit.record(tx, actor, "review.enqueue", f"review:{review.id}", {"scan_item": item_id})
+            added += 1
+    return added
+
+
+def submit_item(
+    store: Store,
+    actor: Actor,
+    *,
+    sha256: str,
+    md5: str | None,
+    path: str | None,
+    media_type: str | None,
+    reason: dict[str, Any],
+    context: dict[str, Any],
+    priority: float,
+    required_votes: int = DEFAULT_REQUIRED_VOTES,
+    source: ReviewSource = ReviewSource.API,
+) -> int:
+    with store.transaction() as tx:
+        review = ReviewItem(
+            source=source,
+            path=path,
+            sha256=sha256,
+            md5=md5,
+            media_type=media_type,
+            priority=priority,
+            reason=reason,
+            context=context,
+            required_votes=required_votes,
+        )
+        tx.add(review)
+        tx.flush()
+        audit.record(tx, actor, "review.enqueue", f"review:{review.id}", {"source": source.value})
+        return review.id
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    status: ReviewStatus
+    votes: int
+
+
+def vote(
+    store: Store,
+    reviewer: Actor,
+    item_id: int,
+    decision: Decision | str,
+    scheme: str | None = None,
+    category: str | None = None,
+    note: str | None = None,
+    on_confirmed: OnConfirmed | None = None,
+) -> VoteResult:
+    if not reviewer.can(Permission.REVIEW) or reviewer.key_id is None:
+        raise Forbidden(f"role {reviewer.role} cannot review (votes come from reviewers' keys)")
+    try:
+        decision = Decision(decision)
+    except ValueError:
+        raise InvalidInput(f"decision must be one of {', '.join(d.value for d in Decision)}") from None
+    if decision == Decision.CONFIRM:
+        if not scheme or not category:
+            raise InvalidInput("a confirmation needs a category")
+        try:
+            scheme, category = categories.validate(scheme, category)
+        except (KeyError, ValueError) as exc:
+            raise InvalidInput(str(exc)) from None
+    else:
+        scheme = category = None
+    with store.transaction() as tx:
+        item = repo.item(tx, item_id, for_update=True)
+        if item is None:
+            raise NotFound(f"no review item {item_id}")
+        if item.status.decided:
+            raise ReviewError(f"item {item_id} is already {item.status}")
+        votes = repo.votes(tx, item_id)
+        if any(v.reviewer_id == reviewer.key_id for v in votes):
+            raise ReviewError("each reviewer votes once per item")
+        final = item.status == ReviewStatus.ESCALATED
+        if final and not reviewer.can(Permission.ESCALATION):
+            raise Forbidden("escalated items are decided by a senior reviewer")
+        tx.add(
+            ReviewVote(
+                item_id=item_id,
+                reviewer_id=reviewer.key_id,
+                decision=decision,
+                category_scheme=scheme,
+                category=category,
+                note=note,
+                final=final,
+            )
+        )
+        audit.record(
+            tx,
+            reviewer,
+            "review.vote",
+            f"review:{item_id}",
+            {"decision": decision.value, "scheme": scheme, "category": category, "final": final},
+        )
+        key = (decision, scheme, category)
+        if final:
+            _decide(tx, item, key, reviewer, on_confirmed)
+        elif any((v.decision, v.category_scheme, v.category) != key for v in votes):
+            item.status = ReviewStatus.ESCALATED
+            audit.record(tx, SYSTEM, "review.escalate", f"review:{item_id}", {"votes": len(votes) + 1})
+        elif len(votes) + 1 >= item.required_votes:
+            _decide(tx, item, key, reviewer, on_confirmed)
+        return VoteResult(item.status, len(votes) + 1)
+
+
+def _decide(
+    tx: Tx,
+    item: ReviewItem,
+    key: tuple[Decision, str | None, str | None],
+    reviewer: Actor,
+    on_confirmed: OnConfirmed | None,
+) -> None:
+    decision, scheme, category = key
+    item.status = ReviewStatus.CONFIRMED if decision == Decision.CONFIRM else ReviewStatus.REJECTED
+    item.category_scheme, item.category = scheme, category
+    item.decided_at = utcnow()
+    audit.record(
+        tx,
+        SYSTEM,
+        f"review.{item.status.value}",
+        f"review:{item.id}",
+        {"scheme": scheme, "category": category},
+    )
+    if item.status == ReviewStatus.CONFIRMED and on_confirmed is not None:
+        on_confirmed(tx, item, reviewer)
+
+
+def queue(store: Store, reviewer: Actor, limit: int = 50) -> list[ReviewItem]:
+    """Open items for this reviewer, highest priority first: pending ones they have not voted on,
+    and escalated ones if they may rule on escalations."""
+    statuses = [ReviewStatus.PENDING]
+    if reviewer.can(Permission.ESCALATION):
+        statuses.append(ReviewStatus.ESCALATED)
+    with store.session() as tx:
+        return repo.open_for(tx, reviewer.key_id, statuses, limit)
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """What a reviewer sees of one item, and whether (and why not) they may vote now."""
+
+    item: ReviewItem
+    votes: int
+    can_vote: bool
+    why_not: str
+    unblurred: bool
+
+
+def view_item(store: Store, reviewer: Actor, item_id: int) -> ItemView:
+    """Open an item for a reviewer; the view is audited."""
+    with store.transaction() as tx:
+        item = repo.item(tx, item_id)
+        if item is None:
+            raise NotFound(f"no review item {item_id}")
+        mine = repo.vote_of(tx, item_id, reviewer.key_id) if reviewer.key_id is not None else None
+        count = repo.vote_count(tx, item_id)
+        audit.record(tx, reviewer, "review.view", f"review:{item_id}")
+    can_vote, why_not = True, ""
+    if item.status.decided:
+        can_vote, why_not = False, f"Decided: {item.status.value}."
+    elif mine is not None:
+        can_vote, why_not = False, "You have voted on this item."
+    elif item.status == ReviewStatus.ESCALATED and not reviewer.can(Permission.ESCALATION):
+        can_vote, why_not = False, "Escalated: a senior reviewer decides."
+    return ItemView(item, count, can_vote, why_not, unblurred(store, reviewer, item_id))
+
+
+def unblur(store: Store, reviewer: Actor, item_id: int) -> None:
+    """Record that this reviewer asked to see the item unblurred (it lasts until they vote or expire)."""
+    with store.transaction() as tx:
+        if repo.item(tx, item_id) is None:
+            raise NotFound(f"no review item {item_id}")
+        audit.record(tx, reviewer, "review.unblur", f"review:{item_id}")
+
+
+def unblurred(store: Store, reviewer: Actor, item_id: int, now: datetime | None = None) -> bool:
+    """Whether this reviewer unblurred this item recently and has not voted on it since.
+
+    Read from the audit log, so every worker process agrees and the log is the only source of truth.
+    """
+    with store.session() as tx:
+        last = audit.last_event(tx, reviewer, f"review:{item_id}", ("review.unblur", "review.vote"))
+    if last is None or last.action != "review.unblur":
+        return False
+    return (now or utcnow()) - datetime.fromisoformat(last.at) < UNBLUR_FOR
+
+
+def votes_of(store: Store, item_id: int) -> list[ReviewVote]:
+    with store.session() as tx:
+        return repo.votes(tx, item_id)
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    signals: FileSignals
+    matches: list[Match]
+    review_item: int | None
+
+
+def submit_upload(
+    store: Store,
+    actor: Actor,
+    matcher: Matcher,
+    vault: Vault,
+    name: str,
+    data: bytes,
+    context: dict[str, Any],
+    required_votes: int = DEFAULT_REQUIRED_VOTES,
+) -> UploadOutcome:
+    """Hash and match an uploaded file; a match from a submitter is quarantined and queued for review.
+
+    Other roles only learn whether it matches. The lookup is audited either way.
+    """
+    signals = compute(name, data, "fast")
+    matches = matcher.match([signals])[0].matches
+    review_id = None
+    if matches and actor.can(Permission.SUBMIT):
+        vault.quarantine(data)
+        review_id = submit_item(
+            store,
+            actor,
+            sha256=signals.sha256,
+            md5=signals.md5,
+            path=None,
+            media_type=signals.media_type,
+            reason={"matches": [[m.hash_type, m.distance, m.entry_id] for m in matches], "name": name},
+            context=context,
+            priority=priority({m.hash_type for m in matches}, {}, set()),
+            required_votes=required_votes,
+        )
+    audit.log(
+        store, actor, "match.media", signals.sha256, {"matches": len(matches), "review_item": review_id}
+    )
+    return UploadOutcome(signals, matches, review_id)
+
+
+def preview(store: Store, reviewer: Actor, vault: Vault, item_id: int, clear: bool) -> bytes:
+    """The item's preview: blurred unless this reviewer unblurred it and asks for it clear (audited)."""
+    from vigil.review.previews import render
+
+    unblur_now = clear and unblurred(store, reviewer, item_id)
+    with store.session() as tx:
+        item = repo.item(tx, item_id)
+    if item is None:
+        raise NotFound(f"no review item {item_id}")
+    data = vault.content(item) or b""
+    audit.log(store, reviewer, "review.preview", f"review:{item_id}", {"blurred": not unblur_now})
+    return render(data, item.path or "", blurred=not unblur_now)

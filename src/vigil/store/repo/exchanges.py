@@ -1,0 +1,32 @@
+"""Queries for configured exchanges and what was shared to them."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from vigil.store.db import Tx
+from vigil.store.models import Exchange, ExchangeShare
+
+
+def by_name(tx: Tx, name: str) -> Exchange | None:
+    return tx.scalar(select(Exchange).where(Exchange.name == name))
+
+
+def all_exchanges(tx: Tx) -> list[Exchange]:
+    return list(tx.scalars(select(Exchange).order_by(Exchange.name)))
+
+
+def feeding(tx: Tx, list_id: int) -> Exchange | None:
+    return tx.scalar(select(Exchange).where(Exchange.list_id == list_id))
+
+
+def shared_signals(tx: Tx, exchange_id: int) -> set[tuple[str, str]]:
+    query = select(ExchangeShare.signal_type, ExchangeShare.value).where(
+        ExchangeShare.exchange_id == exchange_id
+    )
+    return {(t, v) for t, v in tx.execute(query)}
+
+
+def share_counts(tx: Tx) -> dict[int, int]:
+    query = select(ExchangeShare.exchange_id, func.count()).group_by(ExchangeShare.exchange_id)
+    return dict(tx.execute(query).all())

@@ -1,0 +1,98 @@
+"""Queries for review items, votes and the scan matches that raise them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+
+from vigil.core.states import ReviewStatus
+from vigil.store.db import Tx
+from vigil.store.models import (
+    ApiKey,
+    ClassifierScore,
+    EntrySource,
+    HashList,
+    ReviewItem,
+    ReviewVote,
+    ScanItem,
+    ScanMatch,
+)
+
+
+def item(tx: Tx, item_id: int, *, for_update: bool = False) -> ReviewItem | None:
+    return tx.get(ReviewItem, item_id, with_for_update=for_update)
+
+
+def votes(tx: Tx, item_id: int) -> list[ReviewVote]:
+    return list(tx.scalars(select(ReviewVote).where(ReviewVote.item_id == item_id).order_by(ReviewVote.id)))
+
+
+def vote_count(tx: Tx, item_id: int) -> int:
+    return int(tx.scalar(select(func.count()).where(ReviewVote.item_id == item_id)) or 0)
+
+
+def vote_of(tx: Tx, item_id: int, reviewer_id: int) -> ReviewVote | None:
+    return tx.scalar(
+        select(ReviewVote).where(ReviewVote.item_id == item_id, ReviewVote.reviewer_id == reviewer_id)
+    )
+
+
+def reviewer_names(tx: Tx, item_id: int) -> list[str]:
+    """Names of the keys that voted on an item (for notices signed by their reviewers)."""
+    query = (
+        select(ApiKey.name)
+        .join(ReviewVote, ReviewVote.reviewer_id == ApiKey.id)
+        .where(ReviewVote.item_id == item_id)
+    )
+    return sorted(set(tx.scalars(query)))
+
+
+def open_for(tx: Tx, reviewer_id: int | None, statuses: list[ReviewStatus], limit: int) -> list[ReviewItem]:
+    """Open items in these states that this reviewer has not voted on, highest priority first."""
+    query = select(ReviewItem).where(ReviewItem.status.in_(statuses))
+    if reviewer_id is not None:
+        voted = select(ReviewVote.item_id).where(ReviewVote.reviewer_id == reviewer_id)
+        query = query.where(ReviewItem.id.not_in(voted))
+    return list(tx.scalars(query.order_by(ReviewItem.priority.desc(), ReviewItem.id).limit(limit)))
+
+
+def confirmed(tx: Tx) -> list[ReviewItem]:
+    return list(tx.scalars(select(ReviewItem).where(ReviewItem.status == ReviewStatus.CONFIRMED)))
+
+
+def all_items(tx: Tx) -> list[ReviewItem]:
+    return list(tx.scalars(select(ReviewItem)))
+
+
+def scan_item_ids_queued(tx: Tx) -> set[int]:
+    return set(tx.scalars(select(ReviewItem.scan_item_id).where(ReviewItem.scan_item_id.is_not(None))))
+
+
+def scan_matches(tx: Tx, scan_id: int) -> list[tuple[ScanItem, ScanMatch]]:
+    query = (
+        select(ScanItem, ScanMatch)
+        .join(ScanMatch, ScanMatch.item_id == ScanItem.id)
+        .where(ScanItem.scan_id == scan_id)
+        .order_by(ScanItem.id)
+    )
+    return [(i, m) for i, m in tx.execute(query)]
+
+
+def scan_scores(tx: Tx, scan_id: int) -> list[tuple[ScanItem, ClassifierScore]]:
+    query = (
+        select(ScanItem, ClassifierScore)
+        .join(ClassifierScore, ClassifierScore.scan_item_id == ScanItem.id)
+        .where(ScanItem.scan_id == scan_id)
+    )
+    return [(i, s) for i, s in tx.execute(query)]
+
+
+def list_names_of_entries(tx: Tx) -> dict[int, str]:
+    """entry id -> name of a list it is on (for counting outcomes per list)."""
+    query = select(EntrySource.entry_id, HashList.name).join(HashList, HashList.id == EntrySource.list_id)
+    return dict(tx.execute(query).all())
+
+
+def items_by_ids(tx: Tx, ids: Iterable[int]) -> list[ReviewItem]:
+    return list(tx.scalars(select(ReviewItem).where(ReviewItem.id.in_(list(ids)))))

@@ -1,0 +1,5 @@
+"""`python -m vigil.testing ...`."""
+
+from vigil.testing.cli import app
+
+app()
