@@ -11,6 +11,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from vigil.core import errors
+from vigil.core.errors import Forbidden
+
 
 @dataclass(frozen=True)
 class Fetched:
@@ -20,11 +23,11 @@ class Fetched:
     body: bytes
 
 
-class Unreachable(Exception):
+class Unreachable(Forbidden):
     """The host is not allowed by the resolve policy."""
 
 
-class TooLarge(httpx.DecodingError):
+class TooLarge(errors.TooLarge, httpx.DecodingError):
     """The body passed `max_bytes`; no prefix of it is returned, so nothing is hashed as if whole."""
 
 

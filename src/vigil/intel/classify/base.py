@@ -41,11 +41,18 @@ def load(name: str) -> Classifier:
     return CLASSIFIERS.get(name)()
 
 
-def _register_builtins() -> None:
-    from vigil.intel.classify import age, nudity
+def _nudenet() -> Classifier:
+    from vigil.intel.classify.nudity import NudeNetClassifier
 
-    CLASSIFIERS.add("nudenet", nudity.NudeNetClassifier)
-    CLASSIFIERS.add("age-onnx", age.OnnxAgeEstimator.from_env)
+    return NudeNetClassifier()
 
 
-_register_builtins()
+def _age_onnx() -> Classifier:
+    from vigil.intel.classify.age import OnnxAgeEstimator
+
+    return OnnxAgeEstimator.from_env()
+
+
+# Factories import their module on first use, so listing plug-ins loads no model code.
+CLASSIFIERS.add("nudenet", _nudenet)
+CLASSIFIERS.add("age-onnx", _age_onnx)

@@ -16,9 +16,9 @@ import httpx
 
 from vigil.media.decode import decode
 from vigil.signals import pdq
-from vigil.sources.crawl.parse import parse
 from vigil.web import urls
 from vigil.web.fetch import get_sync
+from vigil.web.parse import parse
 
 _WORD = re.compile(r"[a-z0-9]+")
 _SENTENCE = re.compile(r"[^.!?\n]{12,}")

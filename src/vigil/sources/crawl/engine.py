@@ -26,11 +26,11 @@ from vigil.core.states import CrawlUrlKind, CrawlUrlStatus
 from vigil.match.matcher import Matcher
 from vigil.signals.compute import FileSignals, compute
 from vigil.sources.crawl.frontier import Frontier, Item
-from vigil.sources.crawl.parse import parse
 from vigil.sources.crawl.policy import CrawlPolicy
 from vigil.store.db import Store
 from vigil.web import urls
 from vigil.web.fetch import Unreachable, get
+from vigil.web.parse import parse
 
 HTML_TYPES = ("text/html", "application/xhtml")
 FLUSH_EVERY = 200

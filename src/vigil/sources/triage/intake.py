@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vigil.core.errors import ItemError
+from vigil.core.errors import InvalidInput, ItemError
 from vigil.core.registry import Registry
 from vigil.signals.types import HASH_TYPES
 from vigil.sources.triage.model import IncomingReport, IpEvent, ReportFile
@@ -23,7 +23,7 @@ from vigil.sources.triage.model import IncomingReport, IpEvent, ReportFile
 ESCALATIONS = ("imminent_danger", "ongoing_abuse", "contact_offence", "production", "sextortion")
 
 
-class BundleError(ValueError):
+class BundleError(InvalidInput):
     def __init__(self, reasons: list[str]) -> None:
         super().__init__("; ".join(reasons))
         self.reasons = reasons
