@@ -6,15 +6,21 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 import vigil
 from vigil.core.errors import VigilError
+from vigil.interfaces.api.app import create_app
+from vigil.review.evidence import Vault
 from vigil.store.db import Store
 from vigil.store.models import Base
 
@@ -76,3 +82,23 @@ def test_every_exception_class_in_the_package_is_a_vigil_error() -> None:
             ):
                 strays.append(f"{module.name}.{name}")
     assert strays == []
+
+
+def _routes(routes: list[Any]) -> Iterator[Any]:
+    """Every endpoint route, looking inside included routers (FastAPI wraps them)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes)
+        elif isinstance(route, APIRoute):
+            yield route
+
+
+def test_every_route_says_what_it_does(tmp_path: Path) -> None:
+    app = create_app(
+        Store(f"sqlite:///{tmp_path / 'v.db'}"), Vault.open(tmp_path / "vault", tmp_path / "k.key")
+    )
+    routes = list(_routes(app.routes))
+    assert len(routes) > 40
+    undocumented = [f"{sorted(r.methods)} {r.path}" for r in routes if not (r.endpoint.__doc__ or "").strip()]
+    assert undocumented == []

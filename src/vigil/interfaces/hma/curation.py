@@ -35,6 +35,7 @@ def banks_index(request: Request) -> list[dict[str, Any]]:
 
 @router.get("/c/bank/{bank_name}")
 def bank_show(request: Request, bank_name: str) -> dict[str, Any]:
+    """One bank."""
     who(request, Permission.MATCH)
     return bank_json(banks.bank(get_service(request).store, bank_name))
 
@@ -71,6 +72,7 @@ async def bank_update(request: Request, bank_name: str) -> dict[str, Any]:
 
 @router.delete("/c/bank/{bank_name}")
 def bank_delete(request: Request, bank_name: str) -> dict[str, str]:
+    """Delete a bank (refused while an exchange feeds it)."""
     actor = who(request, Permission.LISTS)
     service = get_service(request)
     try:
@@ -152,6 +154,7 @@ def bank_get_content(
     include_signals: bool = False,
     include_metadata: bool = True,
 ) -> dict[str, Any]:
+    """One content of a bank: disable time, note, metadata and (on request) its signals."""
     who(request, Permission.MATCH)
     found = banks.content(get_service(request).store, bank_name, content_id)
     out: dict[str, Any] = {
@@ -184,6 +187,7 @@ async def bank_update_content(request: Request, bank_name: str, content_id: int)
 
 @router.delete("/c/bank/{bank_name}/content/{content_id}")
 def bank_delete_content(request: Request, bank_name: str, content_id: int) -> dict[str, int]:
+    """Take one content's signals off the bank."""
     actor = who(request, Permission.LISTS)
     service = get_service(request)
     deleted = banks.delete_content(service.store, actor, bank_name, content_id)
@@ -193,12 +197,14 @@ def bank_delete_content(request: Request, bank_name: str, content_id: int) -> di
 
 @router.get("/c/exchanges")
 def exchange_list(request: Request) -> list[str]:
+    """Names of the configured exchanges."""
     who(request, Permission.MATCH)
     return [row["name"] for row in exchanges.status(get_service(request).store)]
 
 
 @router.get("/c/exchange/{exchange_name}/status")
 def exchange_status(request: Request, exchange_name: str) -> dict[str, Any]:
+    """When an exchange last fetched, its checkpoint, and whether the fetch succeeded."""
     who(request, Permission.MATCH)
     row = next((r for r in exchanges.status(get_service(request).store) if r["name"] == exchange_name), None)
     if row is None:

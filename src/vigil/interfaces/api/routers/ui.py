@@ -44,16 +44,19 @@ def why(item: ReviewItem) -> str:
 
 @router.get("/")
 def root() -> RedirectResponse:
+    """The service root opens the review queue."""
     return RedirectResponse("/ui/queue")
 
 
 @router.get("/ui/login")
 def login_form(request: Request) -> HTMLResponse:
+    """The login page (an API key is the credential)."""
     return page("login", None, flash=request.query_params.get("flash"))
 
 
 @router.post("/ui/login")
 def login(key: Annotated[str, Form()], service: ServiceDep) -> Response:
+    """Log in with an API key; the login is audited."""
     who = authenticate(service.store, key)
     if who is None:
         return RedirectResponse("/ui/login?flash=Unknown+key", status_code=303)
@@ -65,6 +68,7 @@ def login(key: Annotated[str, Form()], service: ServiceDep) -> Response:
 
 @router.post("/ui/logout")
 def logout() -> Response:
+    """Log out: the session cookie is removed."""
     response = RedirectResponse("/ui/login", status_code=303)
     response.delete_cookie(COOKIE)
     return response
@@ -72,6 +76,7 @@ def logout() -> Response:
 
 @router.get("/ui/queue")
 def ui_queue(request: Request, service: ServiceDep) -> Response:
+    """The reviewer's queue, highest priority first (the view is audited)."""
     who = guard(request)
     if isinstance(who, Response):
         return who
@@ -82,6 +87,7 @@ def ui_queue(request: Request, service: ServiceDep) -> Response:
 
 @router.get("/ui/items/{item_id}")
 def ui_item(item_id: int, request: Request, service: ServiceDep) -> Response:
+    """One item: why it is here, its blurred preview, and the vote form when the reviewer may vote."""
     who = guard(request)
     if isinstance(who, Response):
         return who
@@ -113,6 +119,7 @@ def ui_item(item_id: int, request: Request, service: ServiceDep) -> Response:
 
 @router.get("/ui/items/{item_id}/preview")
 def ui_preview(item_id: int, request: Request, service: ServiceDep, clear: int = 0) -> Response:
+    """The item's preview image: small, greyscale, blurred unless unblurred by this reviewer."""
     who = guard(request, Permission.PREVIEW)
     if isinstance(who, Response):
         return who
@@ -122,6 +129,7 @@ def ui_preview(item_id: int, request: Request, service: ServiceDep, clear: int =
 
 @router.post("/ui/items/{item_id}/unblur")
 def ui_unblur(item_id: int, request: Request, service: ServiceDep) -> Response:
+    """Unblur this item for this reviewer (audited; lasts until they vote or 15 minutes)."""
     who = guard(request, Permission.PREVIEW)
     if isinstance(who, Response):
         return who
@@ -138,6 +146,7 @@ def ui_vote(
     category: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
+    """Record the reviewer's vote from the form and go back to the queue with the outcome."""
     who = guard(request)
     if isinstance(who, Response):
         return who
