@@ -1,6 +1,6 @@
 """Scale-out numbers: scan throughput with 1 and 2 Dask workers, and bulk list import time.
 
-Hashing: all 500 BSDS500 photos through `dask_batches` on a LocalCluster (one thread per worker),
+Hashing: all 500 BSDS500 photos through `dask_results` on a LocalCluster (one thread per worker),
 in the same run for 1 and 2 workers. Import: N random MD5 entries into a fresh store, on SQLite
 and (if given) PostgreSQL, where Vigil uses COPY into a staging table.
 
@@ -25,20 +25,21 @@ from _common import OPERATOR, bsds_images, machine
 from vigil.lists import domain as lists
 from vigil.lists.formats import ListRow
 from vigil.media.walk import ItemRef
-from vigil.sources.scan.cluster import dask_batches
+from vigil.signals.items import HashSettings
+from vigil.sources.scan.cluster import dask_results
 from vigil.store.db import Store
 
 
 def hashing(workers: int) -> float:
     from distributed import LocalCluster
 
-    refs = [ItemRef(str(p)) for p in bsds_images()]
+    refs = [ItemRef.of(p) for p in bsds_images()]
     with LocalCluster(
         n_workers=workers, threads_per_worker=1, dashboard_address=None, silence_logs=40
     ) as cluster:
-        list(dask_batches(cluster.scheduler_address, refs[:32], "fast", 1.0, 128))  # warm the workers
+        list(dask_results(cluster.scheduler_address, refs[:32], HashSettings()))  # warm the workers
         start = time.perf_counter()
-        count = sum(len(batch) for batch in dask_batches(cluster.scheduler_address, refs, "fast", 1.0, 128))
+        count = sum(1 for _ in dask_results(cluster.scheduler_address, refs, HashSettings()))
         return count / (time.perf_counter() - start)
 
 

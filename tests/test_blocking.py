@@ -92,11 +92,11 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _query(port: int, name: str, tries: int = 3) -> dns.message.Message:
+def _query(port: int, name: str, tries: int = 5) -> dns.message.Message:
     """UDP can drop a datagram on a busy machine; ask again, as a stub resolver would."""
     for attempt in range(tries):
         try:
-            return dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=3)
+            return dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=5)
         except dns.exception.Timeout:
             if attempt == tries - 1:
                 raise

@@ -12,7 +12,7 @@ from tests.conftest import OPERATOR, bsds_images
 from tests.test_scan import designate_known
 
 from vigil.intel.classify import monitor
-from vigil.intel.classify.base import CLASSIFIERS, ModelIdentity, load
+from vigil.intel.classify.base import load
 from vigil.intel.classify.priority import PriorityWeights, priority
 from vigil.review import domain as review
 from vigil.review.keys import authenticate, create_key
@@ -21,18 +21,7 @@ from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import ClassifierScore, ReviewItem
 
-
-class BrightnessClassifier:
-    """A fake plug-in with a known answer: the mean brightness of the image, in [0, 1]."""
-
-    identity = ModelIdentity("fake-brightness", "1.0", ("bright",), 0.5)
-
-    def classify(self, images: list[np.ndarray]) -> list[dict[str, float]]:
-        return [{"bright": float(image.mean() / 255)} for image in images]
-
-
-if "fake-brightness" not in CLASSIFIERS:
-    CLASSIFIERS.add("fake-brightness", BrightnessClassifier)
+BRIGHTNESS = "tests.plugins:BrightnessClassifier"
 
 
 def _brightness(path: Path) -> float:
@@ -59,7 +48,7 @@ def scanned(store: Store, tmp_path: Path) -> tuple[Store, int]:
     for path in [*BRIGHT, *DARK, bsds_images()[90]]:
         (folder / path.name).write_bytes(path.read_bytes())
     designate_known(store, [bsds_images()[90]])
-    scan_id = run_scan(store, OPERATOR, folder, ScanOptions(workers=1, classifiers=("fake-brightness",)))
+    scan_id = run_scan(store, OPERATOR, folder, ScanOptions(workers=1, classifiers=(BRIGHTNESS,)))
     return store, scan_id
 
 
@@ -104,7 +93,7 @@ def test_model_below_precision_floor_is_demoted_and_stops_counting(scanned) -> N
     assert monitor.demoted_models(store) == {"fake-brightness"}
     assert audit.action_counts(store)["model.demote"] == 1
     # A new scan: the demoted model's scores no longer bring items into the queue.
-    options = ScanOptions(workers=1, classifiers=("fake-brightness",))
+    options = ScanOptions(workers=1, classifiers=(BRIGHTNESS,))
     rescan = run_scan(store, OPERATOR, _scan_root(store, scan_id), options)
     before = _count(store)
     review.enqueue_scan(store, OPERATOR, rescan, classifier_threshold=0.0)

@@ -67,9 +67,32 @@ def test_truncated_jpeg_is_an_item_error_with_exact_hashes(cut: float) -> None:
         assert signals.pdq is None and len(signals.sha256) == 64
 
 
-def test_decompression_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
-    buffer = io.BytesIO()
-    Image.new("RGB", (200, 200)).save(buffer, "PNG")
-    signals = compute("bomb.png", buffer.getvalue(), "exact")
-    assert signals.error is not None
+def pixel_bomb(width: int = 20_000, height: int = 20_000) -> bytes:
+    """A valid PNG a few hundred bytes long whose header announces width x height pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = zlib.compress(b"\x00" * (width + 1) * 4, 9)  # a few rows of grey; the rest is missing
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+def test_a_pixel_bomb_is_refused_on_its_header_before_decoding() -> None:
+    import resource
+
+    data = pixel_bomb()
+    assert len(data) < 1000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    signals = compute("bomb.png", data, "exact")
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert signals.error and "20000x20000" in signals.error and "above the limit" in signals.error
+    assert signals.pdq is None and len(signals.sha256) == 64
+    assert grown < 50_000  # KiB: nothing was decoded (400 MP would take 400 MB)
+    small = io.BytesIO()
+    Image.new("RGB", (200, 200)).save(small, "PNG")
+    assert "above the limit of 1,000" in (
+        compute("a.png", small.getvalue(), "exact", max_pixels=1000).error or ""
+    )

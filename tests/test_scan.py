@@ -19,8 +19,9 @@ from vigil.lists import domain as lists
 from vigil.lists.formats import ListRow
 from vigil.match.matcher import MatchConfig
 from vigil.media.walk import ItemRef
+from vigil.signals.items import hash_item
 from vigil.sources.scan import report as scan_report
-from vigil.sources.scan.runner import ScanOptions, hash_ref, run_scan
+from vigil.sources.scan.runner import ScanOptions, run_scan
 from vigil.store.db import Store
 from vigil.store.models import Scan, ScanItem
 
@@ -31,7 +32,7 @@ OTHERS = bsds_images()[300:320]
 def designate_known(store: Store, paths: list[Path], name: str = "known") -> None:
     rows = []
     for path in paths:
-        signals = hash_ref(ItemRef(str(path)), "exact")
+        signals = hash_item(ItemRef.of(path), "exact")
         rows += [ListRow(kind, value, "1", path.name) for kind, value in signals.hashes().items()]
     lists.import_rows(store, OPERATOR, name, rows, source="test designation")
 
@@ -156,7 +157,7 @@ def test_interrupted_scan_resumes_without_duplicates(store: Store, mixed_folder)
 
 def test_known_benign_filter_suppresses_matches(store: Store, tmp_path: Path) -> None:
     designate_known(store, KNOWN[:2])
-    signals = hash_ref(ItemRef(str(KNOWN[0])), "exact")
+    signals = hash_item(ItemRef.of(KNOWN[0]), "exact")
     rds = tmp_path / "RDS.db"
     make_rdsv3(rds, [(signals.sha256, signals.sha1, signals.md5, "wallpaper.jpg")])
     from vigil.lists.formats import FORMATS

@@ -12,10 +12,13 @@ class ScanStatus(StrEnum):
 
 
 class ItemStatus(StrEnum):
-    """A scanned item: hashed; error (with its reason); ignored (on an ignore list); low_quality (PDQ)."""
+    """A scanned item: hashed; error or skipped (with the reason); ignored (on an ignore list);
+    low_quality (its PDQ hash is too flat to match on). Skipped items are not read by design:
+    symbolic links, special files, link members of archives."""
 
     HASHED = "hashed"
     ERROR = "error"
+    SKIPPED = "skipped"
     IGNORED = "ignored"
     LOW_QUALITY = "low_quality"
 

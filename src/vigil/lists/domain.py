@@ -18,7 +18,7 @@ from vigil.core.states import ListPurpose
 from vigil.lists.formats import FORMATS, ListRow
 from vigil.lists.formats.vpdqfmt import video_row
 from vigil.media.walk import ItemRef, walk
-from vigil.signals.compute import hash_item
+from vigil.signals.items import hash_item
 from vigil.signals.vpdq import FrameHash
 from vigil.store import audit
 from vigil.store.db import Store
@@ -111,7 +111,7 @@ def _file_rows(
     refs: list[ItemRef], category: str | None, seconds_per_hash: float
 ) -> Iterator[ListRow | ItemError]:
     for ref in refs:
-        signals, _data = hash_item(ref, "exact", seconds_per_hash)
+        signals = hash_item(ref, "exact", seconds_per_hash)
         if not signals.md5:
             yield ItemError(ref.label, signals.error or "unreadable")
             continue

@@ -26,7 +26,8 @@ except ImportError:  # pragma: no cover - pillow-heif is a dependency
 Mode = Literal["exact", "fast"]
 IMAGE_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "MPO"})
 FAST_MAX_SIDE = 1024  # fast mode: JPEGs larger than this are DCT-scaled to at least this size
-Image.MAX_IMAGE_PIXELS = 400_000_000  # allow large scans, still refuse decompression bombs
+DEFAULT_MAX_PIXELS = 120_000_000  # about 2x a 50 MP camera; bigger images keep their exact hashes only
+Image.MAX_IMAGE_PIXELS = None  # the check is ours, on the header, before anything is decoded
 
 
 class NotAnImage(VigilError):
@@ -37,18 +38,18 @@ class CorruptImage(VigilError):
     """The file claims to be an image but cannot be decoded."""
 
 
+class TooManyPixels(CorruptImage):
+    """The header announces more pixels than the limit; nothing was decoded."""
+
+
 def _open(data: bytes) -> Image.Image:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+        image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as exc:
         claimed = claimed_format(data)
         if claimed:
             raise CorruptImage(f"starts like {claimed} but cannot be decoded") from exc
         raise NotAnImage("not a recognised image format") from exc
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-        raise CorruptImage(f"refused as a possible decompression bomb: {exc}") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise CorruptImage(f"cannot read image header: {exc}") from exc
     if image.format not in IMAGE_FORMATS:
@@ -63,9 +64,18 @@ def _draft_scale(image: Image.Image) -> None:
         image.draft("L", (max(1, width // scale), max(1, height // scale)))
 
 
-def decode(data: bytes, mode: Mode = "exact") -> np.ndarray:
-    """Decoded pixels: RGB uint8 (exact) or luma uint8 (fast), upright per EXIF orientation."""
+def decode(data: bytes, mode: Mode = "exact", max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decoded pixels: RGB uint8 (exact) or luma uint8 (fast), upright per EXIF orientation.
+
+    The pixel count is checked on the header first, so a small file announcing a huge image (a
+    48 KB PNG of 20000x20000) is refused before a byte is decoded.
+    """
     image = _open(data)
+    width, height = image.size
+    if width * height > max_pixels:
+        raise TooManyPixels(
+            f"image of {width}x{height} ({width * height:,} pixels) is above the limit of {max_pixels:,}"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -1,135 +1,173 @@
-"""Enumerate scan items: files under a folder and, recursively, members of zip and tar archives.
+"""Scan items and how they are named: raw file paths plus archive members addressed by position.
 
-An item is referred to by its file path plus the chain of archive members leading to it, so a
-worker process can read it itself instead of the parent shipping bytes around.
+A name on disk is bytes, and need not be valid UTF-8; an archive may hold two members with the same
+name, and a name may contain `!`. So an item's identity (`ItemRef.key`) is its raw path bytes plus, for
+each archive level, the member's position in that archive. The label people read is derived from it
+(undecodable bytes shown as `\\xNN`), never parsed back. The same reference travels from the scan to
+review items and the evidence vault, which re-open the item through it.
+
+`walk` lists the top-level entries under a root without following anything: symbolic links, special
+files (FIFOs, sockets, devices) and folders that cannot be listed become `Listed` entries with their
+reason instead of being read or silently dropped.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
+import json
 import os
-import tarfile
-import zipfile
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from vigil.core.errors import ItemError
-
 ARCHIVE_SEP = "!"
-MAX_NESTING = 4
-MAX_MEMBER_BYTES = 2 << 30  # refuse to inflate a single member beyond 2 GiB (zip bombs)
+
+
+def display(raw: bytes) -> str:
+    """Bytes as text for people and databases: valid UTF-8 as is, other bytes as `\\xNN` escapes."""
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def display_name(name: str) -> str:
+    """An archive member name (possibly carrying surrogate escapes) as storable text."""
+    return display(name.encode("utf-8", "surrogateescape"))
+
+
+@dataclass(frozen=True)
+class Member:
+    """One archive level: the container kind, the member's position in it, and its name for display."""
+
+    kind: str  # zip | tar | carved (a zip found inside another file; index is its byte offset)
+    index: int
+    name: str
 
 
 @dataclass(frozen=True)
 class ItemRef:
-    path: str
-    members: tuple[str, ...] = ()
+    path: bytes
+    members: tuple[Member, ...] = ()
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str]) -> ItemRef:
+        return cls(os.fsencode(path))
+
+    @property
+    def fs_path(self) -> str:
+        return os.fsdecode(self.path)
 
     @property
     def label(self) -> str:
-        return ARCHIVE_SEP.join((self.path, *self.members))
+        return ARCHIVE_SEP.join([display(self.path), *(m.name for m in self.members)])
+
+    @property
+    def name(self) -> str:
+        """The last component's name (file name or member name), for type guesses by suffix."""
+        return self.members[-1].name if self.members else display(os.path.basename(self.path))
+
+    def child(self, member: Member) -> ItemRef:
+        return ItemRef(self.path, (*self.members, member))
+
+    def to_json(self) -> str:
+        return json.dumps([self.path.hex(), [[m.kind, m.index, m.name] for m in self.members]])
 
     @classmethod
-    def from_label(cls, label: str) -> ItemRef:
-        """The inverse of `label`: `a.zip!dir/b.jpg` names member `dir/b.jpg` of `a.zip`."""
-        head, *members = label.split(ARCHIVE_SEP)
-        return cls(head, tuple(members))
+    def from_json(cls, text: str) -> ItemRef:
+        raw, members = json.loads(text)
+        return cls(bytes.fromhex(raw), tuple(Member(k, int(i), n) for k, i, n in members))
+
+    @property
+    def key(self) -> str:
+        """Stable identity within a scan (what resume and de-duplication compare)."""
+        return hashlib.sha1(self.to_json().encode()).hexdigest()
+
+    @property
+    def top(self) -> ItemRef:
+        return ItemRef(self.path)
 
 
-def _archive_kind(name: str, head: bytes) -> str | None:
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return "zip"
-    lowered = name.lower()
-    if lowered.endswith((".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")):
-        return "tar"
-    if len(head) >= 262 and head[257:262] == b"ustar":
-        return "tar"
+@dataclass(frozen=True)
+class Listed:
+    """An entry that is reported but not read: a link, a special file, a folder that cannot be listed."""
+
+    ref: ItemRef
+    reason: str
+    unreadable: bool = False  # True: an error (permissions); False: skipped by design (links, FIFOs)
+
+
+def _special(mode: int) -> str | None:
+    for test, name in (
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISBLK, "block device"),
+    ):
+        if test(mode):
+            return name
     return None
 
 
-def _members(name: str, data: bytes) -> Iterator[tuple[str, bytes | None, str | None]]:
-    """(member name, bytes or None, error) for each regular member of an archive in memory."""
-    kind = _archive_kind(name, data[:512])
-    if kind == "zip":
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
-                if info.file_size > MAX_MEMBER_BYTES:
-                    yield info.filename, None, "member too large to inflate"
-                    continue
-                try:
-                    yield info.filename, archive.read(info), None
-                except (zipfile.BadZipFile, RuntimeError, OSError, EOFError, NotImplementedError) as exc:
-                    yield info.filename, None, f"cannot read archive member: {exc}"
-    elif kind == "tar":
-        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-            for member in archive:
-                if not member.isfile():
-                    continue
-                try:
-                    handle = archive.extractfile(member)
-                    yield member.name, handle.read() if handle else b"", None
-                except (tarfile.TarError, OSError, EOFError) as exc:
-                    yield member.name, None, f"cannot read archive member: {exc}"
-
-
-def is_archive(name: str, head: bytes) -> bool:
-    return _archive_kind(name, head) is not None
-
-
-def read_item(ref: ItemRef) -> bytes:
-    """The bytes of an item, opening each archive on the way."""
-    data = Path(ref.path).read_bytes()
-    for depth, wanted in enumerate(ref.members):
-        for name, content, error in _members(ref.members[depth - 1] if depth else ref.path, data):
-            if name == wanted:
-                if content is None:
-                    raise OSError(error or "unreadable member")
-                data = content
-                break
-        else:
-            raise FileNotFoundError(f"member {wanted!r} not found")
-    return data
-
-
-def walk(root: Path) -> Iterator[ItemRef | ItemError]:
-    """Every file under root (or root itself), then members of any archive among them."""
-    paths = [root] if root.is_file() else sorted(_files(root))
-    for path in paths:
-        ref = ItemRef(str(path))
-        yield ref
-        try:
-            with path.open("rb") as handle:
-                head = handle.read(512)
-        except OSError as exc:
-            yield ItemError(str(path), f"cannot read: {exc.strerror or exc}")
-            continue
-        if is_archive(path.name, head):
-            yield from _walk_archive(ref, path.read_bytes(), path.name, 1)
-
-
-def _files(root: Path) -> Iterator[Path]:
-    for folder, dirs, files in os.walk(root, onerror=None):
-        dirs.sort()
-        for name in files:
-            full = Path(folder, name)
-            if full.is_file() and not full.is_symlink():
-                yield full
-
-
-def _walk_archive(parent: ItemRef, data: bytes, name: str, depth: int) -> Iterator[ItemRef | ItemError]:
+def _entry(path: str) -> Iterator[ItemRef | Listed]:
+    """One directory entry that is not a folder to descend into."""
+    ref = ItemRef.of(path)
     try:
-        members = list(_members(name, data))
-    except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, ValueError) as exc:
-        yield ItemError(parent.label, f"corrupt archive: {exc}")
+        info = os.lstat(path)
+    except OSError as exc:
+        yield Listed(ref, f"cannot stat: {exc.strerror or exc}", unreadable=True)
         return
-    for member, content, error in members:
-        ref = ItemRef(parent.path, (*parent.members, member))
-        if error is not None or content is None:
-            yield ItemError(ref.label, error or "unreadable member")
-            continue
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = display(os.fsencode(os.readlink(path)))
+        except OSError:
+            target = "?"
+        yield Listed(ref, f"symbolic link to {target} (not followed)")
+    elif (kind := _special(info.st_mode)) is not None:
+        yield Listed(ref, f"special file ({kind}), not read")
+    else:
         yield ref
-        if depth < MAX_NESTING and is_archive(member, content[:512]):
-            yield from _walk_archive(ref, content, member, depth + 1)
+
+
+def walk(root: Path) -> Iterator[ItemRef | Listed]:
+    """Every entry under root (or root itself), sorted by name, descending into real folders only."""
+    top = os.fspath(root)
+    if not os.path.isdir(top) or os.path.islink(top):
+        yield from _entry(top)
+        return
+    yield from _walk_dir(top)
+
+
+def _walk_dir(folder: str) -> Iterator[ItemRef | Listed]:
+    try:
+        with os.scandir(folder) as entries:
+            names = sorted(entries, key=lambda e: os.fsencode(e.name))
+    except OSError as exc:
+        yield Listed(ItemRef.of(folder), f"cannot list folder: {exc.strerror or exc}", unreadable=True)
+        return
+    for entry in names:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            yield from _walk_dir(entry.path)
+        else:
+            yield from _entry(entry.path)
+
+
+def resolve_label(label: str) -> ItemRef:
+    """`a.zip!dir/b.jpg` typed by a person: the longest existing file prefix, then members by name.
+
+    Names are ambiguous where they contain `!` or repeat inside an archive; stored references never
+    go through this, only command-line arguments do.
+    """
+    from vigil.media.archives import find_member
+
+    parts = label.split(ARCHIVE_SEP)
+    for cut in range(len(parts), 0, -1):
+        head = ARCHIVE_SEP.join(parts[:cut])
+        if os.path.isfile(head):
+            ref = ItemRef.of(head)
+            for name in parts[cut:]:
+                ref = find_member(ref, name)
+            return ref
+    raise FileNotFoundError(f"no such file: {label}")

@@ -84,6 +84,7 @@ def enqueue_scan(
                 scan_item_id=item_id,
                 source=ReviewSource.SCAN,
                 path=path,
+                ref=scan_item.ref,
                 sha256=scan_item.sha256 or "",
                 md5=scan_item.md5,
                 media_type=scan_item.media_type,

@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from vigil.core.actor import Actor, Permission, Role
 from vigil.core.clock import aware, utcnow
 from vigil.core.errors import Forbidden, NotFound, VigilError
-from vigil.media.walk import ItemRef, read_item
+from vigil.media.archives import read_item
+from vigil.media.walk import ItemRef, resolve_label
 from vigil.store import audit
 from vigil.store.db import Tx
 from vigil.store.models import CustodyEvent, Evidence, ReviewItem
@@ -124,8 +125,8 @@ class Vault:
         if not item.path:
             return None
         try:
-            return read_item(ItemRef.from_label(item.path))
-        except (OSError, ValueError):
+            return read_item(ItemRef.from_json(item.ref) if item.ref else resolve_label(item.path))
+        except (OSError, ValueError, EOFError, VigilError):
             return None
 
     def _custody(

@@ -9,7 +9,6 @@ from typing import Any
 
 from vigil.media import decode as media
 from vigil.media.video import CorruptVideo, looks_like_video
-from vigil.media.walk import ItemRef, read_item
 from vigil.signals import pdq, vpdq
 
 
@@ -29,6 +28,13 @@ class FileSignals:
     video: vpdq.VideoHash | None = None
     scores: list[tuple[str, str, str, float]] = field(default_factory=list)  # model, version, name, score
     error: str | None = None
+    ref: str | None = None  # the item's reference (`ItemRef.to_json`) when it came from a scan
+
+    @property
+    def key(self) -> str:
+        from vigil.media.walk import ItemRef
+
+        return ItemRef.from_json(self.ref).key if self.ref else self.path
 
     def hashes(self) -> dict[str, str]:
         out = {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256}
@@ -62,6 +68,7 @@ def compute(
     seconds_per_hash: float = 1.0,
     video_source: str | None = None,
     video_progress: vpdq.FrameProgress | None = None,
+    max_pixels: int = media.DEFAULT_MAX_PIXELS,
 ) -> FileSignals:
     """Exact hashes always; PDQ (with dihedral variants) for images; vPDQ frames for videos.
 
@@ -83,7 +90,7 @@ def compute(
             signals.error = str(exc)
         return signals
     try:
-        pixels = media.decode(data, mode)
+        pixels = media.decode(data, mode, max_pixels)
     except media.NotAnImage:
         if PurePath(name).suffix.lower() in media.IMAGE_SUFFIXES:
             signals.media_type = "image"
@@ -97,32 +104,3 @@ def compute(
     result = pdq.fast(pixels) if mode == "fast" else pdq.exact(pixels)
     signals.pdq, signals.pdq_quality, signals.pdq_dihedral = result.hash_hex, result.quality, result.dihedral
     return signals
-
-
-def hash_item(
-    ref: ItemRef,
-    mode: media.Mode,
-    seconds_per_hash: float = 1.0,
-    video_progress: vpdq.FrameProgress | None = None,
-) -> tuple[FileSignals, bytes | None]:
-    """Read and hash one item without ever raising, so one bad file cannot stop a batch.
-
-    Returns the bytes too (None when unreadable), for callers that go on to classify the content.
-    """
-    try:
-        data = read_item(ref)
-    except (OSError, ValueError, EOFError) as exc:
-        return FileSignals(ref.label, 0, "", "", "", error=f"cannot read: {exc}"), None
-    try:
-        signals = compute(
-            ref.label,
-            data,
-            mode,
-            seconds_per_hash=seconds_per_hash,
-            video_source=None if ref.members else ref.path,
-            video_progress=video_progress,
-        )
-    except Exception as exc:  # a decoder bug must not stop the scan: keep exact hashes, record why
-        md5, sha1, sha256 = crypto_hashes(data)
-        signals = FileSignals(ref.label, len(data), md5, sha1, sha256, error=f"hashing failed: {exc!r}")
-    return signals, data

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
     Enum,
@@ -132,18 +133,26 @@ class Scan(Base):
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # while running
 
 
 class ScanItem(Base):
-    """One file or archive member of a scan. `status`: hashed, error, ignored (known-benign)."""
+    """One file or archive member of a scan, identified by its reference (`ref`, `ref_key`).
+
+    `path` is the label people read (undecodable bytes escaped); `ref` is `ItemRef.to_json()`: raw path
+    bytes and member positions, what re-opens the item. `error` holds the reason for `error` and
+    `skipped` items.
+    """
 
     __tablename__ = "scan_items"
-    __table_args__ = (UniqueConstraint("scan_id", "path", name="uq_scan_item_path"),)
+    __table_args__ = (UniqueConstraint("scan_id", "ref_key", name="uq_scan_item_ref"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"), index=True)
     path: Mapped[str] = mapped_column(Text)
+    ref: Mapped[str | None] = mapped_column(Text)
+    ref_key: Mapped[str] = mapped_column(String(40))
     status: Mapped[ItemStatus] = mapped_column(state(ItemStatus, "status"))
-    size: Mapped[int | None] = mapped_column(Integer)
+    size: Mapped[int | None] = mapped_column(BigInteger)
     media_type: Mapped[str | None] = mapped_column(String(16))
     md5: Mapped[str | None] = mapped_column(String(32))
     sha1: Mapped[str | None] = mapped_column(String(40))
@@ -194,6 +203,7 @@ class ReviewItem(Base):
     )
     source: Mapped[ReviewSource] = mapped_column(state(ReviewSource, "source"))
     path: Mapped[str | None] = mapped_column(Text)
+    ref: Mapped[str | None] = mapped_column(Text)  # the scanned item's reference, to re-open it
     sha256: Mapped[str] = mapped_column(String(64))
     md5: Mapped[str | None] = mapped_column(String(32))
     media_type: Mapped[str | None] = mapped_column(String(16))
@@ -234,7 +244,7 @@ class Evidence(Base):
     review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), unique=True)
     sha256: Mapped[str] = mapped_column(String(64))
     md5: Mapped[str] = mapped_column(String(32))
-    size: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(BigInteger)
     blob: Mapped[str] = mapped_column(String(200))  # file name inside the evidence folder
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     legal_hold: Mapped[bool] = mapped_column(default=True)

@@ -8,6 +8,7 @@ and once per worker process.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,6 +16,7 @@ from typing import Protocol
 
 import numpy as np
 
+from vigil.core.errors import UnknownName
 from vigil.core.registry import Registry
 
 
@@ -37,7 +39,18 @@ CLASSIFIERS: Registry[Callable[[], Classifier]] = Registry("classifier")
 
 @lru_cache(maxsize=8)
 def load(name: str) -> Classifier:
-    """The plug-in instance for this process (models load once)."""
+    """The plug-in instance for this process (models load once).
+
+    `name` is a registered plug-in, or `package.module:Factory` for your own model: scans hash in
+    separate worker processes, and a dotted path is what each of them can import by itself.
+    """
+    if ":" in name:
+        module, _, attribute = name.partition(":")
+        try:
+            factory: Callable[[], Classifier] = getattr(importlib.import_module(module), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise UnknownName(f"cannot load classifier {name!r}: {exc}") from None
+        return factory()
     return CLASSIFIERS.get(name)()
 
 

@@ -154,13 +154,14 @@ def hash_file(
     ] = None,
 ) -> None:
     """Print a file's MD5, SHA-1, SHA-256, and PDQ (images) or vPDQ frames (videos)."""
+    from vigil.media.archives import read_item
     from vigil.media.video import looks_like_video
-    from vigil.media.walk import ItemRef, read_item
+    from vigil.media.walk import resolve_label
     from vigil.signals.compute import compute
     from vigil.signals.pdq import DIHEDRAL_NAMES
 
-    ref = ItemRef.from_label(str(path))
     try:
+        ref = resolve_label(str(path))
         data = read_item(ref)
     except OSError as exc:
         raise NotFound(f"cannot read {path}: {exc}") from None
@@ -173,7 +174,7 @@ def hash_file(
             data,
             _mode(mode),
             seconds_per_hash=seconds_per_hash,
-            video_source=None if ref.members else ref.path,
+            video_source=None if ref.members else ref.fs_path,
             video_progress=lambda done, total: bar.update(task, completed=done, total=total or None),
         )
     if vpdq_out is not None and signals.video is not None:

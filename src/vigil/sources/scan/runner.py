@@ -1,47 +1,62 @@
-"""`vigil scan`: walk, hash in a process pool, match, and commit results batch by batch.
+"""`vigil scan`: walk, hash in isolated workers, match, and commit results batch by batch.
 
-Each batch is committed with its matches, so an interrupted scan loses at most one batch and
-`resume` picks up the items it has not recorded yet. Starting, resuming and finishing a scan are
-audited under the actor who ran it.
+The walk runs in a thread and hands units to the worker pool as it finds them, so hashing starts at
+once and the progress total grows with what was found so far. Results are committed with their matches
+in batches; a batch the database refuses is written row by row, and a row it still refuses becomes an
+error item naming why. A running scan writes a heartbeat, so a scan whose process was killed shows as
+interrupted; `resume` skips every item already recorded (a container is recorded after its members,
+so a recorded container means a finished subtree). Starting, resuming and finishing are audited.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import queue
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from vigil.core.actor import Actor
-from vigil.core.clock import utcnow
-from vigil.core.errors import ItemError, NotFound
+from vigil.core.clock import aware, utcnow
+from vigil.core.errors import NotFound
 from vigil.core.states import ItemStatus, ScanStatus
 from vigil.match.matcher import ItemMatches, MatchConfig, Matcher
+from vigil.media.archives import Limits
 from vigil.media.decode import Mode
-from vigil.media.walk import ItemRef, walk
-from vigil.signals.compute import FileSignals, hash_item
+from vigil.media.walk import ItemRef, Listed, walk
+from vigil.signals.compute import FileSignals
+from vigil.signals.items import HashSettings
+from vigil.sources.scan.pool import PoolSettings, Unit, WorkerPool
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import Scan, ScanItem
 from vigil.store.repo import scans as repo
 
 BATCH = 128
-Progress = Callable[[int, int], None]  # (advance, total)
+FLUSH_SECONDS = 2.0
+HEARTBEAT = timedelta(seconds=15)
+STALE = timedelta(seconds=90)  # a running scan without a heartbeat this long is shown as interrupted
+Progress = Callable[[int, int], None]  # (advance, total found so far)
 VideoProgress = Callable[[str, int, int], None]  # (item label, frames decoded, frames expected or 0)
+Result = FileSignals | Listed
 
 
 @dataclass
 class ScanOptions:
     mode: Mode = "fast"
-    workers: int = 0  # 0: one per CPU; 1: in this process
+    workers: int = 0  # hashing processes; 0: one per CPU
     match: MatchConfig = field(default_factory=MatchConfig)
     seconds_per_hash: float = 1.0  # video frame sampling; 0 hashes every frame
     cluster: str | None = None  # Dask scheduler address (tcp://host:8786); None hashes locally
     classifiers: tuple[str, ...] = ()  # classifier plug-ins to run on images (they only prioritise)
+    limits: Limits = field(default_factory=Limits)
+    memory_cap: int = PoolSettings.memory_cap
+    item_timeout: float = PoolSettings.item_timeout
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -52,70 +67,86 @@ class ScanOptions:
             "min_quality": self.match.min_quality,
             "dihedral": self.match.dihedral,
             "classifiers": list(self.classifiers),
+            "max_pixels": self.limits.max_pixels,
+            "max_depth": self.limits.max_depth,
+            "max_members": self.limits.max_members,
+            "max_inflated": self.limits.max_inflated,
+            "max_ratio": self.limits.max_ratio,
+            "memory_cap": self.memory_cap,
+            "item_timeout": self.item_timeout,
         }
 
-
-_VIDEO_PROGRESS: VideoProgress | None = None
-
-
-def _init_worker(queue: Any) -> None:
-    global _VIDEO_PROGRESS
-    _VIDEO_PROGRESS = lambda label, done, total: queue.put((label, done, total))  # noqa: E731
-
-
-def hash_ref(
-    ref: ItemRef, mode: Mode, seconds_per_hash: float = 1.0, classifiers: tuple[str, ...] = ()
-) -> FileSignals:
-    """Worker entry point: never raises, so one bad file cannot take the pool down.
-
-    Classifiers run here too (they only add scores that order review), on the decoded image.
-    """
-    report = _VIDEO_PROGRESS
-    signals, data = hash_item(
-        ref,
-        mode,
-        seconds_per_hash,
-        (lambda done, total: report(ref.label, done, total)) if report else None,
-    )
-    if classifiers and data is not None and signals.media_type == "image" and signals.pdq:
-        try:
-            signals.scores = classify_image(data, classifiers)
-        except Exception as exc:  # a model failure must not lose the item's hashes
-            signals.error = signals.error or f"classifier failed: {exc!r}"
-    return signals
-
-
-def classify_image(data: bytes, names: tuple[str, ...]) -> list[tuple[str, str, str, float]]:
-    """Scores from each requested plug-in, with the model identity that produced them."""
-    from vigil.intel.classify.base import load
-    from vigil.media.decode import decode
-
-    rgb = decode(data, "exact")
-    out = []
-    for name in names:
-        model = load(name)
-        for score_name, score in model.classify([rgb])[0].items():
-            out.append((model.identity.model_id, model.identity.version, score_name, float(score)))
-    return out
+    @property
+    def hashing(self) -> HashSettings:
+        return HashSettings(self.mode, self.seconds_per_hash, self.limits)
 
 
 def start_or_resume(
     store: Store, actor: Actor, root: Path, options: ScanOptions, resume: bool
 ) -> tuple[int, set[str]]:
-    """A scan id and the labels it already holds (empty for a new scan); audited."""
+    """A scan id and the item keys it already holds (empty for a new scan); audited."""
     with store.transaction() as tx:
         if resume:
             scan = repo.latest_unfinished(tx, str(root))
             if scan is None:
                 raise NotFound(f"no unfinished scan of {root} to resume")
-            scan.status = ScanStatus.RUNNING
+            scan.status, scan.heartbeat_at = ScanStatus.RUNNING, utcnow()
             audit.record(tx, actor, "scan.resume", f"scan:{scan.id}", {"root": str(root)})
-            return scan.id, repo.item_paths(tx, scan.id)
-        scan = Scan(root=str(root), status=ScanStatus.RUNNING, options=options.as_dict())
+            return scan.id, repo.item_keys(tx, scan.id)
+        scan = Scan(
+            root=str(root), status=ScanStatus.RUNNING, options=options.as_dict(), heartbeat_at=utcnow()
+        )
         tx.add(scan)
         tx.flush()
         audit.record(tx, actor, "scan.start", f"scan:{scan.id}", {"root": str(root), **options.as_dict()})
         return scan.id, set()
+
+
+class _Walker(threading.Thread):
+    """Walks the root into a bounded queue of units; entries that are not read go to `listed`."""
+
+    def __init__(self, root: Path, done: set[str]) -> None:
+        super().__init__(daemon=True, name="vigil-walk")
+        self.root, self.done = root, done
+        self.units: queue.Queue[Unit | None] = queue.Queue(maxsize=10_000)
+        self.listed: deque[Listed] = deque()
+        self.found = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        try:
+            for entry in walk(self.root):
+                if self.stopped.is_set():
+                    return
+                ref = entry.ref if isinstance(entry, Listed) else entry
+                if ref.key in self.done:
+                    continue
+                self.found += 1
+                if isinstance(entry, Listed):
+                    self.listed.append(entry)
+                else:
+                    self._put(Unit(entry))
+        finally:
+            self._put(None)
+
+    def _put(self, unit: Unit | None) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.units.put(unit, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+
+class _Heartbeat(threading.Thread):
+    def __init__(self, store: Store, scan_id: int) -> None:
+        super().__init__(daemon=True, name="vigil-heartbeat")
+        self.store, self.scan_id, self.stopped = store, scan_id, threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(HEARTBEAT.total_seconds()):
+            with self.store.transaction() as tx:
+                repo.beat(tx, self.scan_id)
 
 
 def run_scan(
@@ -130,127 +161,115 @@ def run_scan(
 ) -> int:
     """Scan root into the store and return the scan id."""
     options = options or ScanOptions()
-    root = root.resolve()
-    if not root.exists():
+    root = root.absolute()
+    if not os.path.lexists(root):
         raise NotFound(f"{root} does not exist")
     scan_id, done = start_or_resume(store, actor, root, options, resume)
-    refs: list[ItemRef] = []
-    walk_errors: list[ItemError] = []
-    for item in walk(root):
-        if isinstance(item, ItemError):
-            if item.where not in done:
-                walk_errors.append(item)
-        elif item.label not in done:
-            refs.append(item)
-    # An archive that cannot be opened is still a hashed file: its error rides on that item.
-    labels = {ref.label for ref in refs}
-    archive_errors = {e.where: e.reason for e in walk_errors if e.where in labels}
-    standalone = [e for e in walk_errors if e.where not in labels]
-    total = len(refs) + len(standalone)
-    if progress:
-        progress(0, total)
     matcher = Matcher(store, options.match)
+    walker, heartbeat = _Walker(root, done), _Heartbeat(store, scan_id)
+    walker.start()
+    heartbeat.start()
+    recorder = _Recorder(store, scan_id, matcher, done, progress, walker)
     try:
-        _record_errors(store, scan_id, standalone)
-        if progress and standalone:
-            progress(len(standalone), total)
-        for batch in _hashed_batches(refs, options, video_progress):
-            for signals in batch:
-                if signals.path in archive_errors and not signals.error:
-                    signals.error = archive_errors[signals.path]
-            _record(store, scan_id, matcher.match(batch))
-            if progress:
-                progress(len(batch), total)
+        for result in _results(walker, options, video_progress, recorder):
+            recorder.add(result)
+        recorder.flush()
     except BaseException:
+        walker.stopped.set()
+        heartbeat.stopped.set()
+        recorder.flush_quietly()
         _set_status(store, actor, scan_id, ScanStatus.INTERRUPTED)
         raise
+    heartbeat.stopped.set()
     _set_status(store, actor, scan_id, ScanStatus.DONE)
     return scan_id
 
 
-def _hashed_batches(
-    refs: list[ItemRef], options: ScanOptions, video_progress: VideoProgress | None
-) -> Iterator[list[FileSignals]]:
+def _results(
+    walker: _Walker, options: ScanOptions, video_progress: VideoProgress | None, recorder: _Recorder
+) -> Iterator[Result]:
     if options.cluster:
-        from vigil.sources.scan.cluster import dask_batches
+        from vigil.sources.scan.cluster import dask_results
 
-        yield from dask_batches(
-            options.cluster,
-            refs,
-            options.mode,
-            options.seconds_per_hash,
-            BATCH,
-            classifiers=options.classifiers,
-        )
+        yield from dask_results(options.cluster, _drain(walker.units), options.hashing, options.classifiers)
+        yield from walker.listed
         return
-    workers = options.workers or os.cpu_count() or 1
-    if workers == 1 or len(refs) < 8:
-        global _VIDEO_PROGRESS
-        _VIDEO_PROGRESS = video_progress
+    settings = PoolSettings(
+        options.workers or os.cpu_count() or 1, options.memory_cap, options.item_timeout, options.classifiers
+    )
+    pool = WorkerPool(options.hashing, settings, video_progress)
+    for result in pool.run(walker.units):
+        yield result
+        while walker.listed:
+            yield walker.listed.popleft()
+        recorder.maybe_flush()
+        yield from pool.take_failures()
+    yield from walker.listed
+    yield from pool.take_failures()
+
+
+def _drain(units: queue.Queue[Unit | None]) -> Iterator[ItemRef]:
+    while (unit := units.get()) is not None:
+        yield unit.ref
+
+
+class _Recorder:
+    """Collects results, matches them and commits them in batches; counts finished units."""
+
+    def __init__(
+        self,
+        store: Store,
+        scan_id: int,
+        matcher: Matcher,
+        done: set[str],
+        progress: Progress | None,
+        walker: _Walker,
+    ) -> None:
+        self.store, self.scan_id, self.matcher, self.done = store, scan_id, matcher, done
+        self.progress, self.walker = progress, walker
+        self.batch: list[Result] = []
+        self.last_flush = time.monotonic()
+
+    def add(self, result: Result) -> None:
+        key = result.ref.key if isinstance(result, Listed) else result.key
+        if key in self.done:
+            return
+        self.done.add(key)
+        self.batch.append(result)
+        if len(self.batch) >= BATCH:
+            self.flush()
+
+    def maybe_flush(self) -> None:
+        if self.batch and time.monotonic() - self.last_flush > FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.batch:
+            return
+        batch, self.batch = self.batch, []
+        hashed = [r for r in batch if isinstance(r, FileSignals)]
+        matched = iter(self.matcher.match(hashed))
+        rows = [
+            _row(self.scan_id, next(matched)) if isinstance(r, FileSignals) else _listed(self.scan_id, r)
+            for r in batch
+        ]
+        repo.add_rows(self.store, rows)
+        if self.progress:
+            finished = sum(1 for r in batch if _is_unit(r))
+            self.progress(finished, self.walker.found)
+
+    def flush_quietly(self) -> None:
+        """On the way out after an interruption: keep what is in hand if the store still takes it."""
         try:
-            for start in range(0, len(refs), BATCH):
-                yield [
-                    hash_ref(ref, options.mode, options.seconds_per_hash, options.classifiers)
-                    for ref in refs[start : start + BATCH]
-                ]
-        finally:
-            _VIDEO_PROGRESS = None
-        return
-    context = multiprocessing.get_context("spawn")
-    queue = context.SimpleQueue()
-    relay = threading.Thread(target=_relay, args=(queue, video_progress), daemon=True)
-    relay.start()
-    try:
-        with ProcessPoolExecutor(
-            max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(queue,)
-        ) as pool:
-            yield from _pooled(pool, refs, options, workers)
-    finally:
-        queue.put(None)
-        relay.join(timeout=5)
+            self.flush()
+        except Exception:  # the scan is already stopping; the items will be hashed again on resume
+            self.batch = []
 
 
-def _relay(queue: Any, video_progress: VideoProgress | None) -> None:
-    """Forward per-frame progress of long videos from worker processes to the caller."""
-    while (message := queue.get()) is not None:
-        if video_progress is not None:
-            video_progress(*message)
-
-
-def _pooled(
-    pool: ProcessPoolExecutor, refs: list[ItemRef], options: ScanOptions, workers: int
-) -> Iterator[list[FileSignals]]:
-    pending: list[Future[list[FileSignals]]] = []
-    ready: list[FileSignals] = []
-    for start in range(0, len(refs), 16):
-        pending.append(
-            pool.submit(
-                hash_chunk,
-                refs[start : start + 16],
-                options.mode,
-                options.seconds_per_hash,
-                options.classifiers,
-            )
-        )
-        while len(pending) > workers * 4:
-            ready.extend(pending.pop(0).result())
-            if len(ready) >= BATCH:
-                yield ready
-                ready = []
-    for future in pending:
-        ready.extend(future.result())
-        if len(ready) >= BATCH:
-            yield ready
-            ready = []
-    if ready:
-        yield ready
-
-
-def hash_chunk(
-    chunk: list[ItemRef], mode: Mode, seconds_per_hash: float, classifiers: tuple[str, ...] = ()
-) -> list[FileSignals]:
-    """Hash a few items (a unit of work for the process pool or a Dask worker)."""
-    return [hash_ref(ref, mode, seconds_per_hash, classifiers) for ref in chunk]
+def _is_unit(result: Result) -> bool:
+    ref = result.ref if isinstance(result, Listed) else ItemRef.from_json(result.ref) if result.ref else None
+    return ref is None or not ref.members
 
 
 def _status(result: ItemMatches) -> ItemStatus:
@@ -263,52 +282,55 @@ def _status(result: ItemMatches) -> ItemStatus:
     return ItemStatus.HASHED
 
 
-def _record(store: Store, scan_id: int, results: list[ItemMatches]) -> None:
-    rows, matches, scores = [], [], []
-    for result in results:
-        s = result.signals
-        rows.append(
-            ScanItem(
-                scan_id=scan_id,
-                path=s.path,
-                status=_status(result),
-                size=s.size,
-                media_type=s.media_type,
-                md5=s.md5 or None,
-                sha1=s.sha1 or None,
-                sha256=s.sha256 or None,
-                pdq=s.pdq,
-                pdq_quality=s.pdq_quality,
-                frames=len(s.video.frames) if s.video else None,
-                duration=s.video.duration if s.video else None,
-                error=s.error,
-            )
-        )
-        scores.append([{"model_id": m, "model_version": v, "name": n, "score": x} for m, v, n, x in s.scores])
-        matches.append(
-            []
-            if result.ignored
-            else [
-                {
-                    "entry_id": m.entry_id,
-                    "hash_type": m.hash_type,
-                    "distance": m.distance,
-                    "variant": m.variant,
-                    "detail": m.detail,
-                }
-                for m in result.matches
-            ]
-        )
-    with store.transaction() as tx:
-        repo.add_items(tx, rows, matches, scores)
+def _row(scan_id: int, result: ItemMatches) -> repo.Row:
+    s = result.signals
+    ref = ItemRef.from_json(s.ref) if s.ref else ItemRef.of(s.path)
+    item = ScanItem(
+        scan_id=scan_id,
+        path=ref.label,
+        ref=ref.to_json(),
+        ref_key=ref.key,
+        status=_status(result),
+        size=s.size,
+        media_type=s.media_type,
+        md5=s.md5 or None,
+        sha1=s.sha1 or None,
+        sha256=s.sha256 or None,
+        pdq=s.pdq,
+        pdq_quality=s.pdq_quality,
+        frames=len(s.video.frames) if s.video else None,
+        duration=s.video.duration if s.video else None,
+        error=s.error,
+    )
+    scores = [{"model_id": m, "model_version": v, "name": n, "score": x} for m, v, n, x in s.scores]
+    matches = (
+        []
+        if result.ignored
+        else [
+            {
+                "entry_id": m.entry_id,
+                "hash_type": m.hash_type,
+                "distance": m.distance,
+                "variant": m.variant,
+                "detail": m.detail,
+            }
+            for m in result.matches
+        ]
+    )
+    return repo.Row(item, matches, scores)
 
 
-def _record_errors(store: Store, scan_id: int, errors: list[ItemError]) -> None:
-    if not errors:
-        return
-    rows = [ScanItem(scan_id=scan_id, path=e.where, status=ItemStatus.ERROR, error=e.reason) for e in errors]
-    with store.transaction() as tx:
-        repo.add_items(tx, rows, [[] for _ in rows], [[] for _ in rows])
+def _listed(scan_id: int, entry: Listed) -> repo.Row:
+    status = ItemStatus.ERROR if entry.unreadable else ItemStatus.SKIPPED
+    item = ScanItem(
+        scan_id=scan_id,
+        path=entry.ref.label,
+        ref=entry.ref.to_json(),
+        ref_key=entry.ref.key,
+        status=status,
+        error=entry.reason,
+    )
+    return repo.Row(item, [], [])
 
 
 def _set_status(store: Store, actor: Actor, scan_id: int, status: ScanStatus) -> None:
@@ -319,6 +341,15 @@ def _set_status(store: Store, actor: Actor, scan_id: int, status: ScanStatus) ->
         scan.status = status
         scan.finished_at = utcnow() if status == ScanStatus.DONE else None
         audit.record(tx, actor, f"scan.{status.value}", f"scan:{scan_id}")
+
+
+def effective_status(scan: Scan) -> ScanStatus:
+    """A `running` scan whose heartbeat stopped (its process was killed) is `interrupted`."""
+    if scan.status == ScanStatus.RUNNING:
+        beat = aware(scan.heartbeat_at or scan.started_at)
+        if utcnow() - beat > STALE:
+            return ScanStatus.INTERRUPTED
+    return scan.status
 
 
 def recent_scans(store: Store, limit: int = 100) -> list[Scan]:
