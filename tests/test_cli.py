@@ -58,7 +58,7 @@ def test_user_errors_exit_cleanly(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("hash_type,value\nmd5,zz\n")
     result = runner.invoke(app, ["lists", "import", str(bad), "--name", "x", "--db", db])
-    assert result.exit_code == 0 and "1 rejected" in result.output
+    assert result.exit_code == 1 and "1 rejected" in result.output and "nothing was imported" in result.output
     assert bsds_images()
 
 

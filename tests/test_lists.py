@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from tests.conftest import OPERATOR
 
 from vigil.core.errors import Conflict, ItemError
@@ -178,3 +179,73 @@ def test_nsrl_rdsv3_reader(tmp_path: Path) -> None:
     bogus.write_bytes(b"not sqlite at all" * 10)
     rows, errors = _read("nsrl", bogus)
     assert rows == [] and len(errors) == 1
+
+
+def test_an_oversized_field_rejects_its_row_only(tmp_path: Path) -> None:
+    path = tmp_path / "big-field.csv"
+    path.write_text(f'md5,{MD5},1\nmd5,"{"x" * 200_000}",1\nmd5,{"b" * 32},2\n')
+    rows, errors = _read("csv", path)
+    assert [r.value for r in rows] == [MD5, "b" * 32]
+    assert len(errors) == 1 and errors[0].where == "big-field.csv:2" and "field larger" in errors[0].reason
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig"])
+def test_utf16_and_bom_lists_are_read_in_their_encoding(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / f"{encoding}.csv"
+    path.write_bytes(f"hash_type,value,category\nmd5,{MD5},Ünïcode\n".encode(encoding))
+    rows, errors = _read("csv", path)
+    assert not errors and [(r.value, r.category) for r in rows] == [(MD5, "Ünïcode")]
+    plain = tmp_path / f"{encoding}.txt"
+    plain.write_bytes(f"# list\n{MD5}\n".encode(encoding))
+    assert [r.value for r in PlainFormat("md5").read(plain)] == [MD5]  # type: ignore[union-attr]
+
+
+def test_a_truncated_vics_feed_keeps_every_whole_entry(tmp_path: Path) -> None:
+    values = [f"{i:032x}" for i in range(1, 6)]
+    full = tmp_path / "full.json"
+    FORMATS.get("vics").write([ListRow("md5", v, "1") for v in values], full)
+    text = full.read_text()
+    cut = tmp_path / "cut.json"
+    cut.write_text(text[: text.index(values[3].upper()) + 10])  # breaks inside the fourth entry
+    rows, errors = _read("vics", cut)
+    assert [r.value for r in rows] == values[:3]
+    assert len(errors) == 1 and "value[3]" in errors[0].where and "truncated" in errors[0].reason
+
+
+def test_a_killed_import_never_matches_until_it_is_published(store: Store, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from vigil.match.matcher import Matcher
+
+    known = "f" * 32
+    path = tmp_path / "big.csv"
+    with path.open("w") as handle:
+        handle.write(f"hash_type,value,category\nmd5,{known},1\n")
+        handle.writelines(f"md5,{os.urandom(16).hex()},1\n" for _ in range(450_000))
+    argv = [sys.executable, "-m", "vigil.interfaces.cli.main", "lists", "import", str(path), "--name", "big"]
+    process = subprocess.Popen([*argv, "--db", store.url], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    staged = 0
+    while staged == 0:
+        assert process.poll() is None and time.monotonic() < deadline, "the import ended before it was killed"
+        time.sleep(0.05)
+        with store.engine.connect() as conn:
+            staged = conn.execute(text("SELECT count(*) FROM list_import_rows")).scalar_one()
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert Matcher(store).match_hashes([("md5", known)]) == []
+    [row] = lists.stats(store)
+    assert row["entries"] == 0 and row["incomplete_imports"] == 1
+    result = lists.import_rows(store, OPERATOR, "big", FORMATS.get("csv").read(path))
+    assert result.rows == 450_001 and result.new_entries == 450_001
+    assert [m.hash_type for m in Matcher(store).match_hashes([("md5", known)])] == ["md5"]
+    [row] = lists.stats(store)
+    assert row["incomplete_imports"] == 0 and row["last_import"]["status"] == "published"
+    with store.engine.connect() as conn:
+        states = conn.execute(text("SELECT status FROM list_imports ORDER BY id")).scalars().all()
+        assert states == ["superseded", "published"]
+        assert conn.execute(text("SELECT count(*) FROM list_import_rows")).scalar_one() == 0

@@ -23,6 +23,15 @@ class ItemStatus(StrEnum):
     LOW_QUALITY = "low_quality"
 
 
+class ImportStatus(StrEnum):
+    """A list import: rows are staged, then published to the lists in one transaction."""
+
+    STAGING = "staging"  # rows are being staged; nothing of it is matched yet
+    PUBLISHED = "published"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"  # an unfinished import replaced by a later import of the same list
+
+
 class ListPurpose(StrEnum):
     KNOWN = "known"  # matches are reported
     IGNORE = "ignore"  # known-benign (NSRL-style): matches are filtered out

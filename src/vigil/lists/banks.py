@@ -74,7 +74,7 @@ def delete_bank(store: Store, actor: Actor, name: str) -> bool:
             return False
         if exchange_repo.feeding(tx, found.id) is not None:
             raise Conflict("bank is fed by an exchange; remove the exchange first")
-        tx.delete(found)
+        list_repo.delete_list(tx, found)
         audit.record(tx, actor, "hma.bank_delete", name)
     return True
 

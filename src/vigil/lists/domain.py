@@ -8,7 +8,7 @@ as `ItemError`s and are reported per row while the good rows are imported.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +26,8 @@ from vigil.store.repo import lists as repo
 from vigil.store.repo.lists import Provenance
 
 __all__ = ["ImportResult", "Provenance", "add_files", "export", "import_rows", "remove", "rows_of", "stats"]
-BATCH = 5000
-COPY_BATCH = 200_000  # PostgreSQL rows per COPY
+STAGE_BATCH = 50_000  # SQLite rows per staging commit
+STAGE_BATCH_PG = 200_000  # PostgreSQL rows per COPY
 
 
 @dataclass
@@ -52,30 +52,35 @@ def import_rows(
     category: str | None = None,
     how: str = "import",
 ) -> ImportResult:
-    """Add rows to a list (created if new) and audit `list.<how>` with the counts."""
+    """Add rows to a list (created if new): staged first, then published in one transaction that
+    also writes the audit event `list.<how>`. Until then nothing of the import is matched; an import
+    that dies half-way stays visible as `incomplete` in `stats` and is superseded by the next one."""
     purpose = ListPurpose(purpose)
     result = ImportResult(list_name)
     with store.transaction() as tx:
         list_id = repo.ensure_list(tx, list_name, purpose, source).id
-    batch: list[ListRow] = []
-    size = COPY_BATCH if store.dialect == "postgresql" else BATCH
-    for row in rows:
-        if isinstance(row, ItemError):
-            result.errors.append(row)
-            continue
-        batch.append(replace(row, category=category) if category and not row.category else row)
-        if len(batch) >= size:
-            _write(store, list_id, batch, result)
-            batch = []
-    if batch:
-        _write(store, list_id, batch, result)
-    audit.log(store, actor, f"list.{how}", list_name, {**result.summary(), "purpose": purpose.value})
+        import_id = repo.begin_import(tx, list_id, actor.label, how)
+    size = STAGE_BATCH_PG if store.dialect == "postgresql" else STAGE_BATCH
+    try:
+        batch: list[ListRow] = []
+        for row in rows:
+            if isinstance(row, ItemError):
+                result.errors.append(row)
+                continue
+            batch.append(row)
+            if len(batch) >= size:
+                repo.stage(store, import_id, batch, category)
+                batch = []
+        if batch:
+            repo.stage(store, import_id, batch, category)
+        with store.transaction() as tx:
+            result.rows, result.new_entries = repo.publish(tx, import_id, list_id, len(result.errors))
+            audit.record(tx, actor, f"list.{how}", list_name, {**result.summary(), "purpose": purpose.value})
+    except BaseException:
+        with store.transaction() as tx:
+            repo.fail_import(tx, import_id)
+        raise
     return result
-
-
-def _write(store: Store, list_id: int, batch: list[ListRow], result: ImportResult) -> None:
-    result.new_entries += repo.write_rows(store, list_id, batch)
-    result.rows += len(batch)
 
 
 def add_files(

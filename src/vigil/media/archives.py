@@ -21,6 +21,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from vigil.core import defaults
 from vigil.core.errors import VigilError
 from vigil.media.walk import ItemRef, Listed, Member, display_name
 
@@ -46,10 +47,10 @@ class Limits:
     max_depth: int = 4
     max_members: int = 100_000
     max_inflated: int = 16 << 30
-    max_ratio: float = 100.0  # inflated:compressed, checked once a member passes ratio_floor bytes
+    max_ratio: float = defaults.MAX_RATIO  # inflated:compressed, once a member passes ratio_floor
     ratio_floor: int = 64 << 20
     max_image_bytes: int = 256 << 20  # images larger than this keep exact hashes only
-    max_pixels: int = 120_000_000  # decoded size above which an image is not decoded
+    max_pixels: int = defaults.MAX_PIXELS  # decoded size above which an image is not decoded
 
 
 @dataclass
@@ -235,10 +236,12 @@ def _zip_members(container: str, parent: ItemRef, budget: Budget) -> Iterator[En
             budget.count_member(ref)
             declared = info.file_size / max(info.compress_size, 1)
             if info.file_size > limits.ratio_floor and declared > limits.max_ratio:
-                raise Bomb(
+                why = (
                     f"{ref.label} declares {info.file_size:,} bytes from {info.compress_size:,} "
                     f"(ratio {declared:,.0f}:1, limit {limits.max_ratio:,.0f}:1)"
                 )
+                yield Listed(ref, f"possible decompression bomb: {why}", unreadable=True)
+                raise Bomb(why)
             if info.flag_bits & 0x1:
                 yield Listed(ref, "encrypted archive member, not read", unreadable=True)
                 continue

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from vigil.core import defaults
 from vigil.core.errors import VigilError
 
 try:  # HEIC/HEIF support is optional at import time so a broken wheel cannot stop a scan.
@@ -26,7 +27,7 @@ except ImportError:  # pragma: no cover - pillow-heif is a dependency
 Mode = Literal["exact", "fast"]
 IMAGE_FORMATS = frozenset({"JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "HEIF", "MPO"})
 FAST_MAX_SIDE = 1024  # fast mode: JPEGs larger than this are DCT-scaled to at least this size
-DEFAULT_MAX_PIXELS = 120_000_000  # about 2x a 50 MP camera; bigger images keep their exact hashes only
+DEFAULT_MAX_PIXELS = defaults.MAX_PIXELS
 Image.MAX_IMAGE_PIXELS = None  # the check is ours, on the header, before anything is decoded
 
 

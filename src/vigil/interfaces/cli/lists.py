@@ -19,6 +19,7 @@ FORMAT_NAMES = "csv, vics, plain, nsrl, vpdq"
 
 
 def _report_import(result: ImportResult, show: int = 20) -> None:
+    """Print the counts and the first rejected rows; nothing imported at all exits with status 1."""
     console.print(
         f"list [bold]{result.list_name}[/]: {result.rows} rows read, {result.new_entries} new entries, "
         f"{len(result.errors)} rejected"
@@ -27,6 +28,9 @@ def _report_import(result: ImportResult, show: int = 20) -> None:
         err.print(f"[yellow]rejected[/] {error}")
     if len(result.errors) > show:
         err.print(f"[yellow]... {len(result.errors) - show} more rejected rows[/]")
+    if result.rows == 0:
+        err.print("[red]error:[/] nothing was imported")
+        raise typer.Exit(1)
 
 
 @lists_app.command("import")
@@ -96,9 +100,13 @@ def list_stats(
     if as_json:
         console.print_json(json.dumps(rows))
         return
-    table = Table("list", "purpose", "entries", "by type", "shared", "source")
+    table = Table("list", "purpose", "entries", "by type", "shared", "source", "last import")
     for row in rows:
         by_type = ", ".join(f"{k}:{v}" for k, v in row["by_type"].items())
+        last = row["last_import"]
+        state = f"{last['status']} ({last['rows']:,} rows)" if last else ""
+        if row["incomplete_imports"]:
+            state += f"; [yellow]{row['incomplete_imports']} incomplete, not matched[/]"
         table.add_row(
             str(row["name"]),
             str(row["purpose"]),
@@ -106,6 +114,7 @@ def list_stats(
             by_type,
             str(row["shared_with_other_lists"]),
             str(row["source"] or ""),
+            state,
         )
     console.print(table)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -62,10 +63,23 @@ def scan(
     context: Annotated[
         Path | None, typer.Option(help="JSON: item path -> uploader/account/ip_events")
     ] = None,
+    max_pixels: Annotated[
+        int, typer.Option(help="Images above this many pixels keep exact hashes only")
+    ] = defaults.MAX_PIXELS,
+    max_ratio: Annotated[
+        float, typer.Option(help="Archive compression ratio that counts as a decompression bomb")
+    ] = defaults.MAX_RATIO,
+    item_timeout: Annotated[
+        float, typer.Option(help="Seconds an item may go without progress before it counts as hung")
+    ] = defaults.ITEM_TIMEOUT,
+    item_memory: Annotated[
+        int, typer.Option(help="MiB a hashing process may use before its item counts as out of memory")
+    ] = defaults.ITEM_MEMORY_MIB,
     actor: ActorOption = None,
 ) -> None:
     """Hash every file under PATH (archives included), match against the lists, write a report."""
     from vigil.match.matcher import MatchConfig
+    from vigil.media.archives import Limits
     from vigil.review import domain as review
     from vigil.sources.scan import report as scan_report
     from vigil.sources.scan.runner import ScanOptions, run_scan
@@ -81,6 +95,9 @@ def scan(
         seconds_per_hash,
         cluster,
         tuple(classify or ()),
+        Limits(max_pixels=max_pixels, max_ratio=max_ratio),
+        item_memory << 20,
+        item_timeout,
     )
     columns = (
         SpinnerColumn(),
@@ -93,12 +110,14 @@ def scan(
         TimeRemainingColumn(),
     )
     with Progress(*columns, console=err, transient=False) as bar:
-        task = bar.add_task("scanning", total=None, rate="-")
+        task = bar.add_task("scanning (found so far)", total=None, rate="-")
+        started = time.monotonic()
 
-        def advance(step: int, total: int) -> None:
-            bar.update(task, total=total, advance=step)
-            speed = bar.tasks[task].speed
-            bar.update(task, rate=f"{speed:,.0f}" if speed else "-")
+        def advance(step: int, found: int) -> None:
+            """`found` grows while the walk runs; the rate counts from the start of the scan."""
+            bar.update(task, total=found, advance=step)
+            done = bar.tasks[task].completed
+            bar.update(task, rate=f"{done / max(time.monotonic() - started, 1e-9):,.1f}")
 
         videos: dict[str, TaskID] = {}
 

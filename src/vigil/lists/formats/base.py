@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TextIO
 
 from vigil.core.errors import ItemError
 from vigil.core.registry import Registry
@@ -56,6 +57,31 @@ def _clean(value: object) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+def text_encoding(head: bytes) -> str:
+    """The encoding of a text list: by byte-order mark, else UTF-16 when every other byte is NUL."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    sample = head[:4096]
+    if len(sample) >= 4:
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        half = len(sample) // 2
+        if odd > half * 0.8 and even < half * 0.2:
+            return "utf-16-le"
+        if even > half * 0.8 and odd < half * 0.2:
+            return "utf-16-be"
+    return "utf-8"
+
+
+def open_text(path: Path) -> TextIO:
+    """A list file as text in its own encoding; undecodable bytes become U+FFFD (the row then fails
+    to parse and is reported), never an exception that loses the file."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    return path.open(newline="", encoding=text_encoding(head), errors="replace")
 
 
 def detect(path: Path) -> ListFormat:

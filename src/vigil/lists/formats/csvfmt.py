@@ -10,9 +10,10 @@ import csv
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from vigil.core.errors import ItemError
-from vigil.lists.formats.base import FORMATS, ListRow, make_row
+from vigil.lists.formats.base import FORMATS, ListRow, make_row, open_text
 from vigil.signals.types import HASH_TYPES
 
 _HEXISH = re.compile(r"(0x)?[0-9a-f]{16,}")
@@ -34,12 +35,16 @@ class CsvFormat:
     suffixes: tuple[str, ...] = (".csv", ".tsv")
 
     def read(self, path: Path) -> Iterator[ListRow | ItemError]:
-        with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        with open_text(path) as handle:
             sample = handle.read(4096)
             handle.seek(0)
             delimiter = "\t" if sample.count("\t") > sample.count(",") else ","
             reader = csv.reader(handle, delimiter=delimiter)
-            first = next(reader, None)
+            try:
+                first = next(reader, None)
+            except csv.Error as exc:
+                yield ItemError(f"{path.name}:1", f"unreadable header: {exc}")
+                return
             if first is None:
                 return
             header = [c.strip().lower() for c in first]
@@ -51,7 +56,10 @@ class CsvFormat:
                 type_col, value_col, cat_col, origin_col = 0, 1, 2, 3
                 handle.seek(0)
                 reader = csv.reader(handle, delimiter=delimiter)
-            for row in reader:
+            for row in _rows(reader, path.name):
+                if isinstance(row, ItemError):
+                    yield row
+                    continue
                 where = f"{path.name}:{reader.line_num}"
                 if not any(cell.strip() for cell in row):
                     continue
@@ -80,6 +88,20 @@ class CsvFormat:
                 writer.writerow([row.hash_type, row.value, row.category or "", row.origin or ""])
                 count += 1
         return count
+
+
+def _rows(reader: Any, name: str) -> Iterator[list[str] | ItemError]:
+    """Rows of a CSV reader; a row it cannot parse (a field over the size limit, say) is an error
+    for that row alone, and reading goes on with the next."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield ItemError(f"{name}:{reader.line_num}", f"unreadable row: {exc}")
+            continue
+        yield row
 
 
 def _cell(row: list[str], index: int | None) -> str | None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from vigil.core.errors import ItemError
-from vigil.lists.formats.base import FORMATS, ListRow, make_row
+from vigil.lists.formats.base import FORMATS, ListRow, make_row, open_text
 
 _BY_LENGTH = {32: "md5", 40: "sha1"}
 
@@ -21,7 +21,7 @@ class PlainFormat:
         self.hash_type = hash_type
 
     def read(self, path: Path) -> Iterator[ListRow | ItemError]:
-        with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        with open_text(path) as handle:
             for number, line in enumerate(handle, 1):
                 text = line.split("#", 1)[0].strip()
                 if not text:

@@ -7,12 +7,13 @@ Hash names Vigil does not handle (PhotoDNA) are skipped with a per-item note, no
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from vigil.core.errors import ItemError
-from vigil.lists.formats.base import FORMATS, ListRow, make_row
+from vigil.lists.formats.base import FORMATS, ListRow, make_row, open_text
 from vigil.signals.types import HASH_TYPES
 
 ODATA_CONTEXT = "http://github.com/ICMEC/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Media"
@@ -24,10 +25,12 @@ class VicsFormat:
     suffixes: tuple[str, ...] = (".json",)
 
     def read(self, path: Path) -> Iterator[ListRow | ItemError]:
+        with open_text(path) as handle:
+            text = handle.read()
         try:
-            document = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            yield ItemError(path.name, f"not valid JSON: {exc}")
+            document = json.loads(text)
+        except json.JSONDecodeError:
+            yield from self._salvage(path.name, text)
             return
         media = document.get("value") if isinstance(document, dict) else None
         if not isinstance(media, list):
@@ -35,6 +38,33 @@ class VicsFormat:
             return
         for index, item in enumerate(media):
             yield from self._media(f"{path.name}:value[{index}]", item)
+
+    def _salvage(self, name: str, text: str) -> Iterator[ListRow | ItemError]:
+        """A damaged or truncated feed: every whole media entry before the break, then the break."""
+        found = _VALUE_ARRAY.search(text)
+        if found is None:
+            yield ItemError(name, "not valid JSON, and no value[] array to read entries from")
+            return
+        decoder, position, index = json.JSONDecoder(), found.end(), 0
+        while True:
+            position = _skip(text, position)
+            if position >= len(text):
+                yield ItemError(name, f"file ends inside value[] after {index} entries (truncated)")
+                return
+            if text[position] == "]":
+                return
+            try:
+                item, position = decoder.raw_decode(text, position)
+            except json.JSONDecodeError as exc:
+                yield ItemError(
+                    f"{name}:value[{index}]", f"invalid or truncated JSON at byte {exc.pos}: {exc.msg}"
+                )
+                return
+            yield from self._media(f"{name}:value[{index}]", item)
+            index += 1
+            position = _skip(text, position)
+            if position < len(text) and text[position] == ",":
+                position += 1
 
     def _media(self, where: str, item: Any) -> Iterator[ListRow | ItemError]:
         if not isinstance(item, dict):
@@ -80,6 +110,15 @@ class VicsFormat:
         document = {"@odata.context": ODATA_CONTEXT, "value": media}
         path.write_text(json.dumps(document, indent=1), encoding="utf-8")
         return len(media)
+
+
+_VALUE_ARRAY = re.compile(r'"value"\s*:\s*\[')
+
+
+def _skip(text: str, position: int) -> int:
+    while position < len(text) and text[position] in " \t\r\n":
+        position += 1
+    return position
 
 
 def _text(value: Any) -> str | None:

@@ -25,6 +25,7 @@ from functools import partial
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from vigil.core import defaults
 from vigil.media.walk import ItemRef, Listed
 from vigil.signals.compute import FileSignals
 from vigil.signals.items import HashSettings, UnitHasher
@@ -38,8 +39,8 @@ Frames = Callable[[str, int, int], None]
 @dataclass(frozen=True)
 class PoolSettings:
     workers: int = 2
-    memory_cap: int = 1536 << 20  # resident bytes per worker before its item counts as out of memory
-    item_timeout: float = 300.0  # seconds without progress before the item counts as hung
+    memory_cap: int = defaults.ITEM_MEMORY_MIB << 20  # resident bytes per worker before out of memory
+    item_timeout: float = defaults.ITEM_TIMEOUT  # seconds without progress before the item is hung
     classifiers: tuple[str, ...] = ()
 
 

@@ -5,14 +5,26 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter, defaultdict
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from vigil.core.clock import aware, utcnow
 from vigil.core.errors import NotFound
-from vigil.core.states import ItemStatus, ListPurpose
+from vigil.core.states import ItemStatus, ListPurpose, ScanStatus
 from vigil.store.db import Store
+from vigil.store.models import Scan
 from vigil.store.repo import lists
 from vigil.store.repo import scans as repo
+
+STALE = timedelta(seconds=90)  # a running scan without a heartbeat this long is shown as interrupted
+
+
+def effective_status(scan: Scan) -> ScanStatus:
+    """A `running` scan whose heartbeat stopped (its process was killed) is `interrupted`."""
+    if scan.status == ScanStatus.RUNNING and utcnow() - aware(scan.heartbeat_at or scan.started_at) > STALE:
+        return ScanStatus.INTERRUPTED
+    return scan.status
 
 
 def build(store: Store, scan_id: int) -> dict[str, Any]:
@@ -65,7 +77,7 @@ def build(store: Store, scan_id: int) -> dict[str, Any]:
         "scan": {
             "id": scan.id,
             "root": scan.root,
-            "status": scan.status.value,
+            "status": effective_status(scan).value,
             "options": scan.options,
             "started_at": scan.started_at.isoformat(),
             "finished_at": scan.finished_at.isoformat() if scan.finished_at else None,
@@ -79,6 +91,7 @@ def build(store: Store, scan_id: int) -> dict[str, Any]:
         },
         "matches": matched,
         "errors": [{"path": i.path, "reason": i.error} for i in items if i.status == ItemStatus.ERROR],
+        "skipped": [{"path": i.path, "reason": i.error} for i in items if i.status == ItemStatus.SKIPPED],
     }
 
 
@@ -131,6 +144,9 @@ def render_html(report: dict[str, Any]) -> str:
     error_rows = "".join(
         f"<tr><td class=path>{_e(e['path'])}</td><td>{_e(e['reason'])}</td></tr>" for e in report["errors"]
     )
+    skipped_rows = "".join(
+        f"<tr><td class=path>{_e(e['path'])}</td><td>{_e(e['reason'])}</td></tr>" for e in report["skipped"]
+    )
     return f"""<!doctype html>
 <html lang=en><head><meta charset=utf-8><title>Vigil scan {_e(scan["id"])}</title>
 <style>
@@ -149,5 +165,7 @@ finished {_e(scan["finished_at"] or "-")}. Options: <code>{_e(json.dumps(scan["o
 <table><tr><th>Item</th><th>Hash</th><th>Distance</th><th>Variant</th><th>Where</th><th>Lists</th></tr>{"".join(match_rows)}</table>
 <h2>Items not fully processed ({len(report["errors"])})</h2>
 <table><tr><th>Item</th><th>Reason</th></tr>{error_rows}</table>
+<h2>Not read by design ({len(report["skipped"])}: links, special files)</h2>
+<table><tr><th>Item</th><th>Reason</th></tr>{skipped_rows}</table>
 </body></html>
 """

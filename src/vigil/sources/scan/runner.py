@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vigil.core.actor import Actor
-from vigil.core.clock import aware, utcnow
+from vigil.core.clock import utcnow
 from vigil.core.errors import NotFound
 from vigil.core.states import ItemStatus, ScanStatus
 from vigil.match.matcher import ItemMatches, MatchConfig, Matcher
@@ -40,7 +40,6 @@ from vigil.store.repo import scans as repo
 BATCH = 128
 FLUSH_SECONDS = 2.0
 HEARTBEAT = timedelta(seconds=15)
-STALE = timedelta(seconds=90)  # a running scan without a heartbeat this long is shown as interrupted
 Progress = Callable[[int, int], None]  # (advance, total found so far)
 VideoProgress = Callable[[str, int, int], None]  # (item label, frames decoded, frames expected or 0)
 Result = FileSignals | Listed
@@ -341,15 +340,6 @@ def _set_status(store: Store, actor: Actor, scan_id: int, status: ScanStatus) ->
         scan.status = status
         scan.finished_at = utcnow() if status == ScanStatus.DONE else None
         audit.record(tx, actor, f"scan.{status.value}", f"scan:{scan_id}")
-
-
-def effective_status(scan: Scan) -> ScanStatus:
-    """A `running` scan whose heartbeat stopped (its process was killed) is `interrupted`."""
-    if scan.status == ScanStatus.RUNNING:
-        beat = aware(scan.heartbeat_at or scan.started_at)
-        if utcnow() - beat > STALE:
-            return ScanStatus.INTERRUPTED
-    return scan.status
 
 
 def recent_scans(store: Store, limit: int = 100) -> list[Scan]:

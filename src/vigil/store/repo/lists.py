@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -9,21 +10,16 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Insert, Table, delete, func, select
+from sqlalchemy import Insert, Table, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vigil.core.clock import utcnow
 from vigil.core.errors import Conflict, InvalidInput, NotFound
-from vigil.core.states import ListPurpose
+from vigil.core.states import ImportStatus, ListPurpose
 from vigil.store.db import Store, Tx
-from vigil.store.models import Entry, EntrySource, HashList, VideoFrame
+from vigil.store.models import Entry, EntrySource, HashList, ListImport, VideoFrame, import_rows
 
 IN_CHUNK = 900  # values per IN (...) list: below SQLite's host-parameter limit
-COPY_STAGING = (
-    "CREATE TEMP TABLE IF NOT EXISTS vigil_list_staging "
-    "(hash_type varchar(16), value varchar(128), category varchar(64), origin varchar(500)) "
-    "ON COMMIT DELETE ROWS"
-)
 _INSERTS: dict[str, Callable[[Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 FrameTuple = tuple[int, int, str, float]  # frame number, quality, PDQ hex, timestamp
 
@@ -110,91 +106,196 @@ def all_lists(tx: Tx, purpose: ListPurpose | None = None) -> list[HashList]:
     return list(tx.scalars(query))
 
 
-def write_rows(store: Store, list_id: int, rows: Sequence[RowLike]) -> int:
-    """Merge rows into the store (each entry once, this list added as a source); returns new entries."""
-    unique = {(r.hash_type, r.value): r for r in rows}
-    if store.dialect == "postgresql" and not any(r.frames for r in unique.values()):
-        return _write_copy(store, list_id, unique)
-    keys = list(unique)
-    now = utcnow()
-    with store.engine.begin() as conn:
-        ids = dict(_entry_ids(conn, keys))
-        missing = [k for k in keys if k not in ids]
-        if missing:
-            conn.execute(
-                insert_ignore(store.dialect, Entry.__table__, ["hash_type", "value"]),  # type: ignore[arg-type]
-                [{"hash_type": t, "value": v} for t, v in missing],
+def begin_import(tx: Tx, list_id: int, actor: str, how: str) -> int:
+    """A new import in `staging`; earlier unfinished imports of the list are superseded and dropped."""
+    stale = list(
+        tx.scalars(
+            select(ListImport.id).where(
+                ListImport.list_id == list_id, ListImport.status == ImportStatus.STAGING
             )
-            ids.update(_entry_ids(conn, missing))
-        conn.execute(
-            insert_ignore(store.dialect, EntrySource.__table__, ["entry_id", "list_id"]),  # type: ignore[arg-type]
-            [
-                {
-                    "entry_id": ids[k],
-                    "list_id": list_id,
-                    "category": r.category,
-                    "origin": r.origin,
-                    "added_at": now,
-                }
-                for k, r in unique.items()
-            ],
         )
-        frames = [
-            {
-                "entry_id": ids[k],
-                "region": region,
-                "frame": f.frame,
-                "quality": f.quality,
-                "pdq": f.pdq,
-                "timestamp": f.timestamp,
-            }
-            for k, r in unique.items()
-            for region, f in [("full", f) for f in r.frames or ()] + list(r.regions or ())
-        ]
-        if frames:
-            conn.execute(
-                insert_ignore(store.dialect, VideoFrame.__table__, ["entry_id", "region", "frame"]),  # type: ignore[arg-type]
-                frames,
-            )
-    return len(missing)
+    )
+    if stale:
+        tx.execute(delete(import_rows).where(import_rows.c.import_id.in_(stale)))
+        tx.execute(
+            update(ListImport)
+            .where(ListImport.id.in_(stale))
+            .values(status=ImportStatus.SUPERSEDED, finished_at=utcnow())
+        )
+    created = ListImport(list_id=list_id, status=ImportStatus.STAGING, actor=actor, how=how)
+    tx.add(created)
+    tx.flush()
+    return created.id
 
 
-def _write_copy(store: Store, list_id: int, unique: dict[tuple[str, str], RowLike]) -> int:
-    """PostgreSQL bulk path: COPY into a staging table, then two set-based inserts."""
+def _frames(row: RowLike) -> str | None:
+    if not row.frames and not row.regions:
+        return None
+    return _frames_json(row)
+
+
+def _frames_json(row: RowLike) -> str:
+    every = [("full", f) for f in row.frames or ()] + list(row.regions or ())
+    return json.dumps([[region, f.frame, f.quality, f.pdq, f.timestamp] for region, f in every])
+
+
+def _copy_text(value: str | None) -> str:
+    """A value in PostgreSQL's COPY text format (tabs, newlines and backslashes escaped)."""
+    if value is None:
+        return "\\N"
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return value
+
+
+def stage(store: Store, import_id: int, rows: Sequence[RowLike], default_category: str | None = None) -> None:
+    """Append rows to the import's staging area (one commit); nothing of them is matched yet."""
     raw = store.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute(COPY_STAGING)
-        with cursor.copy("COPY vigil_list_staging (hash_type, value, category, origin) FROM STDIN") as copy:
-            for row in unique.values():
-                copy.write_row((row.hash_type, row.value, row.category, row.origin))
-        cursor.execute(
-            "INSERT INTO entries (hash_type, value) SELECT hash_type, value FROM vigil_list_staging "
-            "ON CONFLICT (hash_type, value) DO NOTHING"
-        )
-        new_entries = max(cursor.rowcount, 0)
-        cursor.execute(
-            "INSERT INTO entry_sources (entry_id, list_id, category, origin, added_at) "
-            "SELECT e.id, %s, s.category, s.origin, now() FROM vigil_list_staging s "
-            "JOIN entries e ON e.hash_type = s.hash_type AND e.value = s.value "
-            "ON CONFLICT (entry_id, list_id) DO NOTHING",
-            (list_id,),
-        )
+        if store.dialect == "postgresql":
+            lines = "".join(
+                f"{import_id}\t{_copy_text(r.hash_type)}\t{_copy_text(r.value)}\t"
+                f"{_copy_text(r.category or default_category)}\t{_copy_text(r.origin)}\t"
+                f"{_copy_text(_frames(r))}\n"
+                for r in rows
+            )
+            columns = "import_id, hash_type, value, category, origin, frames"
+            with cursor.copy(f"COPY list_import_rows ({columns}) FROM STDIN") as copy:
+                copy.write(lines)
+        else:
+            values = [
+                (import_id, r.hash_type, r.value, r.category or default_category, r.origin, _frames(r))
+                for r in rows
+            ]
+            cursor.executemany("INSERT INTO list_import_rows VALUES (?, ?, ?, ?, ?, ?)", values)
         raw.commit()
     finally:
         raw.close()
-    return int(new_entries)
 
 
-def _entry_ids(conn: Any, keys: list[tuple[str, str]]) -> Iterator[tuple[tuple[str, str], int]]:
-    by_type: dict[str, list[str]] = defaultdict(list)
-    for kind, value in keys:
-        by_type[kind].append(value)
-    for kind, values in by_type.items():
-        for chunk in chunks(values):
-            query = select(Entry.value, Entry.id).where(Entry.hash_type == kind, Entry.value.in_(chunk))
-            for value, entry_id in conn.execute(query):
-                yield (kind, value), entry_id
+PUBLISH_LOCK = 7263002  # PostgreSQL advisory lock: one publish at a time keeps the anti-joins exact
+
+
+def publish(tx: Tx, import_id: int, list_id: int, rejected: int) -> tuple[int, int]:
+    """Merge the staged rows into the lists in this transaction; (rows, new entries).
+
+    Set-based and sorted, so the unique index grows in order instead of at random places. SQLite
+    uses INSERT OR IGNORE; PostgreSQL inserts what an anti-join finds missing (no speculative
+    insertion per row), under an advisory lock so that two publishes cannot race on a new entry.
+    """
+    now = utcnow()
+    mine = import_rows.c.import_id == import_id
+    staged = int(tx.scalar(select(func.count()).select_from(import_rows).where(mine)) or 0)
+    params = {"i": import_id, "list": list_id, "now": now}
+    if tx.get_bind().dialect.name == "postgresql":
+        tx.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISH_LOCK})
+        tx.execute(text("SET LOCAL work_mem = '256MB'"))
+        tx.execute(text("ANALYZE list_import_rows"))
+        last = int(tx.scalar(select(func.max(Entry.id))) or 0)
+        tx.execute(
+            text(
+                "INSERT INTO entries (hash_type, value) SELECT DISTINCT s.hash_type, s.value "
+                "FROM list_import_rows s WHERE s.import_id = :i AND NOT EXISTS "
+                "(SELECT 1 FROM entries e WHERE e.hash_type = s.hash_type AND e.value = s.value) "
+                "ORDER BY 1, 2"
+            ),
+            params,
+        )
+        # An entry created just now (id > last) cannot have a source yet: skip the probe for it.
+        tx.execute(
+            text(
+                "INSERT INTO entry_sources (entry_id, list_id, category, origin, added_at) "
+                "SELECT DISTINCT ON (e.id) e.id, :list, s.category, s.origin, :now FROM list_import_rows s "
+                "JOIN entries e ON e.hash_type = s.hash_type AND e.value = s.value WHERE s.import_id = :i "
+                "AND (e.id > :last OR NOT EXISTS "
+                "(SELECT 1 FROM entry_sources x WHERE x.entry_id = e.id AND x.list_id = :list)) "
+                "ORDER BY e.id"
+            ),
+            {**params, "last": last},
+        )
+        new_entries = int(tx.scalar(select(func.count()).select_from(Entry).where(Entry.id > last)) or 0)
+    else:
+        added = tx.execute(
+            text(
+                "INSERT OR IGNORE INTO entries (hash_type, value) SELECT hash_type, value "
+                "FROM list_import_rows WHERE import_id = :i ORDER BY hash_type, value"
+            ),
+            params,
+        )
+        tx.execute(
+            text(
+                "INSERT OR IGNORE INTO entry_sources (entry_id, list_id, category, origin, added_at) "
+                "SELECT e.id, :list, s.category, s.origin, :now FROM list_import_rows s "
+                "JOIN entries e ON e.hash_type = s.hash_type AND e.value = s.value "
+                "WHERE s.import_id = :i ORDER BY e.id"
+            ),
+            params,
+        )
+        new_entries = max(int(getattr(added, "rowcount", 0) or 0), 0)
+    _publish_frames(tx, import_id)
+    tx.execute(delete(import_rows).where(mine))
+    tx.execute(
+        update(ListImport)
+        .where(ListImport.id == import_id)
+        .values(
+            status=ImportStatus.PUBLISHED,
+            rows=staged,
+            new_entries=new_entries,
+            rejected=rejected,
+            finished_at=now,
+        )
+    )
+    return staged, new_entries
+
+
+def delete_list(tx: Tx, hash_list: HashList) -> None:
+    """A list and every source row of it (entry_sources has no foreign key to cascade)."""
+    tx.execute(delete(EntrySource).where(EntrySource.list_id == hash_list.id))
+    tx.delete(hash_list)
+
+
+def _publish_frames(tx: Tx, import_id: int) -> None:
+    query = select(import_rows.c.hash_type, import_rows.c.value, import_rows.c.frames).where(
+        import_rows.c.import_id == import_id, import_rows.c.frames.is_not(None)
+    )
+    staged = tx.execute(query).all()
+    if not staged:
+        return
+    ids = lookup_exact(tx, [(kind, value) for kind, value, _ in staged])
+    rows = [
+        {"entry_id": ids[(kind, value)], "region": r, "frame": f, "quality": q, "pdq": h, "timestamp": s}
+        for kind, value, frames in staged
+        for r, f, q, h, s in json.loads(frames)
+    ]
+    dialect = tx.get_bind().dialect.name
+    keys = ["entry_id", "region", "frame"]
+    tx.execute(insert_ignore(dialect, VideoFrame.__table__, keys), rows)  # type: ignore[arg-type]
+
+
+def fail_import(tx: Tx, import_id: int) -> None:
+    tx.execute(delete(import_rows).where(import_rows.c.import_id == import_id))
+    tx.execute(
+        update(ListImport)
+        .where(ListImport.id == import_id)
+        .values(status=ImportStatus.FAILED, finished_at=utcnow())
+    )
+
+
+def import_status(tx: Tx) -> dict[int, dict[str, Any]]:
+    """Per list: its latest import and how many imports are unfinished (staged, never published)."""
+    out: dict[int, dict[str, Any]] = {}
+    for row in tx.scalars(select(ListImport).order_by(ListImport.id)):
+        entry = out.setdefault(row.list_id, {"incomplete": 0})
+        entry["incomplete"] += row.status == ImportStatus.STAGING
+        entry["last_import"] = {
+            "id": row.id,
+            "status": row.status.value,
+            "how": row.how,
+            "rows": row.rows,
+            "started_at": row.started_at.isoformat(),
+        }
+    return out
 
 
 def export_rows(
@@ -231,6 +332,7 @@ def stats(tx: Tx) -> list[dict[str, Any]]:
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for list_id, kind, count in by_type:
         counts[list_id][kind] = count
+    imports = import_status(tx)
     return [
         {
             "name": hl.name,
@@ -240,6 +342,8 @@ def stats(tx: Tx) -> list[dict[str, Any]]:
             "by_type": dict(sorted(counts[hl.id].items())),
             "shared_with_other_lists": shared.get(hl.id, 0),
             "created_at": hl.created_at.isoformat(),
+            "incomplete_imports": imports.get(hl.id, {}).get("incomplete", 0),
+            "last_import": imports.get(hl.id, {}).get("last_import"),
         }
         for hl in lists
     ]
@@ -316,7 +420,8 @@ def ignored(tx: Tx, entry_ids: Iterable[int]) -> set[int]:
 
 
 def _on_purpose(purpose: ListPurpose) -> Any:
-    return select(EntrySource.entry_id).join(HashList).where(HashList.purpose == purpose)
+    on_list = HashList.id == EntrySource.list_id
+    return select(EntrySource.entry_id).join(HashList, on_list).where(HashList.purpose == purpose)
 
 
 def pdq_codes(store: Store, purpose: ListPurpose = ListPurpose.KNOWN) -> tuple[np.ndarray, np.ndarray]:

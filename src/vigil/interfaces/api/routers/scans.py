@@ -14,6 +14,7 @@ from vigil.core.errors import Forbidden, NotFound
 from vigil.interfaces.api.deps import ServiceDep, need
 from vigil.interfaces.api.schemas import ScanRequest, ScanRow, ScanTicket
 from vigil.review import domain as review
+from vigil.sources.scan.report import effective_status
 from vigil.sources.scan.runner import ScanOptions, recent_scans, run_scan
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
@@ -45,6 +46,6 @@ def start_scan(
 def scans(who: Annotated[Actor, need(Permission.SCAN)], service: ServiceDep) -> list[ScanRow]:
     """The 100 most recent scans."""
     return [
-        ScanRow(id=s.id, root=s.root, status=s.status.value, started_at=s.started_at.isoformat())
+        ScanRow(id=s.id, root=s.root, status=effective_status(s).value, started_at=s.started_at.isoformat())
         for s in recent_scans(service.store)
     ]
