@@ -315,3 +315,16 @@ def _state(pid: int) -> str:
             return handle.read().split(") ", 1)[1].split()[0]
     except OSError:
         return "gone"
+
+
+def test_an_item_that_makes_no_progress_is_recorded_as_timeout(store: Store, tmp_path: Path) -> None:
+    folder = tmp_path / "share"
+    folder.mkdir()
+    for path in bsds_images()[:4]:
+        (folder / path.name).write_bytes(path.read_bytes())
+    with open(folder / "endless.bin", "wb") as handle:
+        handle.truncate(1 << 30)  # a second or more to hash, far past a 0.2 s time limit
+    scan_id = run_scan(store, OPERATOR, folder, ScanOptions(workers=2, item_timeout=0.2))
+    items = _items(store, scan_id)
+    assert items[str(folder / "endless.bin")] == (ItemStatus.ERROR, "timeout")
+    assert sum(status == ItemStatus.HASHED for status, _ in items.values()) == 4

@@ -56,3 +56,21 @@ def test_bad_shapes_and_radius_are_refused() -> None:
         FlatIndex(np.zeros((3, 31), dtype=np.uint8))
     with pytest.raises(ValueError):
         MultiIndexHash(np.zeros((3, 32), dtype=np.uint8)).search(np.zeros((1, 32), dtype=np.uint8), radius=40)
+
+
+@pytest.mark.parametrize("bits", [20, 23])  # the chunk widths the index picks at 1M and at 10M entries
+def test_multi_index_hash_is_exact_at_the_chunk_sizes_of_large_lists(bits: int) -> None:
+    """More codes than one build chunk (2**18), cut as a 1M or 10M list would be, against brute force."""
+    rng = np.random.default_rng(bits)
+    codes = rng.integers(0, 256, (300_000, 32), dtype=np.uint8)
+    near = [
+        _flip(codes[int(i)], int(d), rng)
+        for i, d in zip(rng.integers(0, 300_000, 60), rng.integers(0, 34, 60), strict=True)
+    ]
+    queries = np.array(near + list(rng.integers(0, 256, (20, 32), dtype=np.uint8)), dtype=np.uint8)
+    index = MultiIndexHash(codes, bits=bits)
+    assert index.chunks == 256 // bits and index.flips == 31 // index.chunks
+    got = index.search(queries, 31)
+    truth = FlatIndex(codes).search(queries, 31)
+    assert [sorted(h) for h in got] == [sorted(h) for h in truth]
+    assert sum(len(h) for h in truth) >= 50
