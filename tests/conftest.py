@@ -21,6 +21,8 @@ from vigil.store.db import Store
 DATA = (Path(__file__).resolve().parents[1].parent / "shared" / "data").resolve()
 BSDS = DATA / "bsds500"
 PDQ_REF = DATA / "pdq-reference"
+CYBERTIP_XSD = DATA / "ncmec" / "cyber_tipline.xsd"
+os.environ.setdefault("VIGIL_CYBERTIP_XSD", str(CYBERTIP_XSD))  # NCMEC's schema, never a copy of it
 
 
 OPERATOR = Actor.operator("tester")  # the CLI-style actor tests act as

@@ -21,14 +21,18 @@ from typing import Any
 import httpx
 import pytest
 import typer
-from tests.conftest import bsds_images
+from tests.conftest import ServerThread, bsds_images, key_holder
 from tests.test_chats import _corpus
 from tests.test_text import COOKING, GARDEN, _names
 from typer.testing import CliRunner
 
+from vigil.core import cybertipline
 from vigil.interfaces.cli.main import app
+from vigil.review import domain as review
+from vigil.review.evidence import Vault
 from vigil.store import audit
 from vigil.store.db import Store
+from vigil.testing.fake_clearinghouse import create_fake
 from vigil.testing.labweb import LabServer
 from vigil.testing.synth.finance import generate
 from vigil.testing.synth.triage import generate_reports
@@ -87,7 +91,9 @@ def served(argv: list[str], url: str, cwd: Path) -> httpx.Response:
         process.wait(timeout=20)
 
 
-def test_every_command_runs_and_writing_commands_audit_their_actor(store: Store, tmp_path: Path) -> None:
+def test_every_command_runs_and_writing_commands_audit_their_actor(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cli = Cli(store.url)
     images = bsds_images()
     known, uploads = tmp_path / "known", tmp_path / "uploads"
@@ -132,6 +138,7 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(store: Store,
     cli("report", "1", "--out", str(tmp_path / "r2"))
     assert "2 items queued" in cli("review", "enqueue", "1", "--actor", "bob")
     assert "intact" in cli("audit", "verify")
+    _reports(cli, store, tmp_path, monkeypatch)
     cli("audit", "transparency", "--out", str(tmp_path / "t.json"), "--actor", "alice")
     assert json.loads(cli("models", "report", "--enforce", "--actor", "alice")) == {}
 
@@ -207,6 +214,7 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(store: Store,
     case_id = next(csv.DictReader((tmp_path / "queue.csv").open()))["case"]
     cli("triage", "case", case_id, "--out", str(tmp_path / "case.html"), "--actor", "alice")
     cli("triage", "close", case_id, "--reason", "handed over", "--actor", "bob")
+    assert "rows written" in cli("triage", "feedback", "--period", "year", "--out", str(tmp_path / "fb.csv"))
     from vigil.testing.synth.p2p import write_observations
 
     p2p = write_observations(tmp_path / "obs.csv", 3000, seed=2)
@@ -242,7 +250,7 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(store: Store,
         "--actor",
         "alice",
     )
-    assert "0 signals shared" in cli("exchanges", "share", "out", "--actor", "bob")
+    assert "1 signals shared" in cli("exchanges", "share", "out", "--actor", "bob")  # the confirmed item
     assert "feed" in cli("exchanges", "status")
 
     # crawl, takedown and sites against the lab web on loopback
@@ -352,8 +360,34 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(store: Store,
         ("operator:carol", "review.enqueue"),
         (BOB, "takedown.open"),
         (BOB, "takedown.sent"),
+        (ALICE, "report.draft"),
+        (ALICE, "report.submit"),
     }
     assert expected <= events, sorted(expected - events)
+
+
+def _reports(cli: Cli, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two reviewers confirm scan item 1 (through the domain: votes come from keys), then the CLI
+    drafts, lists, shows and submits its report to a fake clearinghouse."""
+    vault_dir, key_file = tmp_path / "vault", tmp_path / "vault.key"
+    vault = Vault.open(vault_dir, key_file)
+    for name in ("rita2", "rita3"):
+        reviewer = key_holder(store, name, "reviewer")[1]
+        review.vote(store, reviewer, 1, "confirm", "ncmec", "A2", None, vault.preserve)
+    assert "validated" in cli("reports", "draft", "1", "--xml", str(tmp_path / "r.xml"), "--actor", "alice")
+    assert cybertipline.problems((tmp_path / "r.xml").read_text(), "report") == []
+    assert "validated" in cli("reports", "list")
+    assert (
+        json.loads(cli("reports", "show", "1", "--json"))["files"][0]["industryClassification"]["value"]
+        == "A2"
+    )
+    fake_app, state = create_fake("esp", "pw")
+    with ServerThread(fake_app) as server:
+        for name, value in (("URL", server.url), ("USER", "esp"), ("PASSWORD", "pw")):
+            monkeypatch.setenv(f"VIGIL_CLEARINGHOUSE_{name}", value)
+        vault_options = ["--evidence-dir", str(vault_dir), "--key-file", str(key_file)]
+        assert "finished" in cli("reports", "submit", "1", *vault_options, "--actor", "alice")
+    assert state.calls == ["submit", "upload", "fileinfo", "finish"]
 
 
 def _p2p_list(folder: Path, data: object) -> Path:

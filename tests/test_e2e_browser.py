@@ -15,8 +15,8 @@ from sqlalchemy import select, text
 from tests.conftest import OPERATOR, ServerThread, bsds_images
 from tests.test_scan import designate_known
 
-from vigil.actions.reports import cybertip
 from vigil.actions.reports.domain import ReportSettings
+from vigil.core import cybertipline
 from vigil.interfaces.api.app import ServiceConfig, create_app
 from vigil.review import domain as review
 from vigil.review.evidence import Vault
@@ -136,16 +136,29 @@ def _report_and_audit(
 
     with httpx.Client(base_url=base) as api:
         senior = {"X-API-Key": keys["sam"]}
-        assert api.post(f"/v1/reports/{item_id}", headers={"X-API-Key": keys["alice"]}).status_code == 403
-        draft = api.post(f"/v1/reports/{item_id}", headers=senior).json()
-        assert cybertip.structure_problems(draft["xml"], "report") == []
-        assert draft["actionability"] == {"score": 100, "missing": [], "complete": True}
+        body = {"item_id": item_id}
+        assert api.post("/v1/reports", json=body, headers={"X-API-Key": keys["alice"]}).status_code == 403
+        draft = api.post("/v1/reports", json=body, headers=senior).json()
+        assert cybertipline.problems(draft["xml"], "report") == []
+        assert draft["status"] == "validated"
+        assert draft["actionability"] == {"score": 100, "missing": [], "complete": True, "actionable": True}
+        viewed = draft["files"][0]["fileViewedByEsp"]
+        assert (
+            viewed["value"] is True and "reviewer:alice (unblurred)" in viewed["why"]
+        )  # bob never unblurred
+        assert draft["files"][0]["industryClassification"]["value"] is None  # projectvic 1 is ambiguous
+        again = api.post("/v1/reports", json=body, headers=senior).json()
+        assert again["report_id"] == draft["report_id"]  # one report per item
         sent = api.post(f"/v1/reports/{draft['report_id']}/submit", headers=senior).json()
         assert sent["status"] == "finished"
         assert fake_state.calls == ["submit", "upload", "fileinfo", "finish"]
         delivered = fake_state.reports[sent["remote_id"]]
         assert next(iter(delivered.files.values())) == (tmp_path / "uploads" / "flipped.jpg").read_bytes()
         assert "192.0.2.44" in delivered.report_xml and "user-4711" in delivered.report_xml
+        details = next(iter(delivered.file_details.values()))
+        assert "<fileViewedByEsp>true</fileViewedByEsp>" in details
+        shown = api.get(f"/v1/reports/{draft['report_id']}", headers=senior).json()
+        assert shown["status"] == "finished" and shown["remote_id"] == sent["remote_id"]
         auditor = {"X-API-Key": keys["audrey"]}
         assert api.get("/v1/audit/verify", headers=auditor).json()["ok"] is True
         transparency = api.get("/v1/transparency", headers=auditor).json()
@@ -166,6 +179,8 @@ def _report_and_audit(
             "review.confirmed",
             "evidence.preserve",
             "report.draft",
+            "report.sending",
+            "report.opened",
             "report.submit",
             "evidence.read",
         ):

@@ -77,7 +77,11 @@ def test_match_media_queues_with_context_and_quarantines(api) -> None:
     assert reply["review_item"] and {m["hash_type"] for m in reply["matches"]} >= {"sha256", "pdq"}
     with store.session() as session:
         item = session.get(ReviewItem, reply["review_item"])
-        assert item.context == context and item.source == "api"
+        assert item.source == "api"
+        assert item.context == {  # stored normalised: the same instant, written with its offset
+            "uploader": "u-1",
+            "ip_events": [{"ipAddress": "198.51.100.9", "dateTime": "2026-11-24T12:00:00+00:00"}],
+        }
     quarantined = list((tmp_path / "vault").glob("pending-*.bin"))
     assert len(quarantined) == 1 and data[:200] not in quarantined[0].read_bytes()
     miss = client.post(
@@ -86,6 +90,17 @@ def test_match_media_queues_with_context_and_quarantines(api) -> None:
         headers=keys["submitter"],
     ).json()
     assert miss["matches"] == [] and miss["review_item"] is None
+    refused = client.post(
+        "/v1/match/media",
+        files={"file": ("photo.jpg", data, "image/jpeg")},
+        data={"context": json.dumps({"ip_events": [{"ipAddress": "<img src=x>", "dateTime": "not-a-date"}]})},
+        headers=keys["submitter"],
+    )
+    assert refused.status_code == 422
+    assert {e["field"] for e in refused.json()["errors"]} == {
+        "ip_events[0].ipAddress",
+        "ip_events[0].dateTime",
+    }
 
 
 def test_list_import_export_and_reload(api) -> None:
@@ -143,7 +158,8 @@ def test_openapi_documents_the_api(api) -> None:
         "/v1/lists",
         "/v1/scans",
         "/v1/review/queue",
-        "/v1/reports/{item_id}",
+        "/v1/reports",
+        "/v1/reports/{report_id}",
         "/v1/audit/verify",
         "/v1/transparency",
     ):

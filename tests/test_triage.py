@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from vigil.actions.reports.cybertip import ReportInput, file_details_xml, report_xml
+from vigil.actions.reports.cybertip import (
+    IpEvent,
+    ReportedFile,
+    ReportedUser,
+    ReportInput,
+    Stated,
+    file_details_xml,
+    report_xml,
+)
 from vigil.interfaces.cli.main import app
 from vigil.sources.triage.assess import FileStatus
 from vigil.sources.triage.intake import parse_json, read_bundles
@@ -25,21 +33,24 @@ runner = CliRunner()
 SHA = "a" * 64
 
 
-def _xml_bundle(report_id: str, **extra: object) -> str:
+def _xml_bundle(report_id: str) -> str:
+    """A real-schema bundle as Vigil writes it: <report> and its <fileDetails> in an envelope."""
     data = ReportInput(
         incident_time="2026-05-01T10:00:00Z",
         reporter_email="abuse@service.example",
-        user={"espIdentifier": "u-77", "screenName": "sky", "email": "Sky@Mail.Example", "country": "NO"},
-        ip_events=[{"ipAddress": "198.18.4.4", "dateTime": "2026-05-01T09:58:00Z", "port": 50111}],
-        file_name="IMG_1.jpg",
-        file_hashes={"SHA256": SHA, "MD5": "b" * 32},
-        **extra,  # type: ignore[arg-type]
+        user=ReportedUser(
+            esp_identifier="u-77",
+            screen_name="sky",
+            emails=["Sky@Mail.Example"],
+            country="NO",
+            ip_events=[IpEvent("198.18.4.4", "2026-05-01T09:58:00Z", 50111)],
+        ),
+        files=[ReportedFile("IMG_1.jpg", {"SHA256": SHA, "MD5": "b" * 32}, Stated(True, "seen"))],
     )
-    report = report_xml(data).replace("<report>", f'<report id="{report_id}">', 1)
-    details = file_details_xml(report_id, "f1", data).replace(
-        "</fileDetails>", "<fileIncluded>true</fileIncluded></fileDetails>"
+    details = file_details_xml("4711", "f1", data.files[0])
+    return (
+        f'<cybertipBundle id="{report_id}" service="photoshare">{report_xml(data)}{details}</cybertipBundle>'
     )
-    return f"<reportBundle>{report}{details}</reportBundle>"
 
 
 def _json_bundle(report_id: str, **overrides: object) -> dict[str, object]:
@@ -85,12 +96,12 @@ def test_a_malformed_bundle_is_rejected_with_every_reason_and_the_rest_go_on(tmp
     (tmp_path / "broken.xml").write_text("<report id='R5'><incidentSummary>")
     (tmp_path / "ok.xml").write_text(_xml_bundle("R6"))
     intake = read_bundles([tmp_path / "in.jsonl", tmp_path / "broken.xml", tmp_path / "ok.xml"])
-    assert [r.report_id for r in intake.reports] == ["R1", "R6"]
+    assert [r.report_id for r in intake.reports] == ["R1", "in.jsonl:4", "R6"]  # no id: named by its place
     reasons = {p.where: p.reason for p in intake.rejected}
-    assert set(reasons) == {"in.jsonl:2", "in.jsonl:3", "in.jsonl:4", "broken.xml"}
+    assert set(reasons) == {"in.jsonl:2", "in.jsonl:3", "broken.xml"}
     for expected in ("not a sha256 value", "not an IP address", "unknown escalation flag 'panic'"):
         assert expected in reasons["in.jsonl:2"]
-    assert "not JSON" in reasons["in.jsonl:3"] and "no report id" in reasons["in.jsonl:4"]
+    assert "not JSON" in reasons["in.jsonl:3"]
     assert "not well-formed XML" in reasons["broken.xml"]
 
 
@@ -218,7 +229,7 @@ def test_cli_import_run_keeps_case_ids_links_to_open_cases_and_audits_closing(
     assert "2 reports added" in result.output and "1 bundles rejected" in result.output
     assert runner.invoke(app, ["triage", "run", *db]).exit_code == 0
     # A later report shares R1's account: it joins R1's case, which keeps its id and gains "open case" points.
-    later = _json_bundle("R4", esp="", reported={"accounts": ["u-77"]}, files=[{"sha256": "e" * 64}])
+    later = _json_bundle("R4", reported={"accounts": ["u-77"]}, files=[{"sha256": "e" * 64}])
     (tmp_path / "r4.json").write_text(json.dumps(later))
     again = runner.invoke(
         app, ["triage", "import", str(tmp_path / "r4.json"), str(tmp_path / "first" / "r1.xml"), *db]
@@ -234,7 +245,7 @@ def test_cli_import_run_keeps_case_ids_links_to_open_cases_and_audits_closing(
     assert top["report_ids"] == "R1 R4" and float(top["open_case"]) == 10 and float(top["severity"]) == 30
     case_id = int(top["case"])
     html = (tmp_path / "cases" / f"case-{case_id}.html").read_text()
-    assert "R1" in html and "R4" in html and "account /u-77" in html and "hotline" in html
+    assert "R1" in html and "R4" in html and "account photoshare/u-77" in html and "hotline" in html
     assert (
         runner.invoke(
             app, ["triage", "close", str(case_id), "--reason", "handed to unit B", "--actor", "alice", *db]

@@ -60,7 +60,11 @@ class ReviewSource(StrEnum):
 
 
 class SubmissionStatus(StrEnum):
+    """draft: composed, not yet checked against the XSD (only rows from before 0014); validated:
+    the XSD accepted it; submitted: the clearinghouse opened it; failed carries its reason."""
+
     DRAFT = "draft"
+    VALIDATED = "validated"
     SUBMITTED = "submitted"
     FINISHED = "finished"
     RETRACTED = "retracted"

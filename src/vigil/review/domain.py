@@ -8,7 +8,7 @@ the transaction that makes it, under the actor who took it (`system:review` for 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,6 +22,8 @@ from vigil.intel.classify import monitor
 from vigil.intel.classify.priority import PriorityWeights, priority
 from vigil.match.matcher import Match, Matcher
 from vigil.review import categories
+from vigil.review.context import validate as validate_context
+from vigil.review.context import validate_all as validate_contexts
 from vigil.review.evidence import Vault
 from vigil.signals.compute import FileSignals, compute
 from vigil.store import audit
@@ -33,6 +35,7 @@ from vigil.store.repo import scans as scan_repo
 DEFAULT_REQUIRED_VOTES = defaults.REQUIRED_VOTES
 UNBLUR_FOR = timedelta(minutes=15)  # an unblur lasts this long, or until the reviewer votes
 SYSTEM = Actor.system("review")
+REVIEWER_FLAGS = ("publicly_available", "potential_meme")  # what a reviewer may record beside the vote
 
 OnConfirmed = Callable[[Tx, ReviewItem, Actor], None]
 
@@ -56,7 +59,7 @@ def enqueue_scan(
     `contexts` maps an item path (absolute, or relative to the scan root) to what the provider
     knows about it: uploader, account, IP capture events, country. Reports need it.
     """
-    contexts = contexts or {}
+    contexts = validate_contexts(contexts)
     demoted = monitor.demoted_models(store)
     added = 0
     with store.transaction() as tx:
@@ -121,6 +124,7 @@ def submit_item(
     required_votes: int = DEFAULT_REQUIRED_VOTES,
     source: ReviewSource = ReviewSource.API,
 ) -> int:
+    context = validate_context(context)
     with store.transaction() as tx:
         review = ReviewItem(
             source=source,
@@ -154,7 +158,11 @@ def vote(
     category: str | None = None,
     note: str | None = None,
     on_confirmed: OnConfirmed | None = None,
+    flags: Mapping[str, bool | None] | None = None,
 ) -> VoteResult:
+    """One reviewer's decision. A confirmation needs a category that means illegal in its scheme;
+    `flags` are the reviewer's own observations (publicly available, potential meme) that reports carry.
+    """
     if not reviewer.can(Permission.REVIEW) or reviewer.key_id is None:
         raise Forbidden(f"role {reviewer.role} cannot review (votes come from reviewers' keys)")
     try:
@@ -165,11 +173,12 @@ def vote(
         if not scheme or not category:
             raise InvalidInput("a confirmation needs a category")
         try:
-            scheme, category = categories.validate(scheme, category)
-        except (KeyError, ValueError) as exc:
-            raise InvalidInput(str(exc)) from None
+            scheme, category = categories.confirmable(scheme, category)
+        except KeyError as exc:
+            raise InvalidInput(str(exc).strip("\"'")) from None
     else:
         scheme = category = None
+    observed = _flags(flags)
     with store.transaction() as tx:
         item = repo.item(tx, item_id, for_update=True)
         if item is None:
@@ -191,6 +200,7 @@ def vote(
                 category=category,
                 note=note,
                 final=final,
+                flags=observed or None,
             )
         )
         audit.record(
@@ -198,16 +208,22 @@ def vote(
             reviewer,
             "review.vote",
             f"review:{item_id}",
-            {"decision": decision.value, "scheme": scheme, "category": category, "final": final},
+            {
+                "decision": decision.value,
+                "scheme": scheme,
+                "category": category,
+                "final": final,
+                "flags": observed,
+            },
         )
         key = (decision, scheme, category)
         if final:
-            _decide(tx, item, key, reviewer, on_confirmed)
+            _decide(tx, item, key, reviewer, on_confirmed, [observed])
         elif any((v.decision, v.category_scheme, v.category) != key for v in votes):
             item.status = ReviewStatus.ESCALATED
             audit.record(tx, SYSTEM, "review.escalate", f"review:{item_id}", {"votes": len(votes) + 1})
         elif len(votes) + 1 >= item.required_votes:
-            _decide(tx, item, key, reviewer, on_confirmed)
+            _decide(tx, item, key, reviewer, on_confirmed, [v.flags or {} for v in votes] + [observed])
         return VoteResult(item.status, len(votes) + 1)
 
 
@@ -217,20 +233,55 @@ def _decide(
     key: tuple[Decision, str | None, str | None],
     reviewer: Actor,
     on_confirmed: OnConfirmed | None,
+    deciding: list[dict[str, bool]],
 ) -> None:
     decision, scheme, category = key
     item.status = ReviewStatus.CONFIRMED if decision == Decision.CONFIRM else ReviewStatus.REJECTED
     item.category_scheme, item.category = scheme, category
     item.decided_at = utcnow()
+    item.flags = _agreed_flags(deciding) or None
     audit.record(
         tx,
         SYSTEM,
         f"review.{item.status.value}",
         f"review:{item.id}",
-        {"scheme": scheme, "category": category},
+        {"scheme": scheme, "category": category, "flags": item.flags},
     )
     if item.status == ReviewStatus.CONFIRMED and on_confirmed is not None:
         on_confirmed(tx, item, reviewer)
+
+
+def _flags(flags: Mapping[str, bool | None] | None) -> dict[str, bool]:
+    observed = {}
+    for name, value in (flags or {}).items():
+        if name not in REVIEWER_FLAGS:
+            raise InvalidInput(f"unknown flag {name!r} (known: {', '.join(REVIEWER_FLAGS)})")
+        if value is not None:
+            observed[name] = bool(value)
+    return observed
+
+
+def _agreed_flags(deciding: list[dict[str, bool]]) -> dict[str, bool]:
+    """A flag is true if any deciding reviewer observed it, false only if every one said false,
+    and left out (unknown) otherwise: a report states only what a reviewer recorded."""
+    out = {}
+    for name in REVIEWER_FLAGS:
+        said = [votes[name] for votes in deciding if name in votes]
+        if any(said):
+            out[name] = True
+        elif said and len(said) == len(deciding):
+            out[name] = False
+    return out
+
+
+def file_views(tx: Tx, item_id: int) -> list[audit.ViewRecord]:
+    """Who saw this item's file unblurred, and when, from the audit log (the only source of truth
+    for a report's fileViewedByEsp): an unblur, or a clear preview served to a reviewer."""
+    return [
+        audit.ViewRecord(event.actor, event.at, event.action)
+        for event in audit.events_on(tx, f"review:{item_id}", ("review.unblur", "review.preview"))
+        if event.action == "review.unblur" or audit.detail_of(event).get("blurred") is False
+    ]
 
 
 def queue(store: Store, reviewer: Actor, limit: int = 50) -> list[ReviewItem]:
@@ -319,6 +370,7 @@ def submit_upload(
 
     Other roles only learn whether it matches. The lookup is audited either way.
     """
+    context = validate_context(context)
     signals = compute(name, data, "fast")
     matches = matcher.match([signals])[0].matches
     review_id = None

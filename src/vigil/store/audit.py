@@ -131,6 +131,30 @@ def last_event(tx: Tx, actor: Actor, target: str, actions: tuple[str, ...]) -> A
     return tx.scalars(query).first()
 
 
+@dataclass(frozen=True)
+class ViewRecord:
+    """One audited sight of a file: who (actor label), when (ISO time) and how (the action)."""
+
+    actor: str
+    at: str
+    action: str
+
+
+def detail_of(event: AuditEvent) -> dict[str, Any]:
+    value = json.loads(event.detail or "{}")
+    return value if isinstance(value, dict) else {}
+
+
+def events_on(tx: Tx, target: str, actions: tuple[str, ...]) -> list[AuditEvent]:
+    """Every event on this target among these actions, oldest first, by any actor."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.target == target, AuditEvent.action.in_(actions))
+        .order_by(AuditEvent.seq)
+    )
+    return list(tx.scalars(query))
+
+
 def events(
     store: Store,
     *,

@@ -254,6 +254,7 @@ class ReviewItem(Base):
     required_votes: Mapped[int] = mapped_column(Integer, default=2)
     category_scheme: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(8))
+    flags: Mapped[dict[str, bool] | None] = mapped_column(JSON)  # what the deciding reviewers recorded
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -269,6 +270,7 @@ class ReviewVote(Base):
     category: Mapped[str | None] = mapped_column(String(8))
     final: Mapped[bool] = mapped_column(default=False)  # a senior reviewer's ruling on an escalation
     note: Mapped[str | None] = mapped_column(Text)
+    flags: Mapped[dict[str, bool] | None] = mapped_column(JSON)  # publicly_available, potential_meme
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -329,8 +331,23 @@ class Submission(Base):
     actionability: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     remote_id: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str] = mapped_column(String(64))
+    account_key: Mapped[str | None] = mapped_column(String(300), index=True)  # the reported user, if named
+    failure: Mapped[str | None] = mapped_column(Text)  # why the last attempt failed
+    validated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ReportFile(Base):
+    """A confirmed item in a report; an item is in at most one report (one report per item or account)."""
+
+    __tablename__ = "report_files"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("report_submissions.id"), index=True)
+    review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), unique=True)
+    remote_file_id: Mapped[str | None] = mapped_column(String(64))  # the clearinghouse's fileId
+    details_xml: Mapped[str | None] = mapped_column(Text)  # the fileDetails as sent
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class BlockEntry(Base):

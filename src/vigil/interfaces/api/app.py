@@ -51,7 +51,11 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
         """Domain refusals keep their meaning over HTTP (404, 409, 422...); HMA paths use HMA's shape."""
         if request.url.path.startswith(HMA_PREFIXES):
             return JSONResponse({"message": str(exc)}, status_code=exc.status)
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+        body: dict[str, object] = {"detail": str(exc)}
+        errors = getattr(exc, "errors", None)  # per-field problems (contexts, schema validation)
+        if errors:
+            body["errors"] = [{"field": field, "message": message} for field, message in errors]
+        return JSONResponse(body, status_code=exc.status)
 
     return app
 
@@ -61,12 +65,7 @@ def from_env() -> FastAPI:
     env = os.environ.get
     config = ServiceConfig(
         required_votes=int(env("VIGIL_VOTES", str(defaults.REQUIRED_VOTES))),
-        reports=ReportSettings(
-            reporter_email=env("VIGIL_REPORTER_EMAIL") or ReportSettings.reporter_email,
-            clearinghouse_url=env("VIGIL_CLEARINGHOUSE_URL") or None,
-            clearinghouse_user=env("VIGIL_CLEARINGHOUSE_USER", ""),
-            clearinghouse_password=env("VIGIL_CLEARINGHOUSE_PASSWORD", ""),
-        ),
+        reports=ReportSettings.from_env(),
         index_dir=Path(env("VIGIL_INDEX_DIR", "")) if env("VIGIL_INDEX_DIR") else None,
         hma_anonymous_role=env("VIGIL_HMA_ANONYMOUS_ROLE") or None,
         hma_allowed_hosts=tuple(h for h in env("VIGIL_HMA_ALLOWED_HOSTS", "").split(",") if h),

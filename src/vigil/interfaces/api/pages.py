@@ -46,6 +46,9 @@ ITEM = """{% extends "base" %}{% block title %}Vigil - item {{ item.id }}{% endb
 <label><input type=radio name=decision value=reject> Not matching / not pertinent</label>
 <p><label>Category <select name=category>{% for scheme, code, label in choices %}
 <option value="{{ scheme }}:{{ code }}">{{ scheme }} {{ code }} - {{ label }}</option>{% endfor %}</select></label></p>
+<p>If you saw it yourself (left unticked, a report says nothing about it):
+<label><input type=checkbox name=publicly_available value=1> publicly available</label>
+<label><input type=checkbox name=potential_meme value=1> potential meme (shared as a joke or outrage)</label></p>
 <p><label>Note <input name=note size=60></label></p><button type=submit id=submit-vote>Record decision</button></form>
 {% else %}<p class=card>{{ why_not }}</p>{% endif %}{% endblock %}"""
 

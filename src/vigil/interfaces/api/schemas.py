@@ -90,8 +90,16 @@ class QueueItem(BaseModel):
 class VoteRequest(BaseModel):
     decision: str = Field(description="confirm or reject")
     scheme: str | None = Field(None, description="Category scheme: projectvic, caid or ncmec")
-    category: str | None = Field(None, description="Category code within the scheme (confirm only)")
+    category: str | None = Field(
+        None, description="Category code within the scheme (confirm only; must mean illegal in that scheme)"
+    )
     note: str | None = None
+    publicly_available: bool | None = Field(
+        None, description="The reviewer saw the file publicly available (null: not stated)"
+    )
+    potential_meme: bool | None = Field(
+        None, description="The reviewer judges the file a potential meme (null: not stated)"
+    )
 
 
 class VoteResponse(BaseModel):
@@ -99,15 +107,56 @@ class VoteResponse(BaseModel):
     votes: int = Field(description="Votes on the item so far")
 
 
+class DraftRequest(BaseModel):
+    item_id: int = Field(description="A confirmed review item; an item already in a report gets that report")
+
+
+class Explained(BaseModel):
+    value: Any = Field(description="What the report states")
+    why: str = Field(description="The recorded facts it rests on (audit events, reviewers' category)")
+
+
+class ReportFileOut(BaseModel):
+    item: int
+    name: str | None
+    fileViewedByEsp: Explained
+    industryClassification: Explained
+    publiclyAvailable: bool | None
+    potentialMeme: bool | None
+    preserved: bool = Field(description="The file is held in the evidence vault and will be uploaded")
+
+
 class DraftResponse(BaseModel):
     report_id: int
-    xml: str = Field(description="The report as it would be sent")
-    actionability: dict[str, Any] = Field(description="0-100 score and the missing items, by name")
+    status: str = Field(description="draft, validated, submitted, finished, retracted or failed")
+    remote_id: str | None = Field(description="The clearinghouse's report id, once submitted")
+    failure: str | None = Field(description="Why the last submission failed")
+    items: list[int] = Field(description="Review items (files) in this report")
+    xml: str = Field(description="The report as it would be sent, valid against the CyberTipline XSD")
+    actionability: dict[str, Any] = Field(description="0-100 score, missing items, actionable yes/no")
+    incident_time: Explained | None = None
+    prior_reports: list[str] = Field(default_factory=list, description="Earlier reports about the user")
+    files: list[ReportFileOut] = Field(default_factory=list)
+    sent_file_details: list[str] = Field(
+        default_factory=list, description="Each file's fileDetails exactly as sent (once submitted)"
+    )
+
+
+class ReportRow(BaseModel):
+    report_id: int
+    status: str
+    remote_id: str | None
+    items: list[int]
+    score: int | None
+    actionable: bool | None
+    failure: str | None
+    updated_at: str | None
 
 
 class SubmitResponse(BaseModel):
     status: str
     remote_id: str | None = Field(description="The clearinghouse's report id")
+    failure: str | None = None
 
 
 class VerifyResponse(BaseModel):

@@ -11,7 +11,16 @@ from rich.table import Table
 
 from vigil.core import defaults
 from vigil.core.actor import KEY_ROLES
-from vigil.interfaces.cli.common import ActorOption, App, DbOption, console, err, open_store, operator
+from vigil.interfaces.cli.common import (
+    ActorOption,
+    App,
+    DbOption,
+    console,
+    err,
+    open_store,
+    operator,
+    read_contexts,
+)
 
 keys_app = App(help="API keys and roles.")
 audit_app = App(help="Audit log checks and transparency export.")
@@ -117,8 +126,7 @@ def enqueue(
     """Put a scan's matches into the review queue (done automatically after `vigil scan`)."""
     from vigil.review import domain as review
 
-    contexts = json.loads(context.read_text()) if context else None
-    added = review.enqueue_scan(open_store(db), operator(actor), scan_id, votes, contexts)
+    added = review.enqueue_scan(open_store(db), operator(actor), scan_id, votes, read_contexts(context))
     console.print(f"{added} items queued for review")
 
 

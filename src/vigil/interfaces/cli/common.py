@@ -9,13 +9,14 @@ from __future__ import annotations
 import functools
 import getpass
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from vigil.core.actor import Actor
-from vigil.core.errors import VigilError
+from vigil.core.errors import InvalidInput, VigilError
 
 if TYPE_CHECKING:
     from vigil.store.db import Store
@@ -53,6 +54,21 @@ def operator(name: str | None) -> Actor:
     if not login:
         raise VigilError("cannot tell who is acting: pass --actor NAME or set $VIGIL_ACTOR")
     return Actor.operator(login)
+
+
+def read_contexts(path: Path | None) -> dict[str, dict[str, Any]]:
+    """A contexts file (item path -> what the service knows), every field checked before use."""
+    import json
+
+    from vigil.review.context import validate_all
+
+    if path is None:
+        return {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{path}: not a readable JSON file: {exc}") from None
+    return validate_all(raw)
 
 
 def fail(exc: Exception | str) -> typer.Exit:

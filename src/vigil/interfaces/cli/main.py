@@ -13,6 +13,7 @@ from vigil.interfaces.cli.crawl import crawl_app, sites_app, takedown_app
 from vigil.interfaces.cli.exchanges import exchanges_app
 from vigil.interfaces.cli.finance import finance_app
 from vigil.interfaces.cli.lists import lists_app
+from vigil.interfaces.cli.reports import reports_app
 from vigil.interfaces.cli.scan import hash_file, report, scan
 from vigil.interfaces.cli.text import text_app
 from vigil.interfaces.cli.triage import p2p_app, triage_app
@@ -28,6 +29,7 @@ for sub, name in (
     (keys_app, "keys"),
     (audit_app, "audit"),
     (review_app, "review"),
+    (reports_app, "reports"),
     (models_app, "models"),
     (blocklist_app, "blocklist"),
     (search_app, "search-warning"),

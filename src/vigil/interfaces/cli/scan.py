@@ -22,7 +22,15 @@ from rich.table import Table
 
 from vigil.core import defaults
 from vigil.core.errors import InvalidInput, NotFound
-from vigil.interfaces.cli.common import ActorOption, DbOption, console, err, open_store, operator
+from vigil.interfaces.cli.common import (
+    ActorOption,
+    DbOption,
+    console,
+    err,
+    open_store,
+    operator,
+    read_contexts,
+)
 
 ModeOption = Annotated[str, typer.Option("--mode", help="fast (vectorised PDQ) or exact (reference pdqhash)")]
 
@@ -87,6 +95,7 @@ def scan(
     if not path.exists():
         raise NotFound(f"{path} does not exist")
     who = operator(actor)
+    contexts = read_contexts(context)  # refused before scanning, with every bad field named
     store = open_store(db)
     options = ScanOptions(
         _mode(mode),
@@ -138,7 +147,6 @@ def scan(
     result = scan_report.build(store, scan_id)
     json_path, html_path = scan_report.write(result, report_dir)
     if review_votes:
-        contexts = json.loads(context.read_text()) if context else None
         queued = review.enqueue_scan(store, who, scan_id, review_votes, contexts)
         err.print(f"{queued} matched items queued for human review")
     totals = result["totals"]

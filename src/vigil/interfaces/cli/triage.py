@@ -146,6 +146,47 @@ def case(
     console.print(f"case {case_id} written to {out}")
 
 
+@triage_app.command("feedback")
+def feedback_sheet(
+    out: Annotated[Path | None, typer.Option(help="Write the sheet as CSV here")] = None,
+    period: Annotated[str, typer.Option(help="month, quarter or year")] = "quarter",
+    by: Annotated[
+        str, typer.Option(help="Date reports by when they were 'received' or by 'incident' time")
+    ] = ("received"),
+    service: Annotated[str | None, typer.Option(help="Only this reporting service's rows")] = None,
+    geoip: GeoOption = None,
+    shared: SharedOption = None,
+    db: DbOption = None,
+) -> None:
+    """Per service and period: share of actionable reports and missing fields (counts only, no case data)."""
+    from vigil.sources.triage import casebook
+    from vigil.sources.triage.feedback import feedback, write_sheet
+    from vigil.sources.triage.ipinfo import load_ranges, shared_ranges
+    from vigil.sources.triage.pipeline import run_triage
+
+    reports, _ = casebook.load_reports(open_store(db))
+    if not reports:
+        raise VigilError("no reports yet: run `vigil triage import` first")
+    geo = load_ranges(geoip) if geoip else None
+    result = run_triage(reports, lambda fs: [], geo=geo, shared=shared_ranges(shared), match_files=False)
+    rows = [r for r in feedback(result.assessments, period, by) if service is None or r.service == service]
+    table = Table("service", "period", "reports", "actionable", "share", "age in doubt", "missing most")
+    for row in rows:
+        table.add_row(
+            row.service,
+            row.period,
+            str(row.reports),
+            str(row.actionable),
+            f"{row.share_actionable:.0%}",
+            str(row.age_in_doubt),
+            ", ".join(f"{name} {count}" for name, count in row.missing.most_common(3)),
+        )
+    console.print(table)
+    if out:
+        write_sheet(out, rows)
+        console.print(f"{len(rows)} rows written to {out}")
+
+
 @triage_app.command("close")
 def close(
     case_id: int,

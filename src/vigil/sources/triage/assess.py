@@ -1,7 +1,10 @@
 """Per-report completeness and jurisdiction, and a priority per case with its reasons shown.
 
-Completeness reuses the outgoing-report checks (vigil.actions.reports.cybertip.actionability), so Vigil judges
-incoming reports by the same yardstick it applies to its own: who, where and when, and what.
+Completeness reuses the outgoing-report checks (vigil.actions.reports.cybertip.score), so Vigil judges
+incoming reports by the same yardstick it applies to its own: who, where and when, and what. Besides
+the weighted score each report gets a yes/no `actionable` verdict (a usable IP with its time, a user
+identifier, the file, a location: all four) and an `age_in_doubt` flag, the two facts a unit needs
+to count the share of reports it can import, per reporting service.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from vigil.actions.reports.cybertip import ReportInput, actionability
+from vigil.actions.reports.cybertip import score
 from vigil.sources.triage.ipinfo import RangeTable
 from vigil.sources.triage.linking import Linked
 from vigil.sources.triage.model import IncomingReport, IpEvent, ReportFile
@@ -54,6 +57,9 @@ class ReportAssessment:
     jurisdiction: str | None
     shared_ips: list[str]
     files: list[FileStatus]
+    actionable: bool = False
+    age_in_doubt: bool = False
+    age_why: str = ""
 
 
 @dataclass
@@ -71,7 +77,7 @@ def assess_report(
     usable: list[IpEvent] = []
     shared_ips: list[str] = []
     for e in report.ip_events:
-        if shared is not None and shared.lookup(e.ip):
+        if e.possible_proxy or (shared is not None and shared.lookup(e.ip)):
             shared_ips.append(e.ip)
         else:
             usable.append(e)
@@ -81,19 +87,15 @@ def assess_report(
         if geo is not None and (info := geo.lookup(e.ip)) and info.get("country")
     )
     hint = report.country or (countries.most_common(1)[0][0] if countries else None)
-    data = ReportInput(
-        incident_time=report.incident_time.isoformat() if report.incident_time else "",
-        reporter_email="",
-        user={
-            "espIdentifier": report.accounts[0] if report.accounts else None,
-            "email": report.emails[0] if report.emails else None,
-            "country": hint,
-        },
-        ip_events=[{"ipAddress": e.ip, "dateTime": e.time} for e in usable],
-        file_preserved=any(f.attached for f in report.files),
-        file_viewed=any(f.viewed for f in report.files),
+    result = score(
+        {
+            "ip_with_time": any(e.time is not None for e in usable),
+            "file": any(f.attached for f in report.files),
+            "user_identifiers": bool(report.accounts or report.emails),
+            "location": bool(hint),
+            "file_viewed": any(f.viewed for f in report.files),
+        }
     )
-    result = actionability(data)
     missing = list(result["missing"])
     if shared_ips and not usable:
         missing.append(
@@ -103,7 +105,33 @@ def assess_report(
                 "hosting or carrier-grade NAT (ask for source port and exact time)",
             }
         )
-    return ReportAssessment(report, int(result["score"]), missing, hint, shared_ips, files)
+    doubt, why = age_in_doubt(report.files, files)
+    return ReportAssessment(
+        report, int(result["score"]), missing, hint, shared_ips, files, bool(result["actionable"]), doubt, why
+    )
+
+
+PREPUBESCENT = {"ncmec:a1", "ncmec:a2"}
+AGE_DIFFICULT = {"ncmec:b1", "ncmec:b2", "projectvic:2"}
+
+
+def age_in_doubt(reported: Sequence[ReportFile], statuses: Sequence[FileStatus]) -> tuple[bool, str]:
+    """Whether the depicted person's age may need establishing before a unit can act.
+
+    Not in doubt when any file is classified prepubescent (by the service or by a list that knows
+    it); in doubt when the files are classified pubescent or "age difficult", or carry no age
+    classification at all. A report without files has nothing to doubt.
+    """
+    if not reported:
+        return False, "no files"
+    found = {(c or "").lower() for c in [f.category for f in reported] + [s.category for s in statuses] if c}
+    if found & PREPUBESCENT:
+        return False, "a file is classified prepubescent"
+    if found & AGE_DIFFICULT:
+        return True, "files are classified pubescent or age difficult: " + ", ".join(
+            sorted(found & AGE_DIFFICULT)
+        )
+    return True, "no file carries an age classification"
 
 
 def prioritise(

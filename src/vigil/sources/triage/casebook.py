@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from vigil.core.actor import Actor
-from vigil.core.clock import utcnow
+from vigil.core.clock import aware, utcnow
 from vigil.core.errors import Conflict
 from vigil.core.states import CaseStatus
 from vigil.sources.triage.model import IncomingReport
@@ -56,7 +56,12 @@ def load_reports(store: Store) -> tuple[list[IncomingReport], list[int | None]]:
     """All stored reports in import order, with the case each was in after the last run."""
     with store.session() as session:
         rows = repo.payloads(session)
-    return [IncomingReport.from_json(p) for p, _ in rows], [c for _, c in rows]
+    reports = []
+    for payload, _, imported_at in rows:
+        report = IncomingReport.from_json(payload)
+        report.received = aware(imported_at)
+        reports.append(report)
+    return reports, [c for _, c, _ in rows]
 
 
 def open_cases_before(result_cases: list[list[int]], previous: list[int | None], store: Store) -> set[int]:

@@ -32,15 +32,26 @@ code { font-size: 9pt; word-break: break-all; }
 <tr><th>source</th><td>{{ a.report.source }}</td><th>incident</th><td>{{ a.report.incident_time or "" }}</td></tr>
 <tr><th>service</th><td>{{ a.report.esp }}</td><th>jurisdiction hint</th><td>{{ a.jurisdiction or "unknown" }}</td></tr>
 <tr><th>accounts</th><td>{{ a.report.accounts|join(", ") }}</td><th>e-mails</th><td>{{ a.report.emails|join(", ") }}</td></tr>
-<tr><th>actionability</th><td>{{ a.actionability }}/100</td><th>missing</th>
-<td class="missing">{% for m in a.missing %}{{ m.add }}<br>{% endfor %}</td></tr>
+<tr><th>actionability</th><td>{{ a.actionability }}/100, {{ "actionable" if a.actionable else "not actionable" }}</td>
+<th>missing</th><td class="missing">{% for m in a.missing %}{{ m.add }}<br>{% endfor %}</td></tr>
+<tr><th>age</th><td>{{ "in doubt: " ~ a.age_why if a.age_in_doubt else a.age_why }}</td>
+<th>service escalation</th><td>{{ a.report.escalation }}</td></tr>
+{% if a.report.phones or a.report.urls %}<tr><th>phones</th><td>{{ a.report.phones|join(", ") }}</td>
+<th>URLs</th><td>{% for u in a.report.urls %}<code>{{ u }}</code><br>{% endfor %}</td></tr>{% endif %}
+{% if a.report.linked_accounts or a.report.recipients %}<tr><th>linked accounts</th>
+<td>{{ a.report.linked_accounts|join(", ") }}</td><th>intended recipients</th>
+<td>{{ a.report.recipients|join(", ") }}</td></tr>{% endif %}
+{% if a.report.device_ids %}<tr><th>device ids</th><td colspan="3">{{ a.report.device_ids|join(", ") }}</td></tr>{% endif %}
+{% if a.report.problems %}<tr><th>unusable values</th><td colspan="3" class="missing">
+{{ a.report.problems|join("; ") }}</td></tr>{% endif %}
 </table>
-{% if a.report.ip_events %}<table><tr><th>IP</th><th>time</th><th>port</th><th>note</th></tr>
+{% if a.report.ip_events %}<table><tr><th>IP</th><th>time</th><th>port</th><th>event</th><th>note</th></tr>
 {% for e in a.report.ip_events %}<tr><td>{{ e.ip }}</td><td>{{ e.time or "" }}</td><td>{{ e.port or "" }}</td>
-<td>{% if e.ip in a.shared_ips %}VPN/hosting/shared range{% endif %}</td></tr>{% endfor %}</table>{% endif %}
+<td>{{ e.event }}</td><td>{% if e.possible_proxy %}service: possible proxy{% elif e.ip in a.shared_ips %}VPN/hosting/shared range{% endif %}</td></tr>{% endfor %}</table>{% endif %}
 {% if a.report.files %}<table><tr><th>file</th><th>hashes</th><th>lists</th><th>category</th><th>file included</th></tr>
-{% for f, s in a.file_rows %}<tr><td>{{ f.name or "" }}</td>
-<td>{% for k, v in f.hashes.items() %}<code>{{ k }} {{ v }}</code><br>{% endfor %}</td>
+{% for f, s in a.file_rows %}<tr><td>{{ f.name or "" }}{% if f.annotations %}<br><small>{{ f.annotations|join(", ") }}</small>{% endif %}</td>
+<td>{% for k, v in f.hashes.items() %}<code>{{ k }} {{ v }}</code><br>{% endfor %}
+{% for k, v in f.other_hashes %}<code>{{ k }} {{ v }}</code> (not matched)<br>{% endfor %}</td>
 <td>{{ s.lists|join(", ") if s.known else "new (not on any list)" }}</td><td>{{ f.category or s.category or "" }}</td>
 <td>{{ "yes" if f.attached else "no" }}</td></tr>{% endfor %}</table>{% endif %}
 </section>
@@ -64,6 +75,9 @@ def case_html(result: TriageResult, priority: CasePriority, case_id: int) -> str
                 "jurisdiction": a.jurisdiction,
                 "actionability": a.actionability,
                 "missing": a.missing,
+                "actionable": a.actionable,
+                "age_in_doubt": a.age_in_doubt,
+                "age_why": a.age_why,
                 "shared_ips": a.shared_ips,
                 "file_rows": list(zip(a.report.files, a.files, strict=True)),
                 "dup": result.assessments[dup].report.report_id if dup is not None else None,

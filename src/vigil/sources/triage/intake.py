@@ -1,7 +1,10 @@
-"""Report bundles in: CyberTipline-style XML or JSON, one report per bundle (or per JSON line).
+"""Report bundles in: NCMEC CyberTipline XML (the real schema) or Vigil's JSON, one report per bundle.
 
-A bundle with problems is rejected whole, with every reason listed, and the others go on. Formats
-plug in through REPORT_FORMATS.
+A bundle that is malformed (not well-formed, or refused by the XSD, or JSON that breaks its
+format) is rejected whole, with every reason listed, and the others go on. A value that is only
+semantically wrong inside a valid CyberTipline report (an "IP address" that is not one) does not
+cost the report: it is kept verbatim, noted in `problems`, and not used. Formats plug in through
+REPORT_FORMATS.
 """
 
 from __future__ import annotations
@@ -10,17 +13,32 @@ import ipaddress
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from vigil.core import cybertipline
 from vigil.core.errors import InvalidInput, ItemError
 from vigil.core.registry import Registry
 from vigil.signals.types import HASH_TYPES
 from vigil.sources.triage.model import IncomingReport, IpEvent, ReportFile
 
-ESCALATIONS = ("imminent_danger", "ongoing_abuse", "contact_offence", "production", "sextortion")
+ESCALATIONS = (
+    "imminent_danger",
+    "ongoing_abuse",
+    "contact_offence",
+    "production",
+    "sextortion",
+    "esp_high_priority",  # the service asked for high priority (escalateToHighPriority)
+    "csam_solicitation",
+    "sadistic_online_exploitation",
+)
+ANNOTATION_FLAGS = {  # CyberTipline reportAnnotations that escalate a report
+    "sextortion": "sextortion",
+    "csamSolicitation": "csam_solicitation",
+    "sadisticOnlineExploitation": "sadistic_online_exploitation",
+}
 
 
 class BundleError(InvalidInput):
@@ -36,10 +54,19 @@ class Intake:
 
 
 class _Checker:
-    """Collects every problem in a bundle so the sender can fix them in one go."""
+    """Collects every problem in a bundle so the sender can fix them in one go.
 
-    def __init__(self) -> None:
+    Strict (Vigil's JSON): a bad value rejects the bundle. Lenient (a schema-valid CyberTipline
+    report): a bad value is kept in `problems` and left unused, and the report goes on.
+    """
+
+    def __init__(self, strict: bool = True) -> None:
+        self.strict = strict
         self.reasons: list[str] = []
+        self.problems: list[str] = []
+
+    def bad(self, message: str) -> None:
+        (self.reasons if self.strict else self.problems).append(message)
 
     def time(self, text: str | None, what: str) -> datetime | None:
         if not text:
@@ -47,7 +74,7 @@ class _Checker:
         try:
             value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
         except ValueError:
-            self.reasons.append(f"{what}: not an ISO date-time: {text[:40]!r}")
+            self.bad(f"{what}: not an ISO date-time: {text[:40]!r}")
             return None
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -55,12 +82,12 @@ class _Checker:
         try:
             address = str(ipaddress.ip_address((text or "").strip()))
         except ValueError:
-            self.reasons.append(f"not an IP address: {str(text)[:45]!r}")
+            self.bad(f"not an IP address: {str(text)[:45]!r}")
             return None
         try:
             number = int(port) if port not in (None, "") else None
         except (TypeError, ValueError):
-            self.reasons.append(f"port is not a number: {port!r}")
+            self.bad(f"port is not a number: {port!r}")
             number = None
         return IpEvent(address, self.time(when, f"IP event {address}"), number, event)
 
@@ -71,23 +98,36 @@ class _Checker:
                 hash_type = HASH_TYPES.get(kind)
                 out[hash_type.name] = hash_type.normalize(value)
             except (KeyError, ValueError) as exc:
-                self.reasons.append(str(exc).strip("\"'"))
+                self.bad(str(exc).strip("\"'"))
         return out
 
     def done(self, report: IncomingReport) -> IncomingReport:
-        if not report.report_id:
-            self.reasons.append("no report id")
-        if not (report.accounts or report.emails or report.ip_events or report.files):
-            self.reasons.append("names no account, e-mail, IP or file")
+        if not report.report_id:  # NCMEC assigns ids; a bundle without one is named by where it came from
+            report.report_id = Path(report.source).stem if ":" not in report.source else report.source
+        if not (
+            report.accounts
+            or report.emails
+            or report.ip_events
+            or report.files
+            or report.urls
+            or report.phones
+        ):
+            self.reasons.append("names no account, e-mail, phone, IP, file or URL")
         for flag in report.flags:
             if flag not in ESCALATIONS:
                 self.reasons.append(f"unknown escalation flag {flag!r} (known: {', '.join(ESCALATIONS)})")
         if self.reasons:
             raise BundleError(self.reasons)
+        report.problems = self.problems
         return report
 
 
 REPORT_FORMATS: Registry[Callable[[bytes, str], IncomingReport]] = Registry("report format")
+
+
+def _with_proxy(event: IpEvent | None, raw: dict[str, Any]) -> IpEvent | None:
+    proxy = raw.get("possibleProxy")
+    return replace(event, possible_proxy=proxy) if event is not None and isinstance(proxy, bool) else event
 
 
 @REPORT_FORMATS.register("json")
@@ -104,7 +144,7 @@ def parse_json(data: bytes, source: str) -> IncomingReport:
     reported = raw.get("reported") or {}
     try:
         events = [
-            check.ip(e.get("ip"), e.get("dateTime"), e.get("port"), e.get("event", ""))
+            _with_proxy(check.ip(e.get("ip"), e.get("dateTime"), e.get("port"), e.get("event", "")), e)
             for e in reported.get("ipEvents", [])
         ]
         files = [
@@ -130,66 +170,178 @@ def parse_json(data: bytes, source: str) -> IncomingReport:
             country=(reported.get("country") or None),
             flags=list(raw.get("flags", [])),
             notes=str(raw.get("notes", "")),
+            phones=[str(n) for n in reported.get("phones", [])],
+            urls=[str(u) for u in raw.get("urls", [])],
+            raw=raw,
         )
     except (AttributeError, TypeError) as exc:
         raise BundleError([f"unexpected structure: {exc}"]) from None
     return check.done(report)
 
 
+def _text(value: Any) -> str:
+    """xmlschema gives simple content as a value, or as {"$": value, "@attr": ...} with attributes."""
+    if isinstance(value, dict):
+        value = value.get("$", "")
+    return "" if value is None else str(value).strip()
+
+
+def _each(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _ip_events(check: _Checker, events: Any, default_event: str = "") -> list[IpEvent]:
+    out = []
+    for raw in _each(events):
+        event = check.ip(
+            _text(raw.get("ipAddress")),
+            _text(raw.get("dateTime")) or None,
+            raw.get("port"),
+            raw.get("eventName") or default_event,
+        )
+        if event is not None:
+            out.append(replace(event, possible_proxy=raw.get("possibleProxy")))
+    return out
+
+
+def _ids(entity: dict[str, Any]) -> list[str]:
+    return [t for t in (_text(entity.get("espIdentifier")), _text(entity.get("screenName"))) if t]
+
+
+def _emails(entity: dict[str, Any], person_key: str) -> list[str]:
+    person = entity.get(person_key) or {}
+    return [_text(e).lower() for e in _each(person.get("email")) + _each(entity.get("email")) if _text(e)]
+
+
+def _phones(entity: dict[str, Any], person_key: str) -> list[str]:
+    person = entity.get(person_key) or {}
+    return [_text(p) for p in _each(person.get("phone")) + _each(entity.get("phone")) if _text(p)]
+
+
+def _country(entity: dict[str, Any], person_key: str) -> str | None:
+    located = _text((entity.get("estimatedLocation") or {}).get("countryCode"))
+    addresses = _each((entity.get(person_key) or {}).get("address")) + _each(entity.get("address"))
+    return located or next((_text(a.get("country")) for a in addresses if _text(a.get("country"))), None)
+
+
+def _file(check: _Checker, details: dict[str, Any]) -> tuple[ReportFile, list[IpEvent]]:
+    hashes, other = {}, []
+    for entry in _each(details.get("originalFileHash")):
+        kind, value = str(entry.get("@hashType", "")).strip(), _text(entry)
+        try:
+            hash_type = HASH_TYPES.get(kind)
+            hashes[hash_type.name] = hash_type.normalize(value)
+        except (KeyError, ValueError):
+            other.append((kind or "unnamed", value))  # kept verbatim: PhotoDNA and others triage cannot match
+    annotations = [k for k, v in (details.get("fileAnnotations") or {}).items() if v is True]
+    for flag in ("potentialMeme", "publiclyAvailable"):
+        if details.get(flag) is True and flag not in annotations:
+            annotations.append(flag)
+    classification = _text(details.get("industryClassification"))
+    found = ReportFile(
+        _text(details.get("originalFileName")) or _text(details.get("fileName")) or None,
+        hashes,
+        bool(_text(details.get("fileId"))),  # a fileId is what the clearinghouse gives an uploaded file
+        details.get("fileViewedByEsp") is True,
+        f"ncmec:{classification}" if classification else None,
+        tuple(annotations),
+        tuple(other),
+    )
+    return found, _ip_events(check, details.get("ipCaptureEvent"), "Upload")
+
+
+def _service(root: ET.Element, report: dict[str, Any]) -> str:
+    persons = _each(report.get("personOrUserReported"))
+    email = next(iter(_emails(report.get("reporter") or {}, "reportingPerson")), "")
+    return (
+        root.get("service")
+        or next((_text(p.get("espService")) for p in persons if _text(p.get("espService"))), "")
+        or _text((report.get("incidentSummary") or {}).get("platform"))
+        or email.rpartition("@")[2]
+    )
+
+
 @REPORT_FORMATS.register("xml")
 def parse_xml(data: bytes, source: str) -> IncomingReport:
-    """<report id> as Vigil writes it (cybertip.report_xml), with <fileDetails> children and <escalate>."""
+    """NCMEC's CyberTipline XML: a <report> as the XSD defines it, alone or in an envelope element
+    (any name, optional `id` and `service` attributes) with the report's <fileDetails> beside it.
+
+    The report and each fileDetails must validate against the XSD; the schema's messages are the
+    rejection reasons. Everything is kept in `raw`; see docs/triage.md for what becomes a field.
+    """
     try:
-        root = ET.fromstring(data)
-    except ET.ParseError as exc:
-        raise BundleError([f"not well-formed XML: {exc}"]) from None
+        root = cybertipline.parse(data)
+    except cybertipline.SchemaInvalid as exc:
+        raise BundleError(exc.problems) from None
     report_el = root if root.tag == "report" else root.find("report")
     if report_el is None:
         raise BundleError([f"no <report> element (root is <{root.tag}>)"])
-    check = _Checker()
-    person = report_el.find("personOrUserReported")
-    accounts, emails, events = [], [], []
-    country = None
-    if person is not None:
-        accounts = [t for t in (person.findtext("espIdentifier"), person.findtext("screenName")) if t]
-        emails = [e.text.strip().lower() for e in person.findall("email") if e.text]
-        country = person.findtext("address/country")
-        for ev in person.findall("ipCaptureEvent"):
-            events.append(
-                check.ip(
-                    ev.findtext("ipAddress"),
-                    ev.findtext("dateTime"),
-                    ev.findtext("port"),
-                    ev.findtext("eventName") or "",
-                )
-            )
+    reasons: list[str] = []
+    decoded: dict[str, Any] = {}
+    try:
+        decoded = cybertipline.decode(report_el, "report")
+    except cybertipline.SchemaInvalid as exc:
+        reasons += exc.problems
+    details = []
+    for index, element in enumerate(root.findall("fileDetails") if root is not report_el else []):
+        try:
+            details.append(cybertipline.decode(element, "fileDetails"))
+        except cybertipline.SchemaInvalid as exc:
+            reasons += [f"fileDetails {index + 1}: {p}" for p in exc.problems]
+    if reasons:
+        raise BundleError(reasons)
+    check = _Checker(strict=False)
+    summary = decoded.get("incidentSummary") or {}
+    persons = _each(decoded.get("personOrUserReported"))
+    events = [e for p in persons for e in _ip_events(check, p.get("ipCaptureEvent"))]
+    urls = []
+    for incident in _each(decoded.get("internetDetails")):
+        for body in incident.values():
+            events += _ip_events(check, (body or {}).get("ipCaptureEvent"), "")
+            urls += [_text(u) for u in _each((body or {}).get("url")) if _text(u)]
     files = []
-    for fd in root.iter("fileDetails"):
-        hashes = {h.get("hashType", ""): (h.text or "") for h in fd.findall("originalFileHash")}
-        info = fd.findtext("additionalInfo") or ""
-        category = info.split(":", 1)[1].strip() if info.startswith("Reviewer category:") else None
-        files.append(
-            ReportFile(
-                fd.findtext("originalFileName"),
-                check.hashes(hashes),
-                (fd.findtext("fileIncluded") or "").lower() == "true",
-                (fd.findtext("fileViewedByEsp") or "").lower() == "true",
-                category,
-            )
-        )
+    for entry in details:
+        found, upload_events = _file(check, entry)
+        files.append(found)
+        events += upload_events
+    report_ids = {str(d["reportId"]) for d in details}
+    report_id = root.get("id") or (min(report_ids) if report_ids else "")
+    if len(report_ids) > 1 or (root.get("id") and report_ids and report_ids != {root.get("id")}):
+        check.problems.append(f"fileDetails name other report ids: {', '.join(sorted(report_ids))}")
+    annotations = summary.get("reportAnnotations") or {}
+    flags = [ANNOTATION_FLAGS[k] for k, v in annotations.items() if v is True and k in ANNOTATION_FLAGS]
+    if _text(summary.get("escalateToHighPriority")):
+        flags.insert(0, "esp_high_priority")
+    recipients = _each(decoded.get("intendedRecipient"))
     report = IncomingReport(
-        report_id=report_el.get("id") or root.get("id") or "",
+        report_id=report_id,
         source=source,
-        incident_time=check.time(report_el.findtext("incidentSummary/incidentDateTime"), "incident time"),
-        incident_type=report_el.findtext("incidentSummary/incidentType") or "",
-        esp=report_el.findtext("reporter/espName") or "",
-        accounts=accounts,
-        emails=emails,
-        ip_events=[e for e in events if e is not None],
+        incident_time=check.time(_text(summary.get("incidentDateTime")), "incident time"),
+        incident_type=_text(summary.get("incidentType")),
+        esp=_service(root, decoded),
+        accounts=[i for p in persons for i in _ids(p)],
+        emails=[e for p in persons for e in _emails(p, "personOrUserReportedPerson")],
+        ip_events=list(dict.fromkeys(events)),
         files=files,
-        country=country,
-        flags=[e.text.strip() for e in report_el.iter("escalate") if e.text],
-        notes=report_el.findtext("additionalInfo") or "",
+        country=next((c for p in persons if (c := _country(p, "personOrUserReportedPerson"))), None),
+        flags=flags,
+        notes=_text(decoded.get("additionalInfo")),
+        phones=[n for p in persons for n in _phones(p, "personOrUserReportedPerson")],
+        device_ids=[
+            f"{_text(d.get('idType'))}:{_text(d.get('idValue'))}"
+            for p in persons
+            for d in _each(p.get("deviceId"))
+        ],
+        linked_accounts=[
+            i
+            for p in persons
+            for a in _each(p.get("associatedAccount"))
+            for i in _ids(a) + [_text(e).lower() for e in _each(a.get("email"))]
+        ],
+        recipients=[i for r in recipients for i in _ids(r) + _emails(r, "intendedRecipientPerson")],
+        urls=urls,
+        escalation=_text(summary.get("escalateToHighPriority")),
+        raw=json.loads(json.dumps({"report": decoded, "fileDetails": details}, default=str)),
     )
     return check.done(report)
 

@@ -86,7 +86,11 @@ def link_reports(
         for key in keys:
             keyed[key].append(i)
         for e in r.ip_events:
-            if e.time is not None and (shared is None or shared.lookup(e.ip) is None):
+            if (
+                e.time is not None
+                and not e.possible_proxy
+                and (shared is None or shared.lookup(e.ip) is None)
+            ):
                 by_ip[e.ip].append((e.time.timestamp(), i))
     union = _Union(len(reports))
     out = Linked(duplicate_of, [])

@@ -65,10 +65,15 @@ def run_triage(
     shared: RangeTable | None = None,
     config: LinkConfig | None = None,
     open_before: set[int] | None = None,
+    match_files: bool = True,
 ) -> TriageResult:
+    """`match_files=False` skips the list lookup (every file counts as unknown): for counts that
+    do not depend on lists, such as the feedback sheet."""
     shared = shared if shared is not None else shared_ranges()
     all_files = [f for r in reports for f in r.files]
-    statuses = iter(known(all_files) if all_files else [])
-    assessments = [assess_report(r, [next(statuses) for _ in r.files], geo, shared) for r in reports]
+    statuses = iter(known(all_files) if all_files and match_files else [])
+    assessments = [
+        assess_report(r, [next(statuses, FileStatus(False)) for _ in r.files], geo, shared) for r in reports
+    ]
     linked = link_reports(reports, shared, config)
     return TriageResult(assessments, linked, prioritise(assessments, linked, open_before))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -25,10 +26,12 @@ def add_reports(tx: Tx, rows: list[dict[str, Any]]) -> None:
         tx.execute(insert(TriageReport), rows)
 
 
-def payloads(tx: Tx) -> list[tuple[dict[str, Any], int | None]]:
-    """Every stored report's payload with its case, in import order."""
-    query = select(TriageReport.payload, TriageReport.case_id).order_by(TriageReport.id)
-    return [(p, c) for p, c in tx.execute(query)]
+def payloads(tx: Tx) -> list[tuple[dict[str, Any], int | None, datetime]]:
+    """Every stored report's payload with its case and import time, in import order."""
+    query = select(TriageReport.payload, TriageReport.case_id, TriageReport.imported_at).order_by(
+        TriageReport.id
+    )
+    return [(p, c, at) for p, c, at in tx.execute(query)]
 
 
 def open_case_ids(tx: Tx) -> set[int]:

@@ -37,5 +37,6 @@ def review_vote(
         body.category,
         body.note,
         service.on_confirmed,
+        {"publicly_available": body.publicly_available, "potential_meme": body.potential_meme},
     )
     return VoteResponse(status=result.status.value, votes=result.votes)

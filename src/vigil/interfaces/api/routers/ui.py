@@ -145,6 +145,8 @@ def ui_vote(
     decision: Annotated[str, Form()],
     category: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
+    publicly_available: Annotated[str, Form()] = "",
+    potential_meme: Annotated[str, Form()] = "",
 ) -> Response:
     """Record the reviewer's vote from the form and go back to the queue with the outcome."""
     who = guard(request)
@@ -161,6 +163,10 @@ def ui_vote(
             code or None,
             note or None,
             service.on_confirmed,
+            {
+                "publicly_available": bool(publicly_available) or None,
+                "potential_meme": bool(potential_meme) or None,
+            },
         )
     except VigilError as exc:
         return RedirectResponse(f"/ui/items/{item_id}?flash={exc}", status_code=303)
