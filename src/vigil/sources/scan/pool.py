@@ -31,6 +31,7 @@ from vigil.signals.compute import FileSignals
 from vigil.signals.items import HashSettings, UnitHasher
 
 POLL = 0.2
+STARTUP_LIMIT = 120.0  # seconds a fresh worker may take to start (imports on a loaded machine)
 FAILURES = {"died": "worker died", "memory": "out of memory", "timeout": "timeout"}
 Result = FileSignals | Listed
 Frames = Callable[[str, int, int], None]
@@ -51,10 +52,13 @@ class Unit:
     attempts: dict[str, int] = field(default_factory=dict)  # item key -> failed attempts
 
 
-def _die_with_parent() -> None:
-    """Linux: have the kernel SIGKILL this worker when the scanning process dies."""
+def _die_with_parent(parent: int) -> None:
+    """Linux: have the kernel SIGKILL this worker when the scanning process dies, and leave at once
+    if it died while this worker was still starting (before the request could take effect)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(0)
 
 
 def classifier(names: tuple[str, ...]) -> Callable[[bytes], list[tuple[str, str, str, float]]] | None:
@@ -79,8 +83,9 @@ def classifier(names: tuple[str, ...]) -> Callable[[bytes], list[tuple[str, str,
 
 def worker_main(conn: Connection, settings: HashSettings, classifiers: tuple[str, ...], parent: int) -> None:
     """A worker's loop: hash units until told to stop or until the parent goes away."""
-    _die_with_parent()
+    _die_with_parent(parent)
     classify = classifier(classifiers)
+    conn.send(("ready", 0))  # start-up (spawn, imports) is not item time: the clock starts now
     while os.getppid() == parent:
         try:
             message = conn.recv()
@@ -121,6 +126,7 @@ class _Worker:
     item: ItemRef | None = None  # the item in progress
     last_seen: float = 0.0
     killed_for: str | None = None
+    ready: bool = False  # the worker has started up; until then its item's clock does not run
 
 
 class WorkerPool:
@@ -204,7 +210,9 @@ class WorkerPool:
                 return
             worker.last_seen = time.monotonic()
             kind, unit_id = message[0], message[1]
-            if kind == "start":
+            if kind == "ready":
+                worker.ready = True
+            elif kind == "start":
                 worker.item = ItemRef.from_json(message[2])
             elif kind == "result":
                 yield message[2]
@@ -224,7 +232,10 @@ class WorkerPool:
         for worker in self.workers:
             if worker.unit_id is None or worker.killed_for is not None:
                 continue
-            if now - worker.last_seen > self.settings.item_timeout:
+            limit = (
+                self.settings.item_timeout if worker.ready else max(STARTUP_LIMIT, self.settings.item_timeout)
+            )
+            if now - worker.last_seen > limit:
                 self._kill(worker, "timeout")
             elif _resident(worker.process.pid) > self.settings.memory_cap:
                 self._kill(worker, "memory")
