@@ -96,7 +96,7 @@ def _routes(routes: list[Any]) -> Iterator[Any]:
 
 def test_every_route_says_what_it_does(tmp_path: Path) -> None:
     app = create_app(
-        Store(f"sqlite:///{tmp_path / 'v.db'}"), Vault.open(tmp_path / "vault", tmp_path / "k.key")
+        Store(f"sqlite:///{tmp_path / 'v.db'}"), Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key")
     )
     routes = list(_routes(app.routes))
     assert len(routes) > 40

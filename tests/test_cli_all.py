@@ -109,6 +109,8 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
     assert reviewer_key.startswith("vgl_")
     cli("keys", "create", "temp", "--role", "submitter", "--actor", "alice")
     cli("keys", "revoke", "temp", "--actor", "bob")
+    cli("keys", "create", "tool", "--role", "submitter", "--actor", "alice")
+    assert cli("keys", "rotate", "tool", "--actor", "alice").strip().startswith("vgl_")
     assert "rita" in cli("keys", "list")
 
     # lists
@@ -139,6 +141,10 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
     assert "2 items queued" in cli("review", "enqueue", "1", "--actor", "bob")
     assert "intact" in cli("audit", "verify")
     _reports(cli, store, tmp_path, monkeypatch)
+    monkeypatch.setenv("VIGIL_AUDIT_ANCHOR", str(tmp_path / "anchor" / "audit.jsonl"))
+    assert "checkpoint: seq" in cli("audit", "checkpoint")
+    assert "intact" in cli("audit", "verify")
+    assert "0 jobs run" in cli("worker", "--once")
     cli("audit", "transparency", "--out", str(tmp_path / "t.json"), "--actor", "alice")
     assert json.loads(cli("models", "report", "--enforce", "--actor", "alice")) == {}
 
@@ -279,7 +285,12 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
         cli("crawl", "resume", "1", "--actor", "carol")
         hits = json.loads(cli("crawl", "hits", "1"))
         assert hits
-        vault = ["--evidence-dir", str(tmp_path / "vault"), "--key-file", str(tmp_path / "vault.key")]
+        vault = [
+            "--evidence-dir",
+            str(tmp_path / "vault"),
+            "--key-file",
+            str(tmp_path / "keys" / "vault.key"),
+        ]
         assert "review items queued" in cli("crawl", "queue", "1", *vault, "--actor", "carol")
         contacts = tmp_path / "contacts.csv"
         contacts.write_text("domain,contact\nlab-one.com,abuse@lab-one.com\n")
@@ -317,7 +328,7 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
             "--evidence-dir",
             str(tmp_path / "served-vault"),
             "--key-file",
-            str(tmp_path / "served.key"),
+            str(tmp_path / "keys" / "served.key"),
         ],
         f"http://127.0.0.1:{port}/status",
         tmp_path,
@@ -360,6 +371,7 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
         ("operator:carol", "review.enqueue"),
         (BOB, "takedown.open"),
         (BOB, "takedown.sent"),
+        (ALICE, "key.rotate"),
         (ALICE, "report.draft"),
         (ALICE, "report.submit"),
     }
@@ -369,7 +381,7 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
 def _reports(cli: Cli, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two reviewers confirm scan item 1 (through the domain: votes come from keys), then the CLI
     drafts, lists, shows and submits its report to a fake clearinghouse."""
-    vault_dir, key_file = tmp_path / "vault", tmp_path / "vault.key"
+    vault_dir, key_file = tmp_path / "vault", tmp_path / "keys" / "vault.key"
     vault = Vault.open(vault_dir, key_file)
     for name in ("rita2", "rita3"):
         reviewer = key_holder(store, name, "reviewer")[1]

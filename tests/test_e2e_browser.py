@@ -97,7 +97,7 @@ def test_scan_review_evidence_report_audit(case) -> None:
                 clearinghouse_password="pw",
             )
         )
-        app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "evidence.key"), config)
+        app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "keys" / "evidence.key"), config)
         with ServerThread(app) as vigil, playwright_api.sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
             base = vigil.url

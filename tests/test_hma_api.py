@@ -43,7 +43,7 @@ def _resized(path: Path) -> bytes:
 def hma(store: Store, tmp_path: Path):  # type: ignore[no-untyped-def]
     app = create_app(
         store,
-        Vault.open(tmp_path / "vault", tmp_path / "k.key"),
+        Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key"),
         ServiceConfig(hma_anonymous_role="submitter"),
     )
     admin = {"X-API-Key": create_key(store, OPERATOR, "curator", "admin")}
@@ -156,7 +156,7 @@ def test_keyless_callers_get_only_the_configured_role(hma) -> None:  # type: ign
 
 
 def test_without_an_anonymous_role_a_key_is_required(store: Store, tmp_path: Path) -> None:
-    app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "k.key"))
+    app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key"))
     with ServerThread(app) as server:
         r = requests.get(f"{server.url}/m/raw_lookup", params={"signal_type": "pdq", "signal": "0" * 64})
         assert r.status_code == 401 and r.json() == {"message": "missing or unknown API key"}
@@ -173,7 +173,7 @@ def test_lists_from_vigil_and_exchanges_are_banks(store: Store, tmp_path: Path) 
     designate_known(store, [PHOTO])
     app = create_app(
         store,
-        Vault.open(tmp_path / "vault", tmp_path / "k.key"),
+        Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key"),
         ServiceConfig(hma_anonymous_role="submitter"),
     )
     with ServerThread(app) as server:
@@ -207,7 +207,7 @@ def test_url_hashing_fetches_only_from_allowed_hosts(store: Store, tmp_path: Pat
     with ServerThread(image_host) as images:
         app = create_app(
             store,
-            Vault.open(tmp_path / "vault", tmp_path / "k.key"),
+            Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key"),
             ServiceConfig(hma_anonymous_role="submitter", hma_allowed_hosts=("127.0.0.1",)),
         )
         admin = {"X-API-Key": create_key(store, OPERATOR, "curator", "admin")}

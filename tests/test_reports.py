@@ -108,7 +108,7 @@ def reviewer(store: Store) -> Actor:
 
 @pytest.fixture
 def vault(tmp_path: Path) -> Vault:
-    return Vault.open(tmp_path / "vault", tmp_path / "vault.key")
+    return Vault.open(tmp_path / "vault", tmp_path / "keys" / "vault.key")
 
 
 def _xsd_ok(xml: str, element: str = "report") -> None:
@@ -656,3 +656,19 @@ def test_migration_keeps_the_earliest_report_of_an_item_and_fails_the_duplicates
         failure = conn.execute(text("SELECT failure FROM report_submissions WHERE id = 2")).scalar()
     assert [tuple(f) for f in files] == [(1, 1)]
     assert statuses == {1: "draft", 2: "failed"} and "superseded" in failure
+
+
+def test_a_missing_evidence_blob_is_a_clear_refusal(
+    store: Store, reviewer: Actor, tmp_path: Path, vault: Vault, fake
+) -> None:
+    from vigil.review.evidence import EvidenceError
+
+    url, state = fake
+    item = _confirmed(store, reviewer, _file(tmp_path, "gone"), CONTEXT, vault=vault)
+    draft = reports.draft(store, SENIOR, item, SETTINGS)
+    for blob in vault.folder.iterdir():
+        blob.unlink()
+    with pytest.raises(EvidenceError, match="missing") as caught:
+        reports.submit(store, SENIOR, draft["report_id"], vault, _sending(url))
+    assert caught.value.status == 409 and state.calls == []
+    assert audit.action_counts(store)["evidence.unreadable"] == 1

@@ -116,7 +116,7 @@ def test_three_of_three_and_roles(store: Store, queued) -> None:
 
 def test_held_evidence_cannot_be_deleted(queued, tmp_path: Path) -> None:
     store, ids = queued
-    vault = Vault.open(tmp_path / "vault", tmp_path / "evidence.key", retention=timedelta(days=365))
+    vault = Vault.open(tmp_path / "vault", tmp_path / "keys" / "evidence.key", retention=timedelta(days=365))
     alice, bob = _person(store, "alice", "reviewer"), _person(store, "bob", "reviewer")
     admin = _person(store, "root", "admin")
     review.vote(store, alice, ids[0], "confirm", "projectvic", "1")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from vigil.interfaces.api.app import ServiceConfig, create_app
 from vigil.review.evidence import Vault
 from vigil.review.keys import create_key
 from vigil.signals.compute import compute
+from vigil.sources import jobs
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import ReviewItem
@@ -26,7 +27,7 @@ KNOWN = bsds_images()[10:12]
 @pytest.fixture
 def api(store: Store, tmp_path: Path):
     designate_known(store, KNOWN)
-    app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "k.key"))
+    app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key"))
     keys = {
         role: {"X-API-Key": create_key(store, OPERATOR, role, role)}
         for role in ("submitter", "reviewer", "senior_reviewer", "admin", "auditor")
@@ -82,8 +83,9 @@ def test_match_media_queues_with_context_and_quarantines(api) -> None:
             "uploader": "u-1",
             "ip_events": [{"ipAddress": "198.51.100.9", "dateTime": "2026-11-24T12:00:00+00:00"}],
         }
-    quarantined = list((tmp_path / "vault").glob("pending-*.bin"))
+    quarantined = list((tmp_path / "vault").iterdir())  # one blob, named by neither content nor hash
     assert len(quarantined) == 1 and data[:200] not in quarantined[0].read_bytes()
+    assert hashlib.sha256(data).hexdigest()[:16] not in quarantined[0].name
     miss = client.post(
         "/v1/match/media",
         files={"file": ("o.jpg", bsds_images()[300].read_bytes())},
@@ -129,13 +131,15 @@ def test_scan_via_api_fills_the_review_queue(api, tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "a.jpg").write_bytes(KNOWN[0].read_bytes())
     assert client.post("/v1/scans", json={"path": str(folder)}, headers=keys["reviewer"]).status_code == 403
-    assert client.post("/v1/scans", json={"path": str(folder)}, headers=keys["admin"]).status_code == 202
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        queue = client.get("/v1/review/queue", headers=keys["reviewer"]).json()
-        if queue:
-            break
-        time.sleep(0.2)
+    ticket = client.post("/v1/scans", json={"path": str(folder)}, headers=keys["admin"])
+    assert ticket.status_code == 202
+    job = f"/v1/scans/jobs/{ticket.json()['ticket']}"
+    assert client.get(job, headers=keys["admin"]).json()["status"] == "queued"  # the service only queues
+    assert client.get("/v1/review/queue", headers=keys["reviewer"]).json() == []
+    assert jobs.work(store, once=True) == 1  # what `vigil worker --once` does
+    done = client.get(job, headers=keys["admin"]).json()
+    assert done["status"] == "done" and done["result"]["queued_for_review"] == 1
+    queue = client.get("/v1/review/queue", headers=keys["reviewer"]).json()
     assert len(queue) == 1 and queue[0]["status"] == "pending"
     vote = client.post(
         f"/v1/review/{queue[0]['id']}/vote", json={"decision": "reject"}, headers=keys["reviewer"]
@@ -150,8 +154,9 @@ def test_scan_via_api_fills_the_review_queue(api, tmp_path: Path) -> None:
 
 
 def test_openapi_documents_the_api(api) -> None:
-    client, _, _, _ = api
-    paths = client.get("/openapi.json").json()["paths"]
+    client, keys, _, _ = api
+    assert client.get("/openapi.json").status_code == 401 and client.get("/docs").status_code == 404
+    paths = client.get("/openapi.json", headers=keys["submitter"]).json()["paths"]
     for path in (
         "/v1/match/hash",
         "/v1/match/media",
@@ -171,7 +176,7 @@ def test_workers_share_index_snapshots_and_reload_without_restart(store: Store, 
     """Two apps (as two worker processes would) map one snapshot; a rebuild by one reaches the other."""
     designate_known(store, KNOWN[:1])
     index_dir = tmp_path / "index"
-    vault = Vault.open(tmp_path / "vault", tmp_path / "k.key")
+    vault = Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key")
     config = ServiceConfig(index_dir=index_dir)
     admin = {"X-API-Key": create_key(store, OPERATOR, "admin", "admin")}
     other = compute("x", bsds_images()[301].read_bytes(), "exact")

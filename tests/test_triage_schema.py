@@ -211,7 +211,7 @@ def _flatten(element: ET.Element, path: str = "") -> list[tuple[str, tuple[tuple
 def delivered(store: Store, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A Vigil report with two files about one user, as the fake clearinghouse received it."""
     reviewer = key_holder(store, "alice", "reviewer")[1]
-    vault = Vault.open(tmp_path / "vault", tmp_path / "vault.key")
+    vault = Vault.open(tmp_path / "vault", tmp_path / "keys" / "vault.key")
     flags = {"publicly_available": True, "potential_meme": True}
     items = [
         _confirmed(store, reviewer, _file(tmp_path, "x"), CONTEXT, vault=vault, flags=flags, unblur=True),

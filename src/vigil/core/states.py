@@ -23,6 +23,13 @@ class ItemStatus(StrEnum):
     LOW_QUALITY = "low_quality"
 
 
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class ImportStatus(StrEnum):
     """A list import: rows are staged, then published to the lists in one transaction."""
 

@@ -159,6 +159,7 @@ def vote(
     note: str | None = None,
     on_confirmed: OnConfirmed | None = None,
     flags: Mapping[str, bool | None] | None = None,
+    on_rejected: OnConfirmed | None = None,
 ) -> VoteResult:
     """One reviewer's decision. A confirmation needs a category that means illegal in its scheme;
     `flags` are the reviewer's own observations (publicly available, potential meme) that reports carry.
@@ -218,12 +219,19 @@ def vote(
         )
         key = (decision, scheme, category)
         if final:
-            _decide(tx, item, key, reviewer, on_confirmed, [observed])
+            _decide(tx, item, key, reviewer, (on_confirmed, on_rejected), [observed])
         elif any((v.decision, v.category_scheme, v.category) != key for v in votes):
             item.status = ReviewStatus.ESCALATED
             audit.record(tx, SYSTEM, "review.escalate", f"review:{item_id}", {"votes": len(votes) + 1})
         elif len(votes) + 1 >= item.required_votes:
-            _decide(tx, item, key, reviewer, on_confirmed, [v.flags or {} for v in votes] + [observed])
+            _decide(
+                tx,
+                item,
+                key,
+                reviewer,
+                (on_confirmed, on_rejected),
+                [v.flags or {} for v in votes] + [observed],
+            )
         return VoteResult(item.status, len(votes) + 1)
 
 
@@ -232,7 +240,7 @@ def _decide(
     item: ReviewItem,
     key: tuple[Decision, str | None, str | None],
     reviewer: Actor,
-    on_confirmed: OnConfirmed | None,
+    then: tuple[OnConfirmed | None, OnConfirmed | None],
     deciding: list[dict[str, bool]],
 ) -> None:
     decision, scheme, category = key
@@ -247,8 +255,11 @@ def _decide(
         f"review:{item.id}",
         {"scheme": scheme, "category": category, "flags": item.flags},
     )
+    on_confirmed, on_rejected = then
     if item.status == ReviewStatus.CONFIRMED and on_confirmed is not None:
         on_confirmed(tx, item, reviewer)
+    elif item.status == ReviewStatus.REJECTED and on_rejected is not None:
+        on_rejected(tx, item, reviewer)
 
 
 def _flags(flags: Mapping[str, bool | None] | None) -> dict[str, bool]:
@@ -365,13 +376,15 @@ def submit_upload(
     data: bytes,
     context: dict[str, Any],
     required_votes: int = DEFAULT_REQUIRED_VOTES,
+    signals: FileSignals | None = None,
 ) -> UploadOutcome:
     """Hash and match an uploaded file; a match from a submitter is quarantined and queued for review.
 
-    Other roles only learn whether it matches. The lookup is audited either way.
+    Other roles only learn whether it matches. The lookup is audited either way. `signals`: the
+    file's hashes when the caller computed them elsewhere (the service hashes in worker processes).
     """
     context = validate_context(context)
-    signals = compute(name, data, "fast")
+    signals = signals or compute(name, data, "fast")
     matches = matcher.match([signals])[0].matches
     review_id = None
     if matches and actor.can(Permission.SUBMIT):
@@ -392,6 +405,15 @@ def submit_upload(
         store, actor, "match.media", signals.sha256, {"matches": len(matches), "review_item": review_id}
     )
     return UploadOutcome(signals, matches, review_id)
+
+
+def settle_quarantine(store: Store, vault: Vault, sha256: str) -> bool:
+    """Delete a quarantined upload once no undecided item needs it (run after the deciding commit:
+    a confirmed item's file is in the evidence vault by then, a rejected one is not kept)."""
+    with store.session() as tx:
+        if repo.undecided_with_hash(tx, sha256):
+            return False
+    return vault.release(sha256)
 
 
 def preview(store: Store, reviewer: Actor, vault: Vault, item_id: int, clear: bool) -> bytes:

@@ -6,13 +6,21 @@ id, IP capture events with times and ports, account data). Evidence under legal 
 retention period (one year by default), cannot be deleted; refusals are audited.
 
 The key comes from $VIGIL_EVIDENCE_KEY (urlsafe base64 of 32 bytes) or a key file created on
-first use with mode 0600. Keep that file away from the vault folder (or use the variable).
+first use with mode 0600 (default: ~/.config/vigil/evidence.key). A key inside the vault folder or
+beside it is refused unless $VIGIL_EVIDENCE_KEY_BESIDE=1: whoever copies the folder would take the
+key with it. Better still, keep it on another mount, or fetch it from a KMS/HSM into the variable.
+
+Blobs reveal nothing without the key: names are random (evidence) or a keyed HMAC (quarantined
+uploads, so they can be found again), never a content hash; sizes are padded to a power of two
+(at least 64 KiB); files are 0600. A quarantined upload is deleted once review decides: moved into
+evidence when confirmed, gone when rejected.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -21,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from vigil.core.actor import Actor, Permission, Role
@@ -41,6 +50,44 @@ class EvidenceError(VigilError):
     """Evidence that cannot be read, preserved or deleted as asked (the reason says which)."""
 
     status = 409
+
+
+BESIDE_ENV = "VIGIL_EVIDENCE_KEY_BESIDE"
+PAD_MIN = 64 << 10
+V2 = "b2-"  # names of blobs written padded, with a length header (older blobs are read as they are)
+
+
+def default_key_file() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "vigil" / "evidence.key"
+
+
+def check_key_place(folder: Path, key_file: Path) -> None:
+    """Refuse a key stored in the vault or in the folder that holds it, unless explicitly allowed."""
+    if os.environ.get("VIGIL_EVIDENCE_KEY") or os.environ.get(BESIDE_ENV) == "1":
+        return
+    vault, key = folder.resolve(), key_file.resolve()
+    if key.is_relative_to(vault) or key.parent == vault.parent:
+        raise EvidenceError(
+            f"the evidence key {key_file} sits in or beside the vault {folder}: anyone copying the vault "
+            f"would take the key too. Put it elsewhere (--key-file), use $VIGIL_EVIDENCE_KEY, or set "
+            f"{BESIDE_ENV}=1 to accept the risk"
+        )
+
+
+def _padded(data: bytes) -> bytes:
+    size = max(PAD_MIN, 1 << (len(data) + 8 - 1).bit_length())
+    return len(data).to_bytes(8, "big") + data + bytes(size - len(data) - 8)
+
+
+def _unpadded(plain: bytes) -> bytes:
+    return plain[8 : 8 + int.from_bytes(plain[:8], "big")]
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
 
 
 def load_key(key_file: Path) -> bytes:
@@ -65,28 +112,47 @@ class Vault:
     folder: Path
     key: bytes
     retention: timedelta = DEFAULT_RETENTION
+    key_files: tuple[Path, ...] = ()  # where the key was read from (never to be scanned)
 
     @classmethod
     def open(
         cls, folder: Path, key_file: Path | None = None, retention: timedelta = DEFAULT_RETENTION
     ) -> Vault:
-        folder.mkdir(parents=True, exist_ok=True)
-        return cls(folder, load_key(key_file or folder.parent / "vigil-evidence.key"), retention)
+        key_file = key_file or default_key_file()
+        check_key_place(folder, key_file)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return cls(folder, load_key(key_file), retention, (key_file,))
 
     # -- encryption -------------------------------------------------------------------------
     def _seal(self, data: bytes, label: str) -> bytes:
         nonce = secrets.token_bytes(NONCE)
-        return nonce + AESGCM(self.key).encrypt(nonce, data, label.encode())
+        return nonce + AESGCM(self.key).encrypt(nonce, _padded(data), label.encode())
 
-    def _unseal(self, blob: bytes, label: str) -> bytes:
-        return AESGCM(self.key).decrypt(blob[:NONCE], blob[NONCE:], label.encode())
+    def _unseal(self, blob: bytes, label: str, name: str) -> bytes:
+        plain = AESGCM(self.key).decrypt(blob[:NONCE], blob[NONCE:], label.encode())
+        return _unpadded(plain) if name.startswith(V2) else plain
+
+    def _pending_name(self, sha256: str) -> str:
+        """Where a quarantined upload lives: found again from its hash, but only with the key."""
+        return (
+            V2 + hmac.new(self.key, f"quarantine:{sha256}".encode(), hashlib.sha256).hexdigest()[:40] + ".bin"
+        )
 
     def quarantine(self, data: bytes) -> str:
         """Keep an API-submitted file (encrypted) until review decides; returns its blob name."""
         digest = hashlib.sha256(data).hexdigest()
-        name = f"pending-{digest}.bin"
-        (self.folder / name).write_bytes(self._seal(data, digest))
+        name = self._pending_name(digest)
+        _write_private(self.folder / name, self._seal(data, digest))
         return name
+
+    def release(self, sha256: str) -> bool:
+        """Delete a quarantined upload (after review decided); True if there was one."""
+        found = False
+        for path in (self.folder / self._pending_name(sha256), self.folder / f"pending-{sha256}.bin"):
+            if path.exists():
+                path.unlink()
+                found = True
+        return found
 
     # -- preservation ------------------------------------------------------------------------
     def preserve(self, session: Tx, item: ReviewItem, actor: Actor) -> Evidence | None:
@@ -99,8 +165,8 @@ class Vault:
         if item.sha256 and digest != item.sha256:
             audit.record(session, actor, "evidence.changed", f"review:{item.id}", {"sha256": digest})
             return None
-        name = f"evidence-{item.id}-{digest[:16]}.bin"
-        (self.folder / name).write_bytes(self._seal(data, digest))
+        name = V2 + secrets.token_hex(20) + ".bin"
+        _write_private(self.folder / name, self._seal(data, digest))
         evidence = Evidence(
             review_item_id=item.id,
             sha256=digest,
@@ -119,9 +185,9 @@ class Vault:
 
     def content(self, item: ReviewItem) -> bytes | None:
         """The item's bytes: its quarantined upload, else the scanned file (None when gone)."""
-        pending = self.folder / f"pending-{item.sha256}.bin"
-        if pending.exists():
-            return self._unseal(pending.read_bytes(), item.sha256)
+        for name in (self._pending_name(item.sha256), f"pending-{item.sha256}.bin"):
+            if (self.folder / name).exists():
+                return self._unseal((self.folder / name).read_bytes(), item.sha256, name)
         if not item.path:
             return None
         try:
@@ -155,7 +221,16 @@ class Vault:
         evidence = session.get(Evidence, evidence_id)
         if evidence is None or evidence.deleted_at is not None:
             raise NotFound(f"no evidence {evidence_id}")
-        data = self._unseal((self.folder / evidence.blob).read_bytes(), evidence.sha256)
+        try:
+            data = self._unseal((self.folder / evidence.blob).read_bytes(), evidence.sha256, evidence.blob)
+        except (OSError, InvalidTag) as exc:
+            audit.record(
+                session, actor, "evidence.unreadable", f"evidence:{evidence_id}", {"error": str(exc)}
+            )
+            session.commit()
+            raise EvidenceError(
+                f"evidence {evidence_id} cannot be read: its blob is missing or is not the one recorded"
+            ) from None
         if hashlib.sha256(data).hexdigest() != evidence.sha256:
             raise EvidenceError("evidence content does not match its recorded hash")
         self._custody(session, evidence, "accessed", actor, {})

@@ -17,6 +17,7 @@ from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import ApiKey
 from vigil.store.repo import keys as repo
+from vigil.store.repo import sessions as session_repo
 
 PREFIX = "vgl_"
 
@@ -50,12 +51,28 @@ def authenticate(store: Store, key: str | None) -> Actor | None:
 
 
 def revoke(store: Store, actor: Actor, name: str) -> None:
+    """Revoke a key; its review-UI sessions end with it."""
     with store.transaction() as tx:
         found = repo.by_name(tx, name)
         if found is None:
             raise NotFound(f"no active key named {name!r}")
         found.revoked_at = utcnow()
-        audit.record(tx, actor, "key.revoke", name)
+        ended = session_repo.end_for_key(tx, found.id, found.revoked_at)
+        audit.record(tx, actor, "key.revoke", name, {"sessions_ended": ended})
+
+
+def rotate(store: Store, actor: Actor, name: str) -> str:
+    """A new secret for the same key: the holder keeps their identity (votes, audit label, reviewer
+    id), the old secret stops working at once and its sessions end. Returns the new key."""
+    key = PREFIX + secrets.token_urlsafe(32)
+    with store.transaction() as tx:
+        found = repo.by_name(tx, name)
+        if found is None:
+            raise NotFound(f"no active key named {name!r}")
+        found.key_hash = digest(key)
+        ended = session_repo.end_for_key(tx, found.id, utcnow())
+        audit.record(tx, actor, "key.rotate", name, {"sessions_ended": ended})
+    return key
 
 
 def list_keys(store: Store) -> list[dict[str, Any]]:

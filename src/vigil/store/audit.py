@@ -2,21 +2,26 @@
 
 Each event's hash covers its own fields and the previous event's hash, so changing, inserting or
 removing a row breaks the chain from that row on; `verify` names the first broken row. Database
-triggers also refuse UPDATE/DELETE, so tampering needs direct access that bypasses them.
+triggers also refuse UPDATE/DELETE, so tampering needs direct access that bypasses them. Someone
+with that access could recompute the chain, so each event is also MACed with a key kept outside
+the database, and checkpoints of the chain head are written outside it (vigil.store.anchor):
+`verify` then detects rewrites, stripped MACs and events cut off the end.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from vigil.core.actor import Actor
 from vigil.core.clock import utcnow
+from vigil.store import anchor
 from vigil.store.db import Store, Tx
 from vigil.store.models import AuditEvent
 
@@ -47,6 +52,8 @@ def record(
     prev = last.hash if last else GENESIS
     at = utcnow().isoformat()
     text = canonical(detail)
+    digest = event_hash(prev, seq, at, label, action, target, text)
+    secret = anchor.key()
     event = AuditEvent(
         seq=seq,
         at=at,
@@ -55,7 +62,8 @@ def record(
         target=target,
         detail=text,
         prev_hash=prev,
-        hash=event_hash(prev, seq, at, label, action, target, text),
+        hash=digest,
+        mac=anchor.mac(secret, digest) if secret else None,
     )
     session.add(event)
     session.flush()
@@ -91,6 +99,19 @@ class Verification:
 
 
 def verify(store: Store) -> Verification:
+    """Recompute the chain; check each MAC when the audit key is configured; hold the log against
+    every checkpoint in the anchor file. Names the first bad event."""
+    secret = anchor.key()
+    points, unreadable = anchor.read(path) if (path := anchor.anchor_path()) else ([], [])
+    if unreadable:
+        return Verification(0, 0, f"anchor file has lines that are not checkpoints: {', '.join(unreadable)}")
+    for point in points:
+        if secret is not None and (
+            point.mac is None or not hmac.compare_digest(point.mac, anchor.mac(secret, point.text()))
+        ):
+            return Verification(0, point.seq, f"checkpoint at seq {point.seq} does not carry a valid MAC")
+    expected = {p.seq: p for p in points}
+    signed_from = min((p.signed_from for p in points if p.signed_from), default=None)
     prev = GENESIS
     expected_seq = 1
     count = 0
@@ -110,9 +131,52 @@ def verify(store: Store) -> Verification:
             )
             if recomputed != event.hash:
                 return Verification(count, event.seq, "event content does not match its hash")
+            if secret is not None:
+                if event.mac is not None:
+                    signed_from = signed_from or event.seq
+                    if not hmac.compare_digest(event.mac, anchor.mac(secret, event.hash)):
+                        return Verification(
+                            count, event.seq, "MAC does not match: rewritten without the audit key"
+                        )
+                elif signed_from is not None and event.seq >= signed_from:
+                    return Verification(count, event.seq, "MAC missing on an event after signing began")
+            seen = expected.get(event.seq)
+            if seen is not None and seen.hash != event.hash:
+                return Verification(count, event.seq, f"differs from the checkpoint written at {seen.at}")
             prev = event.hash
             expected_seq += 1
+    last = max(expected, default=0)
+    if last >= expected_seq:
+        return Verification(
+            count,
+            expected_seq,
+            f"log ends at seq {expected_seq - 1}; a checkpoint saw seq {last}: events were cut off",
+        )
     return Verification(count, None, None)
+
+
+def checkpoint(store: Store, unless_at: int | None = None) -> anchor.Checkpoint | None:
+    """Write the chain head to the anchor file ($VIGIL_AUDIT_ANCHOR); None when none is configured,
+    the log is empty, or its head is still at `unless_at` (nothing new to anchor)."""
+    path = anchor.anchor_path()
+    if path is None:
+        return None
+    with store.session() as session:
+        head = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+        first_signed = session.scalar(select(func.min(AuditEvent.seq)).where(AuditEvent.mac.is_not(None)))
+    if head is None or head.seq == unless_at:
+        return None
+    secret = anchor.key()
+    point = anchor.Checkpoint(head.seq, head.hash, first_signed, utcnow().isoformat(), None)
+    point = anchor.Checkpoint(
+        point.seq,
+        point.hash,
+        point.signed_from,
+        point.at,
+        anchor.mac(secret, point.text()) if secret else None,
+    )
+    anchor.append(point, path)
+    return point
 
 
 def action_counts(store: Store) -> dict[str, int]:

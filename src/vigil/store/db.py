@@ -8,16 +8,19 @@ Queries are built only in `vigil.store.repo`; the import contract forbids SQLAlc
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DataError as DataError  # re-exported: callers above store stay ORM-free
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_URL = "sqlite:///vigil.db"
 Tx = Session  # a session inside one transaction; domain code passes it to repositories
+StoreError = SQLAlchemyError  # any database failure, for callers above the store
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -61,15 +64,36 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def local_files(self) -> list[Path]:
+        """The database's own files on this machine (SQLite and its journals): never to be scanned,
+        because a read-and-close of them in a process that holds the database drops its locks."""
+        database = self.engine.url.database
+        if self.dialect != "sqlite" or not database or database == ":memory:":
+            return []
+        base = Path(database).resolve()
+        return [base, *(base.with_name(base.name + suffix) for suffix in ("-wal", "-shm", "-journal"))]
+
     def session(self) -> Session:
         """A session for reads (and for callers that commit themselves)."""
         return self.sessions()
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
-        with self.sessions() as session, session.begin():
-            yield session
+        """One unit of work: committed when the block ends, rolled back if it raises.
+
+        Callbacks registered with `after_commit` run once the commit has succeeded (for side
+        effects outside the database that must not happen if the transaction is rolled back).
+        """
+        with self.sessions() as session:
+            with session.begin():
+                yield session
+            for callback in session.info.pop("after_commit", []):
+                callback()
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def after_commit(tx: Tx, callback: Callable[[], object]) -> None:
+    """Run `callback` after this transaction commits (never if it rolls back)."""
+    tx.info.setdefault("after_commit", []).append(callback)

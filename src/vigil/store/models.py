@@ -39,6 +39,7 @@ from vigil.core.states import (
     HitStatus,
     ImportStatus,
     ItemStatus,
+    JobStatus,
     ListPurpose,
     ModelState,
     NoticeStatus,
@@ -161,6 +162,24 @@ class VideoFrame(Base):
     timestamp: Mapped[float] = mapped_column(Float)
 
 
+class Job(Base):
+    """Long work asked for over the API (scans), run by `vigil worker`, never inside the service."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[JobStatus] = mapped_column(
+        state(JobStatus, "status"), default=JobStatus.QUEUED, index=True
+    )
+    actor: Mapped[dict[str, Any]] = mapped_column(JSON)  # who asked: name, role, key id (acts as them)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class Scan(Base):
     __tablename__ = "scans"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -227,6 +246,20 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class UiSession(Base):
+    """A review-UI login: the cookie holds a random id, the store only its SHA-256 (a stolen database
+    row cannot be replayed as a cookie). Ended on logout, on key revocation, or by its timeouts."""
+
+    __tablename__ = "ui_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))  # the synchronizer token every form must carry
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    flash: Mapped[str | None] = mapped_column(Text)  # one message for the next page, kept server-side
 
 
 class ReviewItem(Base):
@@ -316,6 +349,7 @@ class AuditEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON text
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))  # HMAC of `hash` with the audit key (store/anchor)
 
 
 class Submission(Base):

@@ -6,34 +6,69 @@ shapes the answer. A `VigilError` raised anywhere below becomes its status code 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from vigil.actions.reports.domain import ReportSettings
 from vigil.core import defaults
+from vigil.core.actor import Actor, Permission
 from vigil.core.errors import VigilError
 from vigil.interfaces import hma
+from vigil.interfaces.api.deps import need
+from vigil.interfaces.api.guards import Guards
 from vigil.interfaces.api.routers import audit, lists, match, reports, review, scans, ui
 from vigil.interfaces.api.service import Service, ServiceConfig
 from vigil.review.evidence import Vault
-from vigil.store.db import Store
+from vigil.store import audit as audit_log
+from vigil.store.db import DataError, Store, StoreError
 
 __all__ = ["ServiceConfig", "create_app", "from_env"]
 HMA_PREFIXES = ("/h/", "/m/", "/c/")
+LOG = logging.getLogger("vigil.service")
 
 
 def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) -> FastAPI:
     service = Service(store, vault, config or ServiceConfig())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        """Checkpoint the audit chain every minute while the service runs; stop the hashing pool."""
+        task = asyncio.create_task(_checkpoints(service))
+        try:
+            yield
+        finally:
+            task.cancel()
+            service.media.close()
+
+    public = service.config.public_docs
     app = FastAPI(
         title="Vigil",
         version="0.1.0",
         description="Known-material matching, human review, evidence preservation and clearinghouse reports. "
         "Authenticate with `X-API-Key`.",
+        lifespan=lifespan,
+        docs_url="/docs" if public else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if public else None,
     )
     app.state.service = service
+    app.add_middleware(Guards, limits=service.config.limits)
+    if not public:
+
+        @app.get("/openapi.json", include_in_schema=False)
+        def openapi(who: Annotated[Actor, need(Permission.MATCH)]) -> JSONResponse:
+            """The OpenAPI document, for key holders (`public_docs` serves it and /docs to anyone)."""
+            return JSONResponse(app.openapi())
+
     for router in (
         match.router,
         lists.router,
@@ -51,13 +86,36 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
         """Domain refusals keep their meaning over HTTP (404, 409, 422...); HMA paths use HMA's shape."""
         if request.url.path.startswith(HMA_PREFIXES):
             return JSONResponse({"message": str(exc)}, status_code=exc.status)
-        body: dict[str, object] = {"detail": str(exc)}
+        body: dict[str, object] = {"detail": str(exc)}  # (errors below: per-field problems)
         errors = getattr(exc, "errors", None)  # per-field problems (contexts, schema validation)
         if errors:
             body["errors"] = [{"field": field, "message": message} for field, message in errors]
         return JSONResponse(body, status_code=exc.status)
 
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
+        """An id beyond the database's integer range names nothing (SQLite raises OverflowError)."""
+        return JSONResponse({"detail": "id out of range"}, status_code=404)
+
+    @app.exception_handler(DataError)
+    async def bad_value(request: Request, exc: DataError) -> JSONResponse:
+        """PostgreSQL's refusal of a value (an id beyond bigint) is the caller's error, not a 500."""
+        return JSONResponse({"detail": "a value is out of range for its field"}, status_code=404)
+
     return app
+
+
+async def _checkpoints(service: Service, every: float = 60.0) -> None:
+    """Anchor the audit chain head outside the database whenever it has grown (vigil.store.anchor)."""
+    last: int | None = None
+    while True:
+        await asyncio.sleep(every)
+        try:
+            point = await run_in_threadpool(audit_log.checkpoint, service.store, last)
+        except (OSError, StoreError) as exc:  # a full disk must not stop the service; verify will say
+            LOG.warning("audit checkpoint failed: %s", exc)
+            continue
+        last = point.seq if point else last
 
 
 def from_env() -> FastAPI:
@@ -69,6 +127,10 @@ def from_env() -> FastAPI:
         index_dir=Path(env("VIGIL_INDEX_DIR", "")) if env("VIGIL_INDEX_DIR") else None,
         hma_anonymous_role=env("VIGIL_HMA_ANONYMOUS_ROLE") or None,
         hma_allowed_hosts=tuple(h for h in env("VIGIL_HMA_ALLOWED_HOSTS", "").split(",") if h),
+        scan_roots=[Path(p) for p in env("VIGIL_SCAN_ROOTS", "").split(os.pathsep) if p],
+        media_workers=int(env("VIGIL_MEDIA_WORKERS", "2")),
+        rate_per_second=float(env("VIGIL_RATE", "100")),
+        public_docs=env("VIGIL_PUBLIC_DOCS") == "1",
     )
     evidence = Path(env("VIGIL_EVIDENCE_DIR", "vigil-evidence"))
     key_file = Path(env("VIGIL_EVIDENCE_KEY_FILE", "")) if env("VIGIL_EVIDENCE_KEY_FILE") else None

@@ -16,7 +16,8 @@ table{border-collapse:collapse;background:#fff} td,th{border:1px solid #d5d9e0;p
 button{padding:.4rem 1rem} .muted{color:#5b6475}
 </style></head><body><header><b>Vigil review</b>
 {% if who %}<span>{{ who.name }} ({{ who.role }})</span><a href="/ui/queue">Queue</a>
-<form method=post action="/ui/logout" style="margin:0"><button>Log out</button></form>{% endif %}</header>
+<form method=post action="/ui/logout" style="margin:0"><input type=hidden name=csrf value="{{ csrf }}">
+<button>Log out</button></form>{% endif %}</header>
 <main>{% if flash %}<p class=flash role=status>{{ flash }}</p>{% endif %}{% block body %}{% endblock %}</main></body></html>"""
 
 LOGIN = """{% extends "base" %}{% block title %}Vigil - log in{% endblock %}{% block body %}
@@ -35,12 +36,13 @@ ITEM = """{% extends "base" %}{% block title %}Vigil - item {{ item.id }}{% endb
 <h1>Item #{{ item.id }} <small class=muted>{{ item.status }}</small></h1>
 <div class=card><img class=preview alt="preview ({{ 'unblurred' if clear else 'blurred' }})"
  src="/ui/items/{{ item.id }}/preview{{ '?clear=1' if clear else '' }}">
-{% if not clear %}<form method=post action="/ui/items/{{ item.id }}/unblur">
+{% if not clear %}<form method=post action="/ui/items/{{ item.id }}/unblur"><input type=hidden name=csrf value="{{ csrf }}">
 <button id=unblur type=submit>Unblur (recorded in the audit log)</button></form>{% endif %}</div>
 <div class=card><h2>Why it is here</h2><ul>{% for line in reasons %}<li>{{ line }}</li>{% endfor %}</ul>
 <p class=muted>SHA-256 {{ item.sha256 }}{% if item.path %}<br>Path {{ item.path }}{% endif %}</p>
 <p>Needs {{ item.required_votes }} agreeing reviewers; votes so far: {{ votes }}.</p></div>
 {% if can_vote %}<form method=post action="/ui/items/{{ item.id }}/vote" class=card id=vote>
+<input type=hidden name=csrf value="{{ csrf }}">
 <h2>Your decision</h2>
 <label><input type=radio name=decision value=confirm required> Confirm</label>
 <label><input type=radio name=decision value=reject> Not matching / not pertinent</label>

@@ -68,8 +68,16 @@ class ScanRequest(BaseModel):
 
 
 class ScanTicket(BaseModel):
-    ticket: str
+    ticket: str = Field(description="The job id; follow it at /v1/scans/jobs/{ticket}")
     path: str
+
+
+class JobOut(BaseModel):
+    id: int
+    status: str = Field(description="queued, running, done or failed")
+    result: dict[str, Any] | None = Field(description="For a done scan: scan_id and queued_for_review")
+    error: str | None
+    created_at: str
 
 
 class ScanRow(BaseModel):

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from vigil.core import defaults
 from vigil.core.actor import KEY_ROLES
+from vigil.core.errors import VigilError
 from vigil.interfaces.cli.common import (
     ActorOption,
     App,
@@ -83,9 +84,29 @@ def revoke_key(name: str, db: DbOption = None, actor: ActorOption = None) -> Non
     console.print(f"revoked {name}")
 
 
+@keys_app.command("rotate")
+def rotate_key(name: str, db: DbOption = None, actor: ActorOption = None) -> None:
+    """Give a key a new secret (printed once); its holder keeps their identity, the old secret dies."""
+    from vigil.review import keys
+
+    console.print(keys.rotate(open_store(db), operator(actor), name))
+
+
+@audit_app.command("checkpoint")
+def checkpoint(db: DbOption = None) -> None:
+    """Write the chain head to $VIGIL_AUDIT_ANCHOR (run it from cron where no service runs)."""
+    from vigil.store import audit
+    from vigil.store.anchor import ANCHOR_ENV
+
+    point = audit.checkpoint(open_store(db))
+    if point is None:
+        raise VigilError(f"nothing to anchor: set {ANCHOR_ENV} (and have at least one event)")
+    console.print(f"checkpoint: seq {point.seq}, {'MACed' if point.mac else 'no audit key, not MACed'}")
+
+
 @audit_app.command("verify")
 def verify(db: DbOption = None) -> None:
-    """Recompute the hash chain; exit 1 and name the first bad event if anything was altered."""
+    """Recompute the hash chain, check MACs and checkpoints; exit 1 naming the first bad event."""
     from vigil.store import audit
 
     result = audit.verify(open_store(db))
@@ -151,8 +172,15 @@ def serve(
     hma_allowed_host: Annotated[
         list[str] | None, typer.Option(help="Host HMA URL hashing may fetch from (repeatable)")
     ] = None,
+    scan_root: Annotated[
+        list[Path] | None, typer.Option(help="Folder API scans may read (repeatable; default: any)")
+    ] = None,
+    media_workers: Annotated[int, typer.Option(help="Processes hashing uploaded media")] = 2,
+    rate: Annotated[float, typer.Option(help="Requests per second per key on average (0: none)")] = 100.0,
+    public_docs: Annotated[bool, typer.Option(help="Serve /docs and /openapi.json without a key")] = False,
 ) -> None:
-    """Run the HTTP service: JSON API (OpenAPI at /docs) and the review UI at /ui."""
+    """Run the HTTP service: JSON API (OpenAPI at /openapi.json for key holders) and the review UI at
+    /ui. API scans are queued; run `vigil worker` beside it to carry them out."""
     import os
 
     import uvicorn
@@ -171,6 +199,10 @@ def serve(
         "VIGIL_INDEX_DIR": str(index_dir or ""),
         "VIGIL_HMA_ANONYMOUS_ROLE": hma_anonymous_role or "",
         "VIGIL_HMA_ALLOWED_HOSTS": ",".join(hma_allowed_host or []),
+        "VIGIL_SCAN_ROOTS": os.pathsep.join(str(p) for p in scan_root or []),
+        "VIGIL_MEDIA_WORKERS": str(media_workers),
+        "VIGIL_RATE": str(rate),
+        "VIGIL_PUBLIC_DOCS": "1" if public_docs else "",
     }
     os.environ.update({k: v for k, v in settings.items() if v})
     if index_dir is not None:

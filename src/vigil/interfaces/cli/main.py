@@ -17,12 +17,14 @@ from vigil.interfaces.cli.reports import reports_app
 from vigil.interfaces.cli.scan import hash_file, report, scan
 from vigil.interfaces.cli.text import text_app
 from vigil.interfaces.cli.triage import p2p_app, triage_app
+from vigil.interfaces.cli.worker import worker
 
 app = App(help="Vigil: match files against known-material hash lists for human review.")
 app.command("scan")(scan)
 app.command("hash")(hash_file)
 app.command("report")(report)
 app.command("serve")(serve)
+app.command("worker")(worker)
 app.command("stop-page")(stop_page)
 for sub, name in (
     (lists_app, "lists"),

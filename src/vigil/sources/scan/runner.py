@@ -56,6 +56,7 @@ class ScanOptions:
     limits: Limits = field(default_factory=Limits)
     memory_cap: int = PoolSettings.memory_cap
     item_timeout: float = PoolSettings.item_timeout
+    protected: tuple[str, ...] = ()  # files and folders never read (the vault, keys, index); the DB always
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -104,9 +105,9 @@ def start_or_resume(
 class _Walker(threading.Thread):
     """Walks the root into a bounded queue of units; entries that are not read go to `listed`."""
 
-    def __init__(self, root: Path, done: set[str]) -> None:
+    def __init__(self, root: Path, done: set[str], protected: tuple[str, ...] = ()) -> None:
         super().__init__(daemon=True, name="vigil-walk")
-        self.root, self.done = root, done
+        self.root, self.done, self.protected = root, done, protected
         self.units: queue.Queue[Unit | None] = queue.Queue(maxsize=10_000)
         self.listed: deque[Listed] = deque()
         self.found = 0
@@ -120,6 +121,8 @@ class _Walker(threading.Thread):
                 ref = entry.ref if isinstance(entry, Listed) else entry
                 if ref.key in self.done:
                     continue
+                if self.protected and _is_protected(os.path.realpath(os.fsdecode(ref.path)), self.protected):
+                    entry = Listed(ref, "Vigil's own database, vault, key or index: not read")
                 self.found += 1
                 if isinstance(entry, Listed):
                     self.listed.append(entry)
@@ -135,6 +138,10 @@ class _Walker(threading.Thread):
                 return
             except queue.Full:
                 continue
+
+
+def _is_protected(path: str, protected: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p.rstrip(os.sep) + os.sep) for p in protected)
 
 
 class _Heartbeat(threading.Thread):
@@ -165,7 +172,8 @@ def run_scan(
         raise NotFound(f"{root} does not exist")
     scan_id, done = start_or_resume(store, actor, root, options, resume)
     matcher = Matcher(store, options.match)
-    walker, heartbeat = _Walker(root, done), _Heartbeat(store, scan_id)
+    protected = tuple(os.path.realpath(str(p)) for p in (*options.protected, *store.local_files()))
+    walker, heartbeat = _Walker(root, done, protected), _Heartbeat(store, scan_id)
     walker.start()
     heartbeat.start()
     recorder = _Recorder(store, scan_id, matcher, done, progress, walker)

@@ -96,3 +96,10 @@ def list_names_of_entries(tx: Tx) -> dict[int, str]:
 
 def items_by_ids(tx: Tx, ids: Iterable[int]) -> list[ReviewItem]:
     return list(tx.scalars(select(ReviewItem).where(ReviewItem.id.in_(list(ids)))))
+
+
+def undecided_with_hash(tx: Tx, sha256: str) -> bool:
+    query = select(ReviewItem.id).where(
+        ReviewItem.sha256 == sha256, ReviewItem.status.in_((ReviewStatus.PENDING, ReviewStatus.ESCALATED))
+    )
+    return tx.scalar(query.limit(1)) is not None

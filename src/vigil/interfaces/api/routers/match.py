@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from vigil.core.actor import Actor, Permission
 from vigil.core.errors import InvalidInput, UnknownName
@@ -49,26 +50,35 @@ def match_hash(
 
 
 @router.post("/media")
-def match_media(
+async def match_media(
     who: Annotated[Actor, need(Permission.MATCH)],
     service: ServiceDep,
     file: UploadFile = File(...),
     context: Annotated[str | None, Form(description="JSON: uploader, ip_events, account, country")] = None,
 ) -> MediaMatchResponse:
-    """Hash an uploaded file and match it; a submitter's match is queued for review with its context."""
+    """Hash an uploaded file and match it; a submitter's match is queued for review with its context.
+
+    Hashing runs in a separate worker process (429 when all are busy and the queue is full); the
+    event loop only waits for it.
+    """
     try:
         extra: dict[str, Any] = json.loads(context) if context else {}
     except json.JSONDecodeError:
         raise InvalidInput("context must be JSON") from None
-    outcome = review.submit_upload(
+    name = file.filename or "upload"
+    data = await file.read()
+    signals = await service.media.signals(name, data)
+    outcome = await run_in_threadpool(
+        review.submit_upload,
         service.store,
         who,
         service.matchers.current,
         service.vault,
-        file.filename or "upload",
-        file.file.read(),
+        name,
+        data,
         extra,
         service.config.required_votes,
+        signals,
     )
     return MediaMatchResponse(
         signals={k: v for k, v in outcome.signals.to_dict().items() if k != "video"},

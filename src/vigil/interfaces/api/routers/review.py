@@ -38,5 +38,6 @@ def review_vote(
         body.note,
         service.on_confirmed,
         {"publicly_available": body.publicly_available, "potential_meme": body.potential_meme},
+        service.on_rejected,
     )
     return VoteResponse(status=result.status.value, votes=result.votes)

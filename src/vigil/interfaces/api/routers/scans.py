@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-import uuid
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter
 
 from vigil.core.actor import Actor, Permission
-from vigil.core.errors import Forbidden, NotFound
 from vigil.interfaces.api.deps import ServiceDep, need
-from vigil.interfaces.api.schemas import ScanRequest, ScanRow, ScanTicket
-from vigil.review import domain as review
+from vigil.interfaces.api.schemas import JobOut, ScanRequest, ScanRow, ScanTicket
+from vigil.sources import jobs
 from vigil.sources.scan.report import effective_status
-from vigil.sources.scan.runner import ScanOptions, recent_scans, run_scan
+from vigil.sources.scan.runner import recent_scans
 
 router = APIRouter(prefix="/v1/scans", tags=["scans"])
 
@@ -24,22 +21,24 @@ router = APIRouter(prefix="/v1/scans", tags=["scans"])
 def start_scan(
     body: ScanRequest, who: Annotated[Actor, need(Permission.SCAN)], service: ServiceDep
 ) -> ScanTicket:
-    """Start a scan of a folder inside the configured scan roots; matches become review items."""
-    root = Path(body.path).resolve()
-    allowed = service.config.scan_roots
-    if allowed and not any(root.is_relative_to(r.resolve()) for r in allowed):
-        raise Forbidden("path is outside the configured scan roots")
-    if not root.exists():
-        raise NotFound("path does not exist")
-    ticket = uuid.uuid4().hex
-    store, votes = service.store, service.config.required_votes
+    """Queue a scan of a folder inside the configured scan roots; `vigil worker` runs it (matches
+    become review items). The service's own database, vault, keys and index are refused."""
+    root = jobs.check_scan_root(Path(body.path), service.config.scan_roots, service.protected_paths())
+    job_id = jobs.queue_scan(service.store, who, root, {"votes": service.config.required_votes})
+    return ScanTicket(ticket=str(job_id), path=str(root))
 
-    def work() -> None:
-        scan_id = run_scan(store, who, root, ScanOptions(workers=1))
-        review.enqueue_scan(store, who, scan_id, votes)
 
-    threading.Thread(target=work, daemon=True, name=f"scan-{ticket}").start()
-    return ScanTicket(ticket=ticket, path=str(root))
+@router.get("/jobs/{job_id}")
+def scan_job(job_id: int, who: Annotated[Actor, need(Permission.SCAN)], service: ServiceDep) -> JobOut:
+    """A queued scan: queued, running, done (with its scan id) or failed (with the reason)."""
+    job = jobs.status(service.store, job_id)
+    return JobOut(
+        id=job.id,
+        status=job.status.value,
+        result=job.result,
+        error=job.error,
+        created_at=job.created_at.isoformat(),
+    )
 
 
 @router.get("")
