@@ -270,6 +270,11 @@ STANDIN = search.TermList.load(DATA / "standin_terms.tsv")
         "r3d_p4nd4 pics",
         "big APE",
         "Red  Panda",
+        "pin\u200beapple",  # zero-width space
+        "pine\u00adapple",  # soft hyphen
+        "\u0440in\u0435\u0430ppl\u0435",  # Cyrillic er, ie, a
+        "\u24df\u24d8\u24dd\u24d4\u24d0\u24df\u24df\u24db\u24d4",  # circled letters
+        "\uff30\uff29\uff2e\uff25\uff21\uff30\uff30\uff2c\uff25",  # fullwidth
     ],
 )
 def test_search_warning_sees_through_evasions(query: str) -> None:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from vigil.core.errors import VigilError
 from vigil.intel.chats.engines import CHAT_ENGINES, IndicatorEngine, ModelEngine, pan_metrics
-from vigil.intel.chats.indicators import STAGES, Stage, load_lexicon, stage_hits
+from vigil.intel.chats.indicators import STAGES, Stage, chat_form, load_lexicon, stage_hits
 from vigil.intel.chats.messages import Message, load_author_ids, load_chats
 from vigil.interfaces.cli.main import app
 
@@ -68,7 +68,7 @@ def test_user_lexicon_adds_patterns(tmp_path: Path) -> None:
     lexicon = tmp_path / "lex.json"
     lexicon.write_text(json.dumps({"secrecy": [r"\bsag es niemandem\b"], "new_stage": [r"\bflugzeug\b"]}))
     stages = load_lexicon(lexicon)
-    assert stage_hits("Sag es niemandem, ok?", stages) == {"secrecy": ["Sag es niemandem"]}
+    assert stage_hits("Sag es niemandem, ok?", stages) == {"secrecy": ["sag es niemandem"]}  # as folded
     assert "new_stage" in stage_hits("das flugzeug", stages)
     lexicon.write_text("{not json")
     with pytest.raises(VigilError):
@@ -182,3 +182,21 @@ def test_cli_score_and_eval(tmp_path: Path) -> None:
         app, ["text", "chats", "score", str(CHATS / "pan_sample.xml"), "--engine", "model"]
     )
     assert result.exit_code == 2 and "needs --model" in result.output
+
+
+@pytest.mark.parametrize(
+    "disguised",
+    [
+        "d0nt t3ll any0ne",
+        "don\u200bt tell any\u00adone",
+        "DON'T TELL ANYONE",
+        "\u24d3\u24de\u24dd\u24e3 tell anyone",
+        "dont t\u0435ll \u0430nyone",  # Cyrillic ie and a inside Latin words
+    ],
+)
+def test_chat_phrases_are_found_through_leet_and_unicode_tricks(disguised: str) -> None:
+    assert "secrecy" in stage_hits(disguised)
+
+
+def test_a_bare_age_stays_a_number() -> None:
+    assert chat_form("13") == "13" and chat_form("h3llo 14 yo") == "hello 14 yo"

@@ -13,6 +13,9 @@ from tests.conftest import OPERATOR, bsds_images
 from tests.test_scan import designate_known
 
 from vigil.interfaces.api.app import ServiceConfig, create_app
+from vigil.lists import domain as lists
+from vigil.lists.formats import ListRow
+from vigil.match import snapshot
 from vigil.review.evidence import Vault
 from vigil.review.keys import create_key
 from vigil.signals.compute import compute
@@ -27,7 +30,8 @@ KNOWN = bsds_images()[10:12]
 @pytest.fixture
 def api(store: Store, tmp_path: Path):
     designate_known(store, KNOWN)
-    app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key"))
+    config = ServiceConfig(index_check_every=0, spool_dir=tmp_path / "spool")
+    app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key"), config)
     keys = {
         role: {"X-API-Key": create_key(store, OPERATOR, role, role)}
         for role in ("submitter", "reviewer", "senior_reviewer", "admin", "auditor")
@@ -106,20 +110,29 @@ def test_match_media_queues_with_context_and_quarantines(api) -> None:
 
 
 def test_list_import_export_and_reload(api) -> None:
-    client, keys, store, _ = api
+    client, keys, store, tmp_path = api
     other = compute("x", bsds_images()[300].read_bytes(), "exact")
     csv = f"hash_type,value,category\npdq,{other.pdq},2\nmd5,not-a-hash,1\n"
-    reply = client.post(
+    ticket = client.post(
         "/v1/lists/partner/import",
         files={"file": ("l.csv", csv)},
         data={"format": "csv"},
         headers=keys["admin"],
-    ).json()
-    assert reply["rows"] == 1 and len(reply["rejected"]) == 1
+    )
+    assert ticket.status_code == 202
+    job_id = ticket.json()["job"]
+    query = {"hashes": [{"type": "pdq", "value": other.pdq}]}
+    assert client.post("/v1/match/hash", json=query, headers=keys["submitter"]).json()["matches"] == []
+    assert client.get(f"/v1/jobs/{job_id}", headers=keys["admin"]).json()["status"] == "queued"
+    assert jobs.run_next(store) is not None  # what `vigil worker` does beside the service
+    reply = client.get(f"/v1/jobs/{job_id}", headers=keys["admin"]).json()
+    assert reply["status"] == "done" and reply["kind"] == "list_import"
+    assert reply["result"]["rows"] == 1 and len(reply["result"]["rejected"]) == 1
+    assert list((tmp_path / "spool").iterdir()) == []  # the spooled upload is gone once published
     found = client.post(
         "/v1/match/hash", json={"hashes": [{"type": "pdq", "value": other.pdq}]}, headers=keys["submitter"]
     ).json()["matches"]
-    assert found and found[0]["lists"][0]["list"] == "partner"  # index reloaded
+    assert found and found[0]["lists"][0]["list"] == "partner"  # the service noticed the new generation
     exported = client.get("/v1/lists/partner/export?fmt=csv", headers=keys["admin"])
     assert other.pdq in exported.text
     assert audit.action_counts(store)["list.export"] == 1
@@ -177,7 +190,7 @@ def test_workers_share_index_snapshots_and_reload_without_restart(store: Store, 
     designate_known(store, KNOWN[:1])
     index_dir = tmp_path / "index"
     vault = Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key")
-    config = ServiceConfig(index_dir=index_dir)
+    config = ServiceConfig(index_dir=index_dir, index_check_every=0, spool_dir=tmp_path / "spool")
     admin = {"X-API-Key": create_key(store, OPERATOR, "admin", "admin")}
     other = compute("x", bsds_images()[301].read_bytes(), "exact")
     query = {"hashes": [{"type": "pdq", "value": other.pdq}]}
@@ -190,8 +203,13 @@ def test_workers_share_index_snapshots_and_reload_without_restart(store: Store, 
         first.post(
             "/v1/lists/late/import", files={"file": ("l.csv", csv)}, data={"format": "csv"}, headers=admin
         )
+        jobs.work(store, once=True)
+        found = first.post("/v1/match/hash", json=query, headers=admin).json()["matches"]
+        assert [m["lists"][0]["list"] for m in found] == ["late"]  # the first to notice writes a snapshot
+        written = snapshot.current(index_dir)
         found = second.post("/v1/match/hash", json=query, headers=admin).json()["matches"]
         assert [m["lists"][0]["list"] for m in found] == ["late"]
+        assert snapshot.current(index_dir) == written  # ... and the other maps it instead of rebuilding
         assert first.post("/v1/index/rebuild", headers=admin).json()["entries"] == 2
 
 
@@ -215,3 +233,35 @@ def test_snapshot_round_trip_for_large_lists(tmp_path: Path) -> None:
     assert loaded.search(queries) == built.search(queries) == FlatIndex(codes).search(queries)
     assert isinstance(loaded._order[0], np.memmap)
     assert snapshot.current(tmp_path) is None
+
+
+def test_a_list_change_made_elsewhere_is_noticed_and_the_index_rebuilt(api) -> None:
+    """An import by another process (CLI, worker, exchange fetch) marks the serving index stale; the
+    next match rebuilds it, and the HMA status reports the real build time."""
+    client, keys, store, _ = api
+    other = compute("x", bsds_images()[302].read_bytes(), "exact")
+    query = {"hashes": [{"type": "pdq", "value": other.pdq}]}
+    assert client.post("/v1/match/hash", json=query, headers=keys["submitter"]).json()["matches"] == []
+    before = client.get("/m/index/status?signal_type=pdq", headers=keys["submitter"]).json()["pdq"]
+    assert before["stale"] is False
+    lists.import_rows(store, OPERATOR, "elsewhere", [ListRow("pdq", other.pdq)])
+    after = client.get("/m/index/status?signal_type=pdq", headers=keys["submitter"]).json()["pdq"]
+    assert after["stale"] is True and after["built_to"] == before["built_to"]
+    found = client.post("/v1/match/hash", json=query, headers=keys["submitter"]).json()["matches"]
+    assert [m["lists"][0]["list"] for m in found] == ["elsewhere"]
+    rebuilt = client.get("/m/index/status?signal_type=pdq", headers=keys["submitter"]).json()["pdq"]
+    assert rebuilt["stale"] is False and rebuilt["built_to"] >= before["built_to"]
+
+
+def test_fetches_and_crawls_are_queued_and_a_failure_keeps_its_reason(api) -> None:
+    client, keys, store, _ = api
+    assert client.post("/v1/exchanges/nowhere/fetch", headers=keys["reviewer"]).status_code == 403
+    fetch = client.post("/v1/exchanges/nowhere/fetch", headers=keys["admin"])
+    crawl = client.post("/v1/crawls/999/run", headers=keys["admin"])
+    assert fetch.status_code == crawl.status_code == 202
+    assert jobs.work(store, once=True) == 2
+    for ticket, word in ((fetch, "nowhere"), (crawl, "999")):
+        job = client.get(f"/v1/jobs/{ticket.json()['job']}", headers=keys["admin"]).json()
+        assert job["status"] == "failed" and word in job["error"]
+    assert client.get(f"/v1/jobs/{fetch.json()['job']}", headers=keys["reviewer"]).status_code == 403
+    assert client.get("/v1/jobs/12345", headers=keys["admin"]).status_code == 404

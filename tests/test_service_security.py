@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 import statistics
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -20,13 +22,15 @@ from sqlalchemy import text
 from tests.conftest import OPERATOR, ServerThread, bsds_images, key_holder
 from tests.test_scan import designate_known
 
+from vigil.core.clock import aware
 from vigil.interfaces.api.app import ServiceConfig, create_app
 from vigil.interfaces.api.guards import Limits
 from vigil.review import domain as review
 from vigil.review import keys as key_admin
-from vigil.review.evidence import EvidenceError, Vault
-from vigil.store import anchor, audit
+from vigil.review.evidence import EvidenceError, Vault, custody_problem
+from vigil.store import anchor, audit, sealed
 from vigil.store.db import Store
+from vigil.store.models import Evidence
 
 KNOWN = bsds_images()[20:22]
 ORIGIN = "http://127.0.0.1"
@@ -396,3 +400,131 @@ def test_a_scan_of_the_services_own_folder_is_refused(service) -> None:
         headers={"X-API-Key": keys["reviewer"]},
     ).status_code in (404, 422)
     assert client.get(f"/v1/reports/{2**63}", headers=admin).status_code == 404
+
+
+def _confirmed_evidence(store: Store, vault: Vault, context: dict[str, object]) -> int:
+    """One benign photo confirmed by two reviewers, preserved with `context`; returns its evidence id."""
+    data = KNOWN[0].read_bytes()
+    vault.quarantine(data)
+    item = review.submit_item(
+        store,
+        OPERATOR,
+        sha256=hashlib.sha256(data).hexdigest(),
+        md5=None,
+        path=None,
+        media_type="image",
+        reason={},
+        context=context,
+        priority=0,
+    )
+    for name in ("rita", "rob"):
+        review.vote(
+            store,
+            key_holder(store, name, "reviewer")[1],
+            item,
+            "confirm",
+            "ncmec",
+            "A1",
+            None,
+            vault.preserve,
+        )
+    with store.session() as session:
+        found = session.scalar(text("SELECT id FROM evidence"))
+    assert found is not None
+    return int(found)
+
+
+CONTEXT = {
+    "uploader": "user-8812",
+    "account": {"screen_name": "quiet_fox", "emails": ["fox.owner@example.org"]},
+    "ip_events": [
+        {"ipAddress": "198.51.100.23", "eventName": "Upload", "dateTime": "2026-11-30T10:00:00+00:00"}
+    ],
+}
+
+
+def test_context_pii_is_sealed_at_rest(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(sealed.KEY_FILE_ENV, str(tmp_path / "secrets" / "data.key"))
+    vault = Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key")
+    evidence_id = _confirmed_evidence(store, vault, CONTEXT)
+    with store.engine.connect() as conn:
+        raw = " ".join(
+            str(value)
+            for query in ("SELECT context FROM review_items", "SELECT context FROM evidence")
+            for value in conn.execute(text(query)).scalars()
+        )
+    for secret in ("user-8812", "quiet_fox", "fox.owner", "198.51.100.23"):
+        assert secret not in raw
+    assert raw.count(sealed.PREFIX) == 2
+    with store.session() as session:  # the code above the store reads them as before
+        assert session.get(Evidence, evidence_id).context["account"]["screen_name"] == "quiet_fox"
+    assert sealed.blind_index("email:a@example.org") == sealed.blind_index("email:a@example.org")
+    assert "a@example.org" not in sealed.blind_index("email:a@example.org")
+    monkeypatch.setenv(sealed.KEY_FILE_ENV, str(tmp_path / "secrets" / "another.key"))
+    with store.session() as session, pytest.raises(sealed.SealedDataError, match="another data key"):
+        session.get(Evidence, evidence_id)
+
+
+@pytest.fixture
+def custody(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Store, Vault, int]:
+    monkeypatch.setenv(anchor.KEY_ENV, str(tmp_path / "secrets" / "audit.key"))
+    vault = Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key")
+    evidence_id = _confirmed_evidence(store, vault, {})
+    admin = key_holder(store, "ada", "admin")[1]
+    for _ in range(3):
+        with store.transaction() as tx:
+            vault.read(tx, evidence_id, admin)
+    with store.session() as session:
+        assert custody_problem(session, evidence_id) is None
+    with store.engine.begin() as conn:
+        if store.dialect == "sqlite":
+            conn.execute(text("DROP TRIGGER custody_events_no_update"))
+            conn.execute(text("DROP TRIGGER custody_events_no_delete"))
+        else:
+            conn.execute(text("DROP TRIGGER custody_events_append_only ON custody_events"))
+    return store, vault, evidence_id
+
+
+def _custody_problem(store: Store, evidence_id: int) -> str | None:
+    with store.session() as session:
+        return custody_problem(session, evidence_id)
+
+
+def test_a_recomputed_custody_trail_is_detected(custody: tuple[Store, Vault, int]) -> None:
+    store, _, evidence_id = custody
+    with store.engine.begin() as conn:  # drop one access and recompute the chain, as a DB writer could
+        rows = conn.execute(
+            text("SELECT id, action, actor, at, detail FROM custody_events ORDER BY id")
+        ).all()
+        conn.execute(text("DELETE FROM custody_events WHERE id = :i"), {"i": rows[2][0]})
+        prev = conn.execute(text("SELECT sha256 FROM evidence")).scalar()
+        for row_id, action, actor, at, detail in (r for r in rows if r[0] != rows[2][0]):
+            moment = at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+            payload = json.dumps(
+                [
+                    prev,
+                    action,
+                    actor,
+                    aware(moment).astimezone(UTC).isoformat(),
+                    json.loads(detail) if isinstance(detail, str) else detail,
+                ],
+                sort_keys=True,
+                default=str,
+            )
+            prev = hashlib.sha256(payload.encode()).hexdigest()
+            conn.execute(
+                text("UPDATE custody_events SET chain_hash = :h WHERE id = :i"), {"h": prev, "i": row_id}
+            )
+    assert "MAC does not match" in (_custody_problem(store, evidence_id) or "")
+
+
+def test_a_custody_trail_cut_short_or_stripped_is_detected(custody: tuple[Store, Vault, int]) -> None:
+    store, _, evidence_id = custody
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM custody_events WHERE id = (SELECT MAX(id) FROM custody_events)"))
+    assert "named in the audit log are gone" in (_custody_problem(store, evidence_id) or "")
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE custody_events SET mac = NULL WHERE id > (SELECT MIN(id) FROM custody_events)")
+        )
+    assert "MAC missing" in (_custody_problem(store, evidence_id) or "")

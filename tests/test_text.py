@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import random
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -206,3 +207,77 @@ def test_cli_train_eval_classify(corpus: dict[str, Path], tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     verdicts = json.loads(result.output)
     assert [v["flagged"] for v in verdicts] == [True, False]
+
+
+_CYRILLIC_NAMES = {
+    "a": "A",
+    "e": "IE",
+    "o": "O",
+    "p": "ER",
+    "c": "ES",
+    "x": "HA",
+    "y": "U",
+    "i": "BYELORUSSIAN-UKRAINIAN I",
+    "s": "DZE",
+    "j": "JE",
+    "h": "SHHA",
+}
+CYRILLIC = str.maketrans(
+    {k: unicodedata.lookup(f"CYRILLIC SMALL LETTER {v}") for k, v in _CYRILLIC_NAMES.items()}
+)
+
+
+def _small_capital(c: str) -> str:
+    try:
+        return unicodedata.lookup(f"LATIN LETTER SMALL CAPITAL {c.upper()}")
+    except KeyError:
+        return c
+
+
+UNICODE_TRICKS = {
+    "zero-width space": lambda w: "\u200b".join(w),
+    "zero-width joiner": lambda w: w[:2] + "\u200d" + w[2:],
+    "soft hyphen": lambda w: "\u00ad".join(w),
+    "cyrillic look-alikes": lambda w: w.translate(CYRILLIC),
+    "circled letters": lambda w: "".join(chr(0x24D0 + ord(c) - 97) for c in w),
+    "negative squared letters": lambda w: "".join(chr(0x1F170 + ord(c) - 97) for c in w),
+    "fullwidth letters": lambda w: "".join(chr(0xFF41 + ord(c) - 97) for c in w),
+    "small capitals": lambda w: "".join(_small_capital(c) for c in w),
+    "bold mathematical": lambda w: "".join(chr(0x1D41A + ord(c) - 97) for c in w),
+}
+
+
+@pytest.mark.parametrize("trick", sorted(UNICODE_TRICKS))
+def test_every_term_survives_every_unicode_trick(trick: str) -> None:
+    for word in GARDEN + COOKING:
+        disguised = UNICODE_TRICKS[trick](word)
+        assert disguised != word
+        assert normalize(f"{disguised}_tips.avi") == f"{word} tips avi", (trick, disguised)
+
+
+def test_unicode_tricks_turn_a_blind_model_back_into_a_seeing_one(corpus: dict[str, Path]) -> None:
+    model, _ = fn.train(corpus["train"], positive="garden")
+    for trick, disguise in UNICODE_TRICKS.items():
+        names = [f"{disguise(w)}_{disguise(e)}" for w in GARDEN for e in ("guide", "video")]
+        flagged = sum(v.flagged for v in fn.classify(model, names, explain=0))
+        assert flagged / len(names) >= 0.9, trick
+
+
+def test_letter_spaced_runs_keep_their_word_boundaries() -> None:
+    assert normalize("s.e.c.r.e.t g.a.r.d.e.n") == "secret garden"
+    assert normalize("s-e-c-r-e-t_g.a.r.d.e.n") == "secret garden"
+
+
+def test_genuine_words_of_other_scripts_are_left_alone() -> None:
+    assert normalize("привет мир") == "привет мир"
+    assert normalize("καλημέρα") == "καλημερα"
+    assert normalize("Straße") == "strasse"
+
+
+def test_held_out_words_are_reported_beside_held_out_rows(corpus: dict[str, Path]) -> None:
+    """Honest evaluation: with whole words held out, the topic words themselves are unseen, and a
+    character n-gram model cannot know that "orchard" is about gardens. The word folds say so."""
+    result = fn.evaluate_held_out_words(corpus["train"], positive="garden")
+    assert result.rows.f1 > 0.95
+    assert result.words.positives + result.words.negatives >= 300  # every row is scored at least once
+    assert result.words.recall < result.rows.recall  # an unseen word in a name costs recall

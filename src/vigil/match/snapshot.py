@@ -18,14 +18,19 @@ import numpy as np
 
 from vigil.match.pdq_index import FLAT_LIMIT, FlatIndex, MultiIndexHash, PdqIndex
 from vigil.store.db import Store
-from vigil.store.repo import lists
+from vigil.store.repo import generations, lists
 
 POINTER = "CURRENT"
 KEEP = 3
 
 
-def write(store: Store, folder: Path, flat_limit: int = FLAT_LIMIT) -> Path:
-    """Build from the store's known PDQ entries; returns the new version's folder."""
+def write(store: Store, folder: Path, flat_limit: int = FLAT_LIMIT, *, generation: int | None = None) -> Path:
+    """Build from the store's known PDQ entries; returns the new version's folder. `generation` is
+    the store's list generation read before the entries (so the snapshot is never labelled newer
+    than its content)."""
+    if generation is None:
+        with store.session() as session:
+            generation = generations.current(session)[0]
     ids, codes = lists.pdq_codes(store)
     version = folder / f"v{time.time_ns()}"
     version.mkdir(parents=True)
@@ -35,7 +40,8 @@ def write(store: Store, folder: Path, flat_limit: int = FLAT_LIMIT) -> Path:
     if kind == "mih":
         for name, array in MultiIndexHash(codes).arrays().items():
             np.save(version / f"mih_{name}.npy", array)
-    (version / "meta.json").write_text(json.dumps({"kind": kind, "entries": len(ids)}))
+    meta = {"kind": kind, "entries": len(ids), "generation": generation}
+    (version / "meta.json").write_text(json.dumps(meta))
     pointer = folder / f".{POINTER}.tmp"
     pointer.write_text(version.name)
     os.replace(pointer, folder / POINTER)
@@ -47,6 +53,14 @@ def write(store: Store, folder: Path, flat_limit: int = FLAT_LIMIT) -> Path:
 def current(folder: Path) -> Path | None:
     pointer = folder / POINTER
     return folder / pointer.read_text().strip() if pointer.exists() else None
+
+
+def generation_of(folder: Path) -> int:
+    """The list generation the live snapshot was built from (-1 when there is none)."""
+    version = current(folder)
+    if version is None or not (version / "meta.json").exists():
+        return -1
+    return int(json.loads((version / "meta.json").read_text()).get("generation", -1))
 
 
 def load(folder: Path) -> tuple[np.ndarray, PdqIndex]:

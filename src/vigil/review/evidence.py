@@ -37,7 +37,7 @@ from vigil.core.clock import aware, utcnow
 from vigil.core.errors import Forbidden, NotFound, VigilError
 from vigil.media.archives import read_item
 from vigil.media.walk import ItemRef, resolve_label
-from vigil.store import audit
+from vigil.store import anchor, audit
 from vigil.store.db import Tx
 from vigil.store.models import CustodyEvent, Evidence, ReviewItem
 from vigil.store.repo import evidence as repo
@@ -179,8 +179,10 @@ class Vault:
         )
         session.add(evidence)
         session.flush()
-        self._custody(session, evidence, "preserved", actor, {"review_item": item.id})
-        audit.record(session, actor, "evidence.preserve", f"evidence:{evidence.id}", {"sha256": digest})
+        custody = self._custody(session, evidence, "preserved", actor, {"review_item": item.id})
+        audit.record(
+            session, actor, "evidence.preserve", f"evidence:{evidence.id}", {"sha256": digest, **custody}
+        )
         return evidence
 
     def content(self, item: ReviewItem) -> bytes | None:
@@ -197,11 +199,14 @@ class Vault:
 
     def _custody(
         self, session: Tx, evidence: Evidence, action: str, actor: Actor, detail: dict[str, Any]
-    ) -> None:
+    ) -> dict[str, Any]:
+        """Append a custody event; returns what the matching audit event must carry (its chain
+        hash), so the anchored audit log vouches for the custody trail's length and content."""
         last = repo.last_custody(session, evidence.id)
         prev = last.chain_hash if last else evidence.sha256
         at = utcnow()
-        payload = json.dumps([prev, action, actor.label, _iso(at), detail], sort_keys=True, default=str)
+        digest = _custody_hash(prev, action, actor.label, at, detail)
+        secret = anchor.key()
         session.add(
             CustodyEvent(
                 evidence_id=evidence.id,
@@ -209,10 +214,12 @@ class Vault:
                 actor=actor.label,
                 at=at,
                 detail=detail,
-                chain_hash=hashlib.sha256(payload.encode()).hexdigest(),
+                chain_hash=digest,
+                mac=anchor.mac(secret, f"custody:{digest}") if secret else None,
             )
         )
         session.flush()
+        return {"custody": digest}
 
     # -- access and deletion -------------------------------------------------------------------
     def read(self, session: Tx, evidence_id: int, actor: Actor) -> bytes:
@@ -233,8 +240,8 @@ class Vault:
             ) from None
         if hashlib.sha256(data).hexdigest() != evidence.sha256:
             raise EvidenceError("evidence content does not match its recorded hash")
-        self._custody(session, evidence, "accessed", actor, {})
-        audit.record(session, actor, "evidence.read", f"evidence:{evidence_id}")
+        custody = self._custody(session, evidence, "accessed", actor, {})
+        audit.record(session, actor, "evidence.read", f"evidence:{evidence_id}", custody)
         return data
 
     def delete(self, session: Tx, evidence_id: int, actor: Actor) -> None:
@@ -251,8 +258,8 @@ class Vault:
             raise EvidenceError(f"evidence {evidence_id} cannot be deleted: {reason}")
         (self.folder / evidence.blob).unlink(missing_ok=True)
         evidence.deleted_at = utcnow()
-        self._custody(session, evidence, "deleted", actor, {})
-        audit.record(session, actor, "evidence.delete", f"evidence:{evidence_id}")
+        custody = self._custody(session, evidence, "deleted", actor, {})
+        audit.record(session, actor, "evidence.delete", f"evidence:{evidence_id}", custody)
 
     def release_hold(self, session: Tx, evidence_id: int, actor: Actor, reason: str) -> None:
         if actor.role not in (Role.ADMIN, Role.OPERATOR):
@@ -261,22 +268,57 @@ class Vault:
         if evidence is None:
             raise NotFound(f"no evidence {evidence_id}")
         evidence.legal_hold = False
-        self._custody(session, evidence, "hold_released", actor, {"reason": reason})
-        audit.record(session, actor, "evidence.release_hold", f"evidence:{evidence_id}", {"reason": reason})
+        custody = self._custody(session, evidence, "hold_released", actor, {"reason": reason})
+        audit.record(
+            session, actor, "evidence.release_hold", f"evidence:{evidence_id}", {"reason": reason, **custody}
+        )
 
     def verify_custody(self, session: Tx, evidence_id: int) -> bool:
-        evidence = session.get(Evidence, evidence_id)
-        if evidence is None:
-            return False
-        prev = evidence.sha256
-        for event in repo.custody(session, evidence_id):
-            payload = json.dumps(
-                [prev, event.action, event.actor, _iso(event.at), event.detail], sort_keys=True, default=str
-            )
-            if hashlib.sha256(payload.encode()).hexdigest() != event.chain_hash:
-                return False
-            prev = event.chain_hash
-        return True
+        return custody_problem(session, evidence_id) is None
+
+
+CUSTODY_ACTIONS = ("evidence.preserve", "evidence.read", "evidence.delete", "evidence.release_hold")
+
+
+def custody_problem(session: Tx, evidence_id: int) -> str | None:
+    """Why the custody trail of this evidence cannot be trusted, or None when it holds.
+
+    The chain shows edits by anyone who did not recompute it; with the audit key configured each
+    event's MAC shows a recomputed chain; and the audit log (itself MACed and checkpointed outside
+    the database) names the custody hash of every custody event, so a trail cut short or rewritten
+    with valid-looking hashes contradicts it."""
+    evidence = session.get(Evidence, evidence_id)
+    if evidence is None:
+        return f"no evidence {evidence_id}"
+    secret = anchor.key()
+    prev, signed, hashes = evidence.sha256, False, []
+    for number, event in enumerate(repo.custody(session, evidence_id), start=1):
+        where = f"custody event {number} ({event.action})"
+        if _custody_hash(prev, event.action, event.actor, event.at, event.detail) != event.chain_hash:
+            return f"{where} does not match its hash"
+        if secret is not None:
+            if event.mac is not None:
+                signed = True
+                if not hmac.compare_digest(event.mac, anchor.mac(secret, f"custody:{event.chain_hash}")):
+                    return f"{where}: MAC does not match (rewritten without the audit key)"
+            elif signed:
+                return f"{where}: MAC missing after signing began"
+        prev = event.chain_hash
+        hashes.append(event.chain_hash)
+    vouched = [
+        str(detail["custody"])
+        for event in audit.events_on(session, f"evidence:{evidence_id}", CUSTODY_ACTIONS)
+        if "custody" in (detail := audit.detail_of(event))
+    ]
+    missing = [digest for digest in vouched if digest not in hashes]
+    if missing:
+        return f"{len(missing)} custody event(s) named in the audit log are gone from the trail"
+    return None
+
+
+def _custody_hash(prev: str, action: str, actor: str, at: datetime, detail: dict[str, Any]) -> str:
+    payload = json.dumps([prev, action, actor, _iso(at), detail], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _iso(moment: datetime) -> str:

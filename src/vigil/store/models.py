@@ -48,6 +48,7 @@ from vigil.core.states import (
     ScanStatus,
     SubmissionStatus,
 )
+from vigil.store.sealed import SealedJSON, SealedText
 
 __all__ = ["utcnow"]  # re-exported for callers that stamp rows
 
@@ -283,7 +284,9 @@ class ReviewItem(Base):
     reason: Mapped[dict[str, Any]] = mapped_column(
         JSON, default=dict
     )  # matches/classifier hits that raised it
-    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # uploader, IP events, account
+    context: Mapped[dict[str, Any]] = mapped_column(  # uploader, IP events, account: sealed at rest
+        SealedJSON("review_items.context"), default=dict
+    )
     required_votes: Mapped[int] = mapped_column(Integer, default=2)
     category_scheme: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(8))
@@ -317,7 +320,7 @@ class Evidence(Base):
     md5: Mapped[str] = mapped_column(String(32))
     size: Mapped[int] = mapped_column(BigInteger)
     blob: Mapped[str] = mapped_column(String(200))  # file name inside the evidence folder
-    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    context: Mapped[dict[str, Any]] = mapped_column(SealedJSON("evidence.context"), default=dict)
     legal_hold: Mapped[bool] = mapped_column(default=True)
     retain_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -335,6 +338,7 @@ class CustodyEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     chain_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str | None] = mapped_column(String(64))  # HMAC of "custody:" + chain_hash (store/anchor)
 
 
 class AuditEvent(Base):
@@ -361,7 +365,7 @@ class Submission(Base):
     status: Mapped[SubmissionStatus] = mapped_column(
         state(SubmissionStatus, "status"), default=SubmissionStatus.DRAFT
     )
-    report_xml: Mapped[str] = mapped_column(Text)
+    report_xml: Mapped[str] = mapped_column(SealedText("report_submissions.report_xml"))
     actionability: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     remote_id: Mapped[str | None] = mapped_column(String(64))
     idempotency_key: Mapped[str] = mapped_column(String(64))
@@ -587,3 +591,14 @@ class TakedownNotice(Base):
     last_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_check: Mapped[str | None] = mapped_column(String(200))
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Generation(Base):
+    """A counter bumped in the same transaction as a change that others must notice (`lists`: any
+    change to list entries), so every service process sees a list import, exchange fetch or bank
+    change made by any other process and rebuilds its index."""
+
+    __tablename__ = "generations"
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

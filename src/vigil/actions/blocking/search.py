@@ -10,10 +10,11 @@ terms inside unrelated words. The payload names matched term ids, never the term
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from vigil.core.textfold import fold
 
 LEET = str.maketrans(
     {
@@ -53,10 +54,9 @@ MESSAGES = {
 
 
 def normalise(text: str) -> str:
-    """Lowercase ASCII words separated by single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    plain = plain.translate(LEET)
+    """Lowercase words separated by single spaces, after the Unicode folding every text engine
+    shares (`vigil.core.textfold`: zero-width characters, look-alikes, enclosed letters, accents)."""
+    plain = fold(text).translate(LEET)
     return " ".join(_SEPARATORS.sub(" ", plain).split())
 
 

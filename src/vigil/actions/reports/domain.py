@@ -37,6 +37,7 @@ from vigil.store.models import ReportFile, ReviewItem, Submission
 from vigil.store.repo import evidence as evidence_repo
 from vigil.store.repo import reports as repo
 from vigil.store.repo import review as review_repo
+from vigil.store.sealed import blind_index
 
 PLACEHOLDER_REPORT_ID, PLACEHOLDER_FILE_ID = "0", "pending"  # ids the clearinghouse assigns on submit
 RESENDABLE = (*repo.EDITABLE, SubmissionStatus.FAILED, SubmissionStatus.RETRACTED)
@@ -71,7 +72,8 @@ def _may_report(actor: Actor) -> None:
 
 
 def account_key(context: dict[str, Any]) -> str | None:
-    """Who the report is about, as one key: the service's id, else screen name, else first e-mail."""
+    """Who the report is about, as one keyed digest (no plaintext identifier in the database): the
+    service's id, else screen name, else first e-mail."""
     account = context.get("account") or {}
     for kind, value in (
         ("id", context.get("uploader") or account.get("id")),
@@ -79,7 +81,7 @@ def account_key(context: dict[str, Any]) -> str | None:
         ("email", (account.get("emails") or [None])[0]),
     ):
         if value:
-            return f"{kind}:{value}"[:300]
+            return blind_index(f"{kind}:{value}")
     return None
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vigil.core.errors import VigilError
+from vigil.core.textfold import fold
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,21 @@ def load_lexicon(path: Path) -> tuple[Stage, ...]:
         raise VigilError(f"cannot load lexicon {path}: {exc}") from exc
 
 
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_LEET_IN_WORD = re.compile(r"(?<=[a-z])[013457@$]+(?=[a-z])")
+
+
+def chat_form(text: str) -> str:
+    """What phrase patterns are matched against: Unicode-folded (`vigil.core.textfold`) and with
+    leetspeak undone inside words ("d0nt t3ll any0ne" reads "dont tell anyone"); punctuation and
+    word boundaries stay, and a bare number ("13") stays a number."""
+    folded = fold(text)
+    return _LEET_IN_WORD.sub(lambda m: m.group(0).translate(_LEET), folded)
+
+
 def stage_hits(text: str, stages: tuple[Stage, ...] = STAGES) -> dict[str, list[str]]:
-    """The stages a message shows, with the phrases that showed them."""
+    """The stages a message shows, with the phrases that showed them (as folded)."""
+    text = chat_form(text)
     hits: dict[str, list[str]] = {}
     for stage in stages:
         found = [m.group(0) for p in stage.patterns for m in p.finditer(text)]

@@ -25,7 +25,7 @@ from vigil.core.errors import VigilError
 from vigil.interfaces import hma
 from vigil.interfaces.api.deps import need
 from vigil.interfaces.api.guards import Guards
-from vigil.interfaces.api.routers import audit, lists, match, reports, review, scans, ui
+from vigil.interfaces.api.routers import audit, jobs, lists, match, reports, review, scans, ui
 from vigil.interfaces.api.service import Service, ServiceConfig
 from vigil.review.evidence import Vault
 from vigil.store import audit as audit_log
@@ -73,6 +73,7 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
         match.router,
         lists.router,
         scans.router,
+        jobs.router,
         review.router,
         reports.router,
         audit.router,
@@ -131,6 +132,7 @@ def from_env() -> FastAPI:
         media_workers=int(env("VIGIL_MEDIA_WORKERS", "2")),
         rate_per_second=float(env("VIGIL_RATE", "100")),
         public_docs=env("VIGIL_PUBLIC_DOCS") == "1",
+        spool_dir=Path(env("VIGIL_SPOOL_DIR", "vigil-spool")),
     )
     evidence = Path(env("VIGIL_EVIDENCE_DIR", "vigil-evidence"))
     key_file = Path(env("VIGIL_EVIDENCE_KEY_FILE", "")) if env("VIGIL_EVIDENCE_KEY_FILE") else None

@@ -52,12 +52,6 @@ class ListStats(BaseModel):
     created_at: str
 
 
-class ImportResponse(BaseModel):
-    rows: int = Field(description="Rows read and merged")
-    new_entries: int = Field(description="Entries not on any list before")
-    rejected: list[str] = Field(description="Rows that did not parse, with place and reason")
-
-
 class IndexResponse(BaseModel):
     entries: int = Field(description="PDQ entries in the index")
     kind: str = Field(description="Index implementation: flat (brute force) or mih (multi-index hash)")
@@ -72,10 +66,19 @@ class ScanTicket(BaseModel):
     path: str
 
 
+class JobTicket(BaseModel):
+    job: int = Field(description="The job id; follow it at /v1/jobs/{job}")
+    kind: str = Field(description="scan, list_import, exchange_fetch or crawl")
+
+
 class JobOut(BaseModel):
     id: int
+    kind: str = Field(description="scan, list_import, exchange_fetch or crawl")
     status: str = Field(description="queued, running, done or failed")
-    result: dict[str, Any] | None = Field(description="For a done scan: scan_id and queued_for_review")
+    result: dict[str, Any] | None = Field(
+        description="What a done job produced: scan_id and queued_for_review for a scan; rows, "
+        "new_entries and rejected for a list import; added, removed and rejected for a fetch"
+    )
     error: str | None
     created_at: str
 

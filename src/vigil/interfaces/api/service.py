@@ -16,7 +16,7 @@ from vigil.interfaces.api.workers import MediaPool, RateLimiter
 from vigil.match.live import LiveMatcher
 from vigil.review.domain import settle_quarantine
 from vigil.review.evidence import Vault
-from vigil.store import anchor
+from vigil.store import anchor, sealed
 from vigil.store.db import Store, Tx, after_commit
 from vigil.store.models import ReviewItem
 
@@ -36,18 +36,20 @@ class ServiceConfig:
     rate_per_second: float = 100.0  # per key, on average (0: no limit)
     rate_burst: int = 500
     public_docs: bool = False  # serve /docs and /openapi.json without a key
+    spool_dir: Path = Path("vigil-spool")  # uploaded list files wait here for `vigil worker`
+    index_check_every: float = 1.0  # seconds between looks at the store's list generation
 
 
 class Service:
     def __init__(self, store: Store, vault: Vault, config: ServiceConfig) -> None:
         self.store, self.vault, self.config = store, vault, config
-        self.matchers = LiveMatcher(store, config.index_dir)
+        self.matchers = LiveMatcher(store, config.index_dir, check_every=config.index_check_every)
         self.media = MediaPool(config.media_workers, config.media_backlog, max_pixels=config.media_max_pixels)
         self.rate = RateLimiter(config.rate_per_second, config.rate_burst)
 
     def protected_paths(self) -> list[Path]:
         """The service's own files: never scanned (its database, vault, keys, index, audit anchor)."""
-        paths = [*self.store.local_files(), self.vault.folder, *self.vault.key_files]
+        paths = [*self.store.local_files(), self.vault.folder, *self.vault.key_files, sealed.key_file()]
         paths += [p for p in (self.config.index_dir, anchor.anchor_path()) if p is not None]
         if key := os.environ.get(anchor.KEY_ENV):
             paths.append(Path(key))

@@ -178,9 +178,13 @@ def serve(
     media_workers: Annotated[int, typer.Option(help="Processes hashing uploaded media")] = 2,
     rate: Annotated[float, typer.Option(help="Requests per second per key on average (0: none)")] = 100.0,
     public_docs: Annotated[bool, typer.Option(help="Serve /docs and /openapi.json without a key")] = False,
+    spool_dir: Annotated[Path, typer.Option(help="Where uploaded list files wait for `vigil worker`")] = Path(
+        "vigil-spool"
+    ),
 ) -> None:
     """Run the HTTP service: JSON API (OpenAPI at /openapi.json for key holders) and the review UI at
-    /ui. API scans are queued; run `vigil worker` beside it to carry them out."""
+    /ui. API scans, list imports, exchange fetches and crawls are queued; run `vigil worker` beside
+    it to carry them out."""
     import os
 
     import uvicorn
@@ -203,6 +207,7 @@ def serve(
         "VIGIL_MEDIA_WORKERS": str(media_workers),
         "VIGIL_RATE": str(rate),
         "VIGIL_PUBLIC_DOCS": "1" if public_docs else "",
+        "VIGIL_SPOOL_DIR": str(spool_dir),
     }
     os.environ.update({k: v for k, v in settings.items() if v})
     if index_dir is not None:

@@ -64,6 +64,28 @@ def filenames_eval(
     console.print(table)
 
 
+@filenames_app.command("holdout")
+def filenames_holdout(
+    csv_path: Annotated[Path, typer.Argument(help="Labelled CSV text,label")],
+    positive: Annotated[str, typer.Option(help="Label value the model should find")] = "1",
+    folds: Annotated[int, typer.Option(help="Word folds")] = 5,
+) -> None:
+    """How a model trained on this CSV does on words it never saw (whole words held out), beside
+    ordinary row-held-out cross-validation. The gap is what new slang or series names will cost."""
+    from vigil.intel.text import filenames as fn
+
+    result = fn.evaluate_held_out_words(csv_path, positive=positive, folds=folds)
+    table = Table("held out", "precision", "recall", "F1", "positives", "negatives")
+    for name, metrics in (("rows", result.rows), (f"words ({result.folds} folds)", result.words)):
+        table.add_row(
+            name,
+            *(f"{getattr(metrics, k):.3f}" for k in ("precision", "recall", "f1")),
+            str(metrics.positives),
+            str(metrics.negatives),
+        )
+    console.print(table)
+
+
 @filenames_app.command("classify")
 def filenames_classify(
     model: ModelOption,

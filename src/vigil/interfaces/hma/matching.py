@@ -124,12 +124,20 @@ async def compare(request: Request) -> dict[str, Any]:
 
 @router.get("/m/index/status")
 def index_status(request: Request, signal_type: str | None = None) -> dict[str, Any]:
-    """Per signal type: whether an index is present, when it was built, and its size."""
+    """Per signal type: whether an index is present, when the index now serving was built, and its
+    size. `built_to` is the real build time (HMA's field); a Vigil extra, `stale`, says whether the
+    lists changed since (the service then rebuilds on its next match)."""
     who(request, Permission.MATCH)
     names = [signal_type] if signal_type else SIGNALS.names()
-    store = get_service(request).store
+    service = get_service(request)
+    state = service.matchers.status()
     out = {}
     for name in names:
-        size = lists.count_known(store, common.signal_type(name).hash_type)
-        out[name] = {"present": True, "built_to": int(time.time()), "size": size}
+        size = lists.count_known(service.store, common.signal_type(name).hash_type)
+        out[name] = {
+            "present": True,
+            "built_to": int(state.built_at.timestamp()),
+            "size": size,
+            "stale": state.stale,
+        }
     return out

@@ -32,7 +32,7 @@ from vigil.media.walk import ItemRef, Listed, walk
 from vigil.signals.compute import FileSignals
 from vigil.signals.items import HashSettings
 from vigil.sources.scan.pool import PoolSettings, Unit, WorkerPool
-from vigil.store import audit
+from vigil.store import audit, sealed
 from vigil.store.db import Store
 from vigil.store.models import Scan, ScanItem
 from vigil.store.repo import scans as repo
@@ -172,7 +172,8 @@ def run_scan(
         raise NotFound(f"{root} does not exist")
     scan_id, done = start_or_resume(store, actor, root, options, resume)
     matcher = Matcher(store, options.match)
-    protected = tuple(os.path.realpath(str(p)) for p in (*options.protected, *store.local_files()))
+    own = (*store.local_files(), sealed.key_file())  # never read: the database and the data key
+    protected = tuple(os.path.realpath(str(p)) for p in (*options.protected, *own))
     walker, heartbeat = _Walker(root, done, protected), _Heartbeat(store, scan_id)
     walker.start()
     heartbeat.start()

@@ -18,6 +18,7 @@ from vigil.core.errors import Conflict, InvalidInput, NotFound
 from vigil.core.states import ImportStatus, ListPurpose
 from vigil.store.db import Store, Tx
 from vigil.store.models import Entry, EntrySource, HashList, ListImport, VideoFrame, import_rows
+from vigil.store.repo import generations
 
 IN_CHUNK = 900  # values per IN (...) list: below SQLite's host-parameter limit
 _INSERTS: dict[str, Callable[[Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
@@ -246,6 +247,7 @@ def publish(tx: Tx, import_id: int, list_id: int, rejected: int) -> tuple[int, i
             finished_at=now,
         )
     )
+    generations.bump(tx)
     return staged, new_entries
 
 
@@ -253,6 +255,7 @@ def delete_list(tx: Tx, hash_list: HashList) -> None:
     """A list and every source row of it (entry_sources has no foreign key to cascade)."""
     tx.execute(delete(EntrySource).where(EntrySource.list_id == hash_list.id))
     tx.delete(hash_list)
+    generations.bump(tx)
 
 
 def _publish_frames(tx: Tx, import_id: int) -> None:
@@ -496,4 +499,6 @@ def remove_entries(tx: Tx, list_id: int, entry_ids: Iterable[int]) -> int:
             delete(EntrySource).where(EntrySource.list_id == list_id, EntrySource.entry_id.in_(chunk))
         )
         removed += int(getattr(result, "rowcount", 0) or 0)
+    if removed:
+        generations.bump(tx)
     return removed

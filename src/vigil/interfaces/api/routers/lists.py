@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import secrets
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -12,10 +14,13 @@ from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import Response
 
 from vigil.core.actor import Actor, Permission
+from vigil.core.errors import InvalidInput
+from vigil.core.states import ListPurpose
 from vigil.interfaces.api.deps import ServiceDep, need
-from vigil.interfaces.api.schemas import ImportResponse, IndexResponse, ListStats
+from vigil.interfaces.api.schemas import IndexResponse, JobTicket, ListStats
 from vigil.lists import domain as lists
 from vigil.lists.formats import FORMATS
+from vigil.sources import jobs
 from vigil.store import audit
 
 router = APIRouter(tags=["lists"])
@@ -27,7 +32,7 @@ def get_lists(who: Annotated[Actor, need(Permission.MATCH)], service: ServiceDep
     return [ListStats.model_validate(row) for row in lists.stats(service.store)]
 
 
-@router.post("/v1/lists/{name}/import")
+@router.post("/v1/lists/{name}/import", status_code=202)
 def import_list(
     name: str,
     who: Annotated[Actor, need(Permission.LISTS)],
@@ -35,18 +40,21 @@ def import_list(
     file: UploadFile = File(...),
     fmt: Annotated[str, Form(alias="format")] = "csv",
     purpose: Annotated[str, Form()] = "known",
-) -> ImportResponse:
-    """Import a list file (audited); the matching index is rebuilt and swapped in afterwards."""
-    reader = FORMATS.get(fmt)
-    suffix = Path(file.filename or "list").suffix
-    with tempfile.NamedTemporaryFile(suffix=suffix) as handle:
-        handle.write(file.file.read())
-        handle.flush()
-        result = lists.import_rows(service.store, who, name, reader.read(Path(handle.name)), purpose=purpose)
-    service.matchers.rebuild()
-    return ImportResponse(
-        rows=result.rows, new_entries=result.new_entries, rejected=[str(e) for e in result.errors]
-    )
+) -> JobTicket:
+    """Queue the import of a list file for `vigil worker` (202 with the job id; follow it at
+    /v1/jobs/{id}). The upload is spooled to disk in chunks, never held in memory; the import is
+    staged and published in one transaction, and the service's index picks it up by itself."""
+    FORMATS.get(fmt)  # an unknown format is refused now, not in the worker
+    if purpose not in {p.value for p in ListPurpose}:
+        known = ", ".join(p.value for p in ListPurpose)
+        raise InvalidInput(f"unknown list purpose {purpose!r} (known: {known})")
+    service.config.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    suffix = Path(file.filename or "list").suffix[:16]
+    spooled = service.config.spool_dir / f"import-{secrets.token_hex(12)}{suffix}"
+    with spooled.open("wb") as handle:
+        shutil.copyfileobj(file.file, handle, 1 << 20)
+    params = {"list": name, "format": fmt, "purpose": purpose, "file": str(spooled.resolve())}
+    return JobTicket(job=jobs.queue(service.store, who, jobs.LIST_IMPORT, params), kind=jobs.LIST_IMPORT)
 
 
 @router.get("/v1/lists/{name}/export")

@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter
 
 from vigil.core.actor import Actor, Permission
+from vigil.core.errors import NotFound
 from vigil.interfaces.api.deps import ServiceDep, need
+from vigil.interfaces.api.routers.jobs import job_out
 from vigil.interfaces.api.schemas import JobOut, ScanRequest, ScanRow, ScanTicket
 from vigil.sources import jobs
 from vigil.sources.scan.report import effective_status
@@ -32,13 +34,9 @@ def start_scan(
 def scan_job(job_id: int, who: Annotated[Actor, need(Permission.SCAN)], service: ServiceDep) -> JobOut:
     """A queued scan: queued, running, done (with its scan id) or failed (with the reason)."""
     job = jobs.status(service.store, job_id)
-    return JobOut(
-        id=job.id,
-        status=job.status.value,
-        result=job.result,
-        error=job.error,
-        created_at=job.created_at.isoformat(),
-    )
+    if job.kind != jobs.SCAN:
+        raise NotFound(f"job {job_id} is not a scan; see /v1/jobs/{job_id}")
+    return job_out(job)
 
 
 @router.get("")

@@ -1,0 +1,30 @@
+"""Generation counters: how a change in one process becomes visible to every other (see models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+
+from vigil.core.clock import utcnow
+from vigil.store.db import Tx
+from vigil.store.models import Generation
+
+LISTS = "lists"  # bumped by every change to list entries (imports, removals, deleted lists)
+
+
+def bump(tx: Tx, name: str = LISTS) -> None:
+    """Count one more change, in the caller's transaction (committed or rolled back with it)."""
+    now = utcnow()
+    changed = tx.execute(
+        update(Generation).where(Generation.name == name).values(value=Generation.value + 1, changed_at=now)
+    )
+    if not getattr(changed, "rowcount", 0):
+        tx.add(Generation(name=name, value=1, changed_at=now))
+        tx.flush()
+
+
+def current(tx: Tx, name: str = LISTS) -> tuple[int, datetime | None]:
+    """The counter and when it last moved (0 and None before any change)."""
+    row = tx.get(Generation, name)
+    return (row.value, row.changed_at) if row else (0, None)
