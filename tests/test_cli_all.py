@@ -173,6 +173,8 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
     model = tmp_path / "names.json"
     cli("text", "filenames", "train", str(labelled), "--model", str(model), "--positive", "garden", db=False)
     assert "precision" in cli("text", "filenames", "eval", str(labelled), "--model", str(model), db=False)
+    held_out = cli("text", "filenames", "holdout", str(labelled), "--positive", "garden", db=False)
+    assert "words (5 folds)" in held_out
     assert "review" in cli(
         "text", "filenames", "classify", "--model", str(model), "rose_garden_tour", db=False
     )
@@ -226,6 +228,11 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
     p2p = write_observations(tmp_path / "obs.csv", 3000, seed=2)
     cli("lists", "import", str(_p2p_list(tmp_path, p2p)), "--name", "p2p", "--actor", "alice")
     cli("p2p", "rank", str(tmp_path / "obs.csv"), "--export", str(tmp_path / "top.jsonl"), "--actor", "bob")
+    with monkeypatch.context() as config:  # only here: the data key's default place follows it too
+        config.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+        columns = "time=timestamp,ip=ip,port=port,client_id=client_id,infohash=infohash"
+        assert "saved" in cli("p2p", "profile", "save", "mine", "--columns", columns, db=False)
+        assert '"client_id": "client_id"' in cli("p2p", "profile", "show", "mine", db=False)
 
     # exchanges
     feed = tmp_path / "feed.txt"

@@ -265,3 +265,25 @@ def test_fetches_and_crawls_are_queued_and_a_failure_keeps_its_reason(api) -> No
         assert job["status"] == "failed" and word in job["error"]
     assert client.get(f"/v1/jobs/{fetch.json()['job']}", headers=keys["reviewer"]).status_code == 403
     assert client.get("/v1/jobs/12345", headers=keys["admin"]).status_code == 404
+
+
+def test_the_multi_worker_listener_is_tcp_so_replies_are_not_held_by_nagle() -> None:
+    """uvicorn's own multi-worker socket has protocol 0, so asyncio leaves Nagle on (uvicorn issue
+    3149) and every keep-alive reply waits ~40 ms; `vigil serve` binds it as TCP."""
+    import socket
+
+    from vigil.interfaces.api.serving import _TcpConfig
+
+    sock = _TcpConfig(
+        "vigil.interfaces.api.app:from_env", factory=True, host="127.0.0.1", port=0
+    ).bind_socket()
+    try:
+        assert sock.proto == socket.IPPROTO_TCP and sock.get_inheritable()
+        sock.listen()
+        with socket.create_connection(sock.getsockname()) as client:
+            accepted, _ = sock.accept()
+            with accepted:
+                assert accepted.proto == socket.IPPROTO_TCP  # what asyncio checks before TCP_NODELAY
+                assert client.fileno() > 0
+    finally:
+        sock.close()

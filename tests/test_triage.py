@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import csv
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from vigil.actions.reports.cybertip import (
 )
 from vigil.interfaces.cli.main import app
 from vigil.sources.triage.assess import FileStatus
-from vigil.sources.triage.intake import parse_json, read_bundles
+from vigil.sources.triage.intake import localise, parse_json, read_bundles
 from vigil.sources.triage.ipinfo import RangeTable, load_ranges, shared_ranges
 from vigil.sources.triage.linking import LinkConfig, link_reports, pair_scores
 from vigil.sources.triage.model import IncomingReport, ReportFile
@@ -273,3 +274,118 @@ def test_hash_type_btih_is_a_list_type() -> None:
 def test_report_file_dataclass_is_hashable_by_value() -> None:
     f = ReportFile("a", {"md5": "0" * 32}, False, False)
     assert f == ReportFile("a", {"md5": "0" * 32}, False, False)
+
+
+def test_linking_holds_under_real_data_noise() -> None:
+    """Issue 22's noise together: carrier NAT, memes, identifier variants, placeholders, repeated
+    numeric ids, naive local times. Typos are suggested, not linked; confirming them restores recall."""
+    from datetime import timezone
+
+    from vigil.testing.synth.triage import NAIVE_ESP
+
+    data = generate_reports(10_000, seed=1, hard=True)
+    bundles = [json.dumps(b).encode() for b in data.bundles]
+    zones = {NAIVE_ESP: timezone(timedelta(hours=-8))}
+    reports = [localise(parse_json(b, "hard"), zones) for b in bundles]
+    linked = link_reports(reports, RangeTable().freeze())
+    case_of = linked.case_of()
+    scores = pair_scores([case_of[i] for i in range(len(reports))], data.truth)
+    assert scores.precision >= 0.95 and scores.recall >= 0.9, scores
+    false = [len(c) for c in linked.cases if len({data.truth[i] for i in c}) > 1]
+    assert max(false, default=0) <= 2 * max(collections.Counter(data.truth).values())
+    assert len(linked.shared_ips) >= 60  # the carrier pool was found from the data alone
+    correct = sum(data.truth[s.a] == data.truth[s.b] for s in linked.suggested)
+    assert correct >= 200 and correct / len(linked.suggested) >= 0.5
+    naive = [localise(parse_json(b, "hard"), {}) for b in bundles]
+    careless = link_reports(naive, RangeTable().freeze()).case_of()
+    assert pair_scores([careless[i] for i in range(len(naive))], data.truth).recall < scores.recall - 0.1
+
+
+def _report(rid: str, esp: str = "chatapp", **reported: object) -> IncomingReport:
+    bundle = _json_bundle(rid, esp=esp, reported=reported, files=[])
+    return parse_json(json.dumps(bundle).encode(), rid)
+
+
+def test_identifier_variants_link_and_placeholders_never_do() -> None:
+    reports = [
+        _report("a", emails=["Jo.Doe+pics@GoogleMail.com"], accounts=["[deleted]"]),
+        _report("b", emails=[" jodoe@gmail.com "], accounts=["0"]),
+        _report("c", accounts=["4711"]),
+        _report("d", esp="photoshare", accounts=["4711"]),  # the same number on another service
+        _report("e", accounts=[" 4711 "]),
+        _report("f", emails=["unknown@mail.example"], accounts=["deleted"]),
+    ]
+    case_of = link_reports(reports).case_of()
+    assert case_of[0] == case_of[1] and case_of[2] == case_of[4]
+    assert len({case_of[0], case_of[2], case_of[3], case_of[5]}) == 4
+
+
+def test_typos_are_suggested_and_sequential_ids_are_not() -> None:
+    reports = [
+        _report("a", emails=["river.stone@mail.example"]),
+        _report("b", emails=["rivr.stone@mail.example"]),
+        _report("c", accounts=["user10234"]),
+        _report("d", accounts=["user10235"]),
+    ]
+    linked = link_reports(reports)
+    assert len(linked.cases) == 4
+    assert [(s.a, s.b) for s in linked.suggested] == [(0, 1)]
+    assert "one character apart" in linked.suggested[0].reason
+
+
+def test_a_carrier_nat_address_links_only_through_its_source_port() -> None:
+    base = datetime(2026, 3, 1, tzinfo=UTC)
+    reports = []
+    for day in range(12):  # a different subscriber every day behind one public address
+        at = (base + timedelta(days=day)).isoformat()
+        reports.append(
+            _report(f"n{day}", ipEvents=[{"ip": "192.0.2.7", "port": 40000 + day, "dateTime": at}])
+        )
+    later = (base + timedelta(days=3, minutes=20)).isoformat()
+    reports.append(_report("same", ipEvents=[{"ip": "192.0.2.7", "port": 40003, "dateTime": later}]))
+    linked = link_reports(reports)
+    assert linked.shared_ips == {"192.0.2.7"}
+    case_of = linked.case_of()
+    assert case_of[3] == case_of[12] and len(linked.cases) == 12
+    assert any("port 40003" in link.reason for link in linked.links)
+
+
+def test_a_file_flagged_as_meme_anywhere_never_links() -> None:
+    meme = {"sha256": "c" * 64, "attached": False}
+    bundles = [
+        _json_bundle("a", files=[{**meme, "annotations": ["potentialMeme"]}]),
+        _json_bundle("b", reported={"accounts": ["x1"]}, files=[meme]),
+        _json_bundle("c", reported={"accounts": ["y1"]}, files=[meme]),
+    ]
+    reports = [parse_json(json.dumps(b).encode(), str(b["reportId"])) for b in bundles]
+    assert len(link_reports(reports).cases) == 3
+
+
+def test_times_without_an_offset_are_read_in_their_services_zone(tmp_path: Path) -> None:
+    bundle = _json_bundle("z", esp="videosite", incident={"dateTime": "2026-05-02T04:00:00"})
+    (tmp_path / "in.jsonl").write_text(json.dumps(bundle) + "\n")
+    from datetime import timezone
+
+    zoned = read_bundles([tmp_path / "in.jsonl"], {"videosite": timezone(timedelta(hours=-8))}).reports[0]
+    assert zoned.incident_time == datetime(2026, 5, 2, 12, 0, tzinfo=UTC) and not zoned.problems
+    plain = read_bundles([tmp_path / "in.jsonl"]).reports[0]
+    assert plain.incident_time == datetime(2026, 5, 2, 4, 0, tzinfo=UTC)
+    assert "without an offset" in plain.problems[0]
+
+
+def test_cli_import_reads_naive_times_in_the_named_zone(tmp_path: Path) -> None:
+    bundle = _json_bundle("tz", esp="videosite", incident={"dateTime": "2026-07-02T05:00:00"})
+    (tmp_path / "in.jsonl").write_text(json.dumps(bundle) + "\n")
+    db = ["--db", f"sqlite:///{tmp_path / 'v.db'}"]
+    bad = runner.invoke(
+        app, ["triage", "import", str(tmp_path / "in.jsonl"), "--timezone", "videosite=Mars/Base", *db]
+    )
+    assert bad.exit_code == 2 and "unknown time zone" in bad.output
+    zone = ["--timezone", "videosite=America/Los_Angeles"]
+    assert runner.invoke(app, ["triage", "import", str(tmp_path / "in.jsonl"), *zone, *db]).exit_code == 0
+    from vigil.sources.triage import casebook
+
+    store = Store(db[1])
+    reports, _ = casebook.load_reports(store)
+    store.close()
+    assert reports[0].incident_time == datetime(2026, 7, 2, 12, 0, tzinfo=UTC)  # PDT is UTC-7

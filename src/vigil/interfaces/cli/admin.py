@@ -187,8 +187,7 @@ def serve(
     it to carry them out."""
     import os
 
-    import uvicorn
-
+    from vigil.interfaces.api import serving
     from vigil.store.db import resolve_url
 
     if workers > 1 and index_dir is None:
@@ -214,12 +213,4 @@ def serve(
         from vigil.match import snapshot
 
         snapshot.write(open_store(db), index_dir)  # build once; the workers map it
-    uvicorn.run(
-        "vigil.interfaces.api.app:from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    serving.run("vigil.interfaces.api.app:from_env", host=host, port=port, workers=workers)

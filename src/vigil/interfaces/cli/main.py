@@ -13,10 +13,11 @@ from vigil.interfaces.cli.crawl import crawl_app, sites_app, takedown_app
 from vigil.interfaces.cli.exchanges import exchanges_app
 from vigil.interfaces.cli.finance import finance_app
 from vigil.interfaces.cli.lists import lists_app
+from vigil.interfaces.cli.p2p import p2p_app
 from vigil.interfaces.cli.reports import reports_app
 from vigil.interfaces.cli.scan import hash_file, report, scan
 from vigil.interfaces.cli.text import text_app
-from vigil.interfaces.cli.triage import p2p_app, triage_app
+from vigil.interfaces.cli.triage import triage_app
 from vigil.interfaces.cli.worker import worker
 
 app = App(help="Vigil: match files against known-material hash lists for human review.")

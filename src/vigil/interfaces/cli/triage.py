@@ -1,15 +1,15 @@
-"""`vigil triage ...` (incoming reports to prioritised cases) and `vigil p2p ...` (observation logs)."""
+"""`vigil triage ...`: incoming reports to prioritised cases."""
 
 from __future__ import annotations
 
-import json
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from vigil.core.errors import InvalidInput, ItemError, NotFound, VigilError
+from vigil.core.errors import ItemError, NotFound, VigilError
 from vigil.interfaces.cli.common import ActorOption, App, DbOption, console, err, open_store, operator
 
 if TYPE_CHECKING:
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from vigil.store.db import Store
 
 triage_app = App(help="Incoming reports: intake, completeness, case linking, priority.")
-p2p_app = App(help="P2P observation logs: list matching and top distributors.")
 GeoOption = Annotated[Path | None, typer.Option(help="GeoIP/ASN ranges CSV (network,country,asn,...)")]
 SharedOption = Annotated[Path | None, typer.Option(help="VPN/hosting ranges CSV (network,label)")]
 
@@ -35,6 +34,10 @@ def import_(
     paths: Annotated[
         list[Path], typer.Argument(help="Bundles: .xml, .json, .jsonl (one per line) or folders")
     ],
+    timezone: Annotated[
+        list[str] | None,
+        typer.Option(help="SERVICE=ZONE: read this service's times without an offset in ZONE (* = any)"),
+    ] = None,
     actor: ActorOption = None,
     db: DbOption = None,
 ) -> None:
@@ -43,13 +46,28 @@ def import_(
     from vigil.sources.triage.intake import read_bundles
 
     who = operator(actor)
-    intake = read_bundles(paths)
+    intake = read_bundles(paths, _zones(timezone or []))
     _skipped(intake.rejected)
     count = casebook.import_reports(open_store(db), who, intake.reports, len(intake.rejected))
     console.print(
         f"{count.added} reports added, {count.already_known} already known, "
         f"{len(intake.rejected)} bundles rejected"
     )
+
+
+def _zones(pairs: list[str]) -> dict[str, tzinfo]:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    zones: dict[str, tzinfo] = {}
+    for pair in pairs:
+        service, sep, name = pair.partition("=")
+        if not sep or not service.strip():
+            raise VigilError(f"--timezone {pair!r}: write SERVICE=ZONE, e.g. videosite=America/Los_Angeles")
+        try:
+            zones[service.strip()] = ZoneInfo(name.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise VigilError(f"--timezone {pair!r}: unknown time zone {name!r}") from None
+    return zones
 
 
 def _triage(
@@ -199,54 +217,3 @@ def close(
 
     casebook.close_case(open_store(db), operator(actor), case_id, reason)
     console.print(f"case {case_id} closed")
-
-
-@p2p_app.command("rank")
-def p2p_rank(
-    log: Annotated[
-        Path, typer.Argument(help="Observation CSV: timestamp,ip,port,client_id,infohash,file_hash,file_name")
-    ],
-    by: Annotated[str, typer.Option(help="client (client id, else IP) or ip")] = "client",
-    top: Annotated[int, typer.Option(help="Hosts to show")] = 20,
-    export: Annotated[
-        Path | None, typer.Option(help="Write triage bundles (JSON lines) for the top hosts")
-    ] = None,
-    actor: ActorOption = None,
-    db: DbOption = None,
-) -> None:
-    """Match sightings against known lists and rank hosts by distinct known files shared."""
-    from vigil.sources.p2p.hosts import known_lookup, rank_hosts, to_bundle
-    from vigil.sources.p2p.observations import read_observations
-    from vigil.store import audit
-
-    if by not in ("client", "ip"):
-        raise InvalidInput("--by must be client or ip")
-    store = open_store(db)
-    problems: list[ItemError] = []
-    try:
-        ranking = rank_hosts(read_observations(log, problems), known_lookup(store), by)
-    except OSError as exc:
-        raise VigilError(f"cannot read {log}: {exc}") from None
-    _skipped(problems, "skipped")
-    table = Table("rank", "host", "known files", "known sightings", "days", "IPs", "note")
-    for rank, h in enumerate(ranking.hosts[:top], start=1):
-        note = "shared IP" if any(ip in ranking.shared_ips for ip in h.ips) else ""
-        table.add_row(
-            str(rank),
-            h.key,
-            str(len(h.known_files)),
-            str(h.known_observations),
-            str(len(h.days)),
-            str(len(h.ips)),
-            note,
-        )
-    console.print(table)
-    console.print(
-        f"{ranking.observations} sightings, {len(ranking.hosts)} hosts, "
-        f"{len(ranking.shared_ips)} IPs shared by several clients, {len(problems)} rows skipped"
-    )
-    if export:
-        chosen = [h for h in ranking.hosts[:top] if h.known_files]
-        export.write_text("".join(json.dumps(to_bundle(h)) + "\n" for h in chosen))
-        audit.log(store, operator(actor), "p2p.export", str(export), {"hosts": len(chosen)})
-        console.print(f"{len(chosen)} bundles written to {export} (import with `vigil triage import`)")

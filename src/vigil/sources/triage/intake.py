@@ -14,7 +14,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ class _Checker:
         except ValueError:
             self.bad(f"{what}: not an ISO date-time: {text[:40]!r}")
             return None
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value if value.tzinfo else value.replace(tzinfo=ASSUMED_UTC)
 
     def ip(self, text: str | None, when: str | None, port: Any, event: str) -> IpEvent | None:
         try:
@@ -125,6 +125,46 @@ class _Checker:
 REPORT_FORMATS: Registry[Callable[[bytes, str], IncomingReport]] = Registry("report format")
 
 
+class _AssumedUtc(tzinfo):
+    """UTC, for a time that came without an offset: `localise` finds and re-reads such times in
+    their source's zone."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+    def tzname(self, dt: datetime | None) -> str:
+        return "UTC (assumed)"
+
+
+ASSUMED_UTC = _AssumedUtc()
+
+
+def localise(report: IncomingReport, zones: dict[str, tzinfo]) -> IncomingReport:
+    """Times sent without an offset are read in the zone set for the report's service (`zones`,
+    by service name; "*" for any), else taken as UTC and said so in `problems`."""
+    zone = zones.get(report.esp) or zones.get("*")
+
+    def fix(moment: datetime | None) -> datetime | None:
+        if moment is None or moment.tzinfo is not ASSUMED_UTC:
+            return moment
+        if zone is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.replace(tzinfo=zone).astimezone(UTC)
+
+    naive = report.incident_time is not None and report.incident_time.tzinfo is ASSUMED_UTC
+    naive |= any(e.time is not None and e.time.tzinfo is ASSUMED_UTC for e in report.ip_events)
+    report.incident_time = fix(report.incident_time)
+    report.ip_events = [replace(e, time=fix(e.time)) for e in report.ip_events]
+    if naive and zone is None:
+        report.problems.append(
+            f"times without an offset were taken as UTC (set a time zone for service {report.esp!r})"
+        )
+    return report
+
+
 def _with_proxy(event: IpEvent | None, raw: dict[str, Any]) -> IpEvent | None:
     proxy = raw.get("possibleProxy")
     return replace(event, possible_proxy=proxy) if event is not None and isinstance(proxy, bool) else event
@@ -154,6 +194,7 @@ def parse_json(data: bytes, source: str) -> IncomingReport:
                 bool(f.get("attached", False)),
                 bool(f.get("viewed", False)),
                 f.get("category"),
+                tuple(str(a) for a in f.get("annotations", [])),  # potentialMeme, viral...
             )
             for f in raw.get("files", [])
         ]
@@ -362,11 +403,13 @@ def _units(paths: Iterable[Path]) -> Iterator[tuple[str, str, bytes]]:
             yield path.name, "xml" if path.suffix.lower() == ".xml" else "json", path.read_bytes()
 
 
-def read_bundles(paths: Iterable[Path]) -> Intake:
+def read_bundles(paths: Iterable[Path], zones: dict[str, tzinfo] | None = None) -> Intake:
+    """Every bundle under `paths`; `zones` (service name -> zone, "*" for any) reads times that
+    came without an offset in their service's local time."""
     out = Intake()
     for where, fmt, data in _units(paths):
         try:
-            out.reports.append(REPORT_FORMATS.get(fmt)(data, where))
+            out.reports.append(localise(REPORT_FORMATS.get(fmt)(data, where), zones or {}))
         except BundleError as exc:
             out.rejected.append(ItemError(where, str(exc)))
     return out

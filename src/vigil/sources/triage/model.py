@@ -122,6 +122,6 @@ class IncomingReport:
             "emails": sorted(self.emails),
             "time": self.incident_time.isoformat() if self.incident_time else None,
             "files": sorted(v for f in self.files for v in f.hashes.values()),
-            "ips": sorted(e.ip for e in self.ip_events),
+            "ips": sorted(f"{e.ip}:{e.port}@{e.time.isoformat() if e.time else ''}" for e in self.ip_events),
         }
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()

@@ -360,11 +360,25 @@ def lookup_exact(tx: Tx, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, st
             by_type[kind].add(value)
     found: dict[tuple[str, str], int] = {}
     for kind, values in by_type.items():
+        if len(values) > IN_CHUNK and _entries_of_type(tx, kind, len(values)) < len(values):
+            # Fewer entries of this type than values asked about (a P2P log's 400k info-hashes
+            # against a list of 2k): one indexed scan of the type beats hundreds of IN queries.
+            query = select(Entry.value, Entry.id).where(Entry.hash_type == kind)
+            for value, entry_id in tx.execute(query):
+                if value in values:
+                    found[(kind, value)] = entry_id
+            continue
         for chunk in chunks(sorted(values)):
             query = select(Entry.value, Entry.id).where(Entry.hash_type == kind, Entry.value.in_(chunk))
             for value, entry_id in tx.execute(query):
                 found[(kind, value)] = entry_id
     return found
+
+
+def _entries_of_type(tx: Tx, kind: str, up_to: int) -> int:
+    """How many entries of one hash type there are, counting no further than `up_to`."""
+    limited = select(Entry.id).where(Entry.hash_type == kind).limit(up_to).subquery()
+    return int(tx.scalar(select(func.count()).select_from(limited)) or 0)
 
 
 def provenance(tx: Tx, entry_ids: Iterable[int]) -> dict[int, list[Provenance]]:
