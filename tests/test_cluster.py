@@ -71,3 +71,21 @@ def test_cluster_scan_equals_embedded_scan(cluster: str, tmp_path: Path) -> None
     assert totals["items"] == 63 and totals["error"] == 1 and totals["videos"] == 1
     expected = {p.name for p in bsds_images()[:5]} | {"flipped.png"}
     assert {path.rsplit("/", 1)[-1] for path, *_ in matches} == expected
+
+
+def test_a_worker_with_a_cluster_runs_queued_scans_on_it(cluster: str, tmp_path: Path) -> None:
+    """`vigil worker --cluster` hashes the scans the API queues on the Dask cluster."""
+    from vigil.sources import jobs
+
+    folder = tmp_path / "share"
+    folder.mkdir()
+    for path in bsds_images()[:6]:
+        shutil.copy(path, folder / path.name)
+    store = fresh_store(tmp_path)
+    designate_known(store, bsds_images()[:2])
+    job_id = jobs.queue_scan(store, OPERATOR, folder, {"votes": 2})
+    done = jobs.run_next(store, cluster=cluster)
+    assert done is not None and done.id == job_id and done.status == "done", done.error if done else None
+    report = scan_report.build(store, done.result["scan_id"])
+    assert report["totals"]["items"] == 6 and done.result["queued_for_review"] == 2
+    store.close()

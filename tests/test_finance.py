@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -142,3 +142,99 @@ def test_cli_synth_scan_and_drafts(tmp_path: Path) -> None:
     assert len(list((tmp_path / "drafts").glob("str-draft-p*.txt"))) == 6
     result = runner.invoke(app, ["finance", "rules"])
     assert all(name in result.output for name, _ in FINANCE_RULES)
+
+
+def test_lawful_lookalikes_stay_below_review_and_planted_typologies_are_found() -> None:
+    """Issue 22's look-alikes (siblings' weekly allowances to one parent, night-shift workers, students'
+    top-ups, monthly remitters, other corridors, travellers) beside planted rings and the newer
+    typologies (payment apps with virtual currency; travel with third-party processors)."""
+    from vigil.testing.synth.finance import lawful_population, planted_variants
+
+    base = generate(rows=20_000, planted=30, seed=7)
+    lawful = lawful_population(1085, seed=4)
+    variants = planted_variants(30, seed=5)
+    results = assess(base.transactions + lawful.transactions + variants.transactions)
+    flagged = {a.customer for a in results if a.flagged()}
+    planted = base.planted | variants.planted
+    assert len(flagged & planted) / len(planted) >= 0.95
+    assert len(flagged & set(lawful.kind_of)) / len(lawful.kind_of) <= 0.02
+    siblings = sum(1 for kind in lawful.kind_of.values() if kind == "siblings")
+    assert siblings > 150  # the weekly-allowance case is really in the population
+    before = FinanceConfig(high_risk_corridors=frozenset({"PH"}), max_median_gap_days=7.0)
+    old = {a.customer for a in assess(lawful.transactions, before) if a.flagged()}
+    assert len(old) / len(lawful.kind_of) > 0.05  # a weekly cadence limit flags the siblings
+
+
+def _t(
+    i: int, beneficiary: str, corridor: str, amount: float, day: float, channel: str, ref: str = ""
+) -> Transaction:
+    return Transaction(
+        f"n{i}",
+        "s",
+        beneficiary,
+        corridor,
+        amount,
+        "USD",
+        datetime(2026, 3, 1, 12) + timedelta(days=day),
+        channel,
+        ref,
+    )
+
+
+def test_the_newer_typologies_each_fire_only_on_their_pattern() -> None:
+    apps = [_t(i, f"th-{i % 5}", "TH", 25, i * 2.5, "p2p_app") for i in range(8)]
+    assert "payment_app_many_recipients" in _rules(apps)
+    assert "payment_app_many_recipients" not in _rules([t._replace(beneficiary="th-0") for t in apps])
+    crypto = [_t(100 + i, "Coinbase", "US", 120, i * 9, "card", "btc") for i in range(3)]
+    assert "virtual_currency_with_corridor" in _rules(apps + crypto)
+    assert "virtual_currency_with_corridor" not in _rules(crypto)  # no corridor transfers beside it
+    charges = [_t(200 + i, "CCBILL.COM", "US", 19.99, i * 3, "card") for i in range(6)]
+    assert "third_party_processor_charges" in _rules(charges)
+    assert "third_party_processor_charges" not in _rules(charges[:3])
+    trip = [_t(300, "Pacific Airways", "TH", 900, 0, "card", "flight")]
+    sends = [_t(310 + i, f"th-{i}", "TH", 40, i * 3, "remittance", "help") for i in range(6)]
+    assert "travel_with_corridor_transfers" in _rules(trip + sends)
+    assert "travel_with_corridor_transfers" not in _rules(trip + [t._replace(corridor="SE") for t in sends])
+
+
+def test_sources_corridors_home_country_and_citations() -> None:
+    from vigil.intel.finance.rules import CORRIDORS_BY_SOURCE, FINTRAC, corridors
+
+    assert {"PH", "TH", "CO", "GH", "UA", "DO", "RO", "JM", "RU", "US"} <= CORRIDORS_BY_SOURCE[FINTRAC]
+    assert "US" not in corridors("us") and "PH" in corridors("us")
+    assert "AUSTRAC" in FINANCE_RULES.get("many_senders_one_beneficiary").source
+    for _, rule in FINANCE_RULES:
+        assert any(s in rule.source for s in ("AUSTRAC", "FINTRAC", "FinCEN"))
+    weekly = _sender(20, hour=12, amount=30, gap_days=7)
+    assert "frequent_low_value_high_risk" not in _rules(weekly)  # a weekly allowance is not "frequent"
+
+
+def test_rates_and_the_ledgers_time_zone(tmp_path: Path) -> None:
+    from zoneinfo import ZoneInfo
+
+    from vigil.intel.finance.ledger import read_rates
+
+    rows = [
+        t._replace(currency="PHP", amount=2000.0, time=t.time.replace(hour=15, tzinfo=UTC))
+        for t in _sender(8, hour=15, amount=0, gap_days=2)
+    ]
+    path = tmp_path / "ledger.csv"
+    write_ledger(path, rows)
+    (tmp_path / "rates.csv").write_text("currency,rate\nPHP,0.018\n")
+    rates = read_rates(tmp_path / "rates.csv")
+    assert rates == {"PHP": 0.018}
+    in_utc = read_ledger(path).transactions
+    in_manila = read_ledger(path, ZoneInfo("Asia/Manila")).transactions
+    assert in_manila[0].time.hour == 23 and in_utc[0].time.hour == 15
+    assert "late_night_regularity" in _rules(in_manila, FinanceConfig(rates=rates))
+    assert "late_night_regularity" not in _rules(in_utc, FinanceConfig(rates=rates))
+    assert "frequent_low_value_high_risk" in _rules(in_manila, FinanceConfig(rates=rates))  # 2000 PHP = 36
+    assert "frequent_low_value_high_risk" not in _rules(in_manila)  # 2000 taken as the base currency
+    (tmp_path / "bad.csv").write_text("currency,rate\nPHP,-1\n")
+    with pytest.raises(VigilError, match="positive"):
+        read_rates(tmp_path / "bad.csv")
+    result = CliRunner().invoke(
+        app,
+        ["finance", "scan", str(path), "--rates", str(tmp_path / "rates.csv"), "--timezone", "Asia/Manila"],
+    )
+    assert result.exit_code == 0 and "late_night_regularity" in result.output

@@ -353,18 +353,7 @@ def test_vault_blobs_give_nothing_away(store: Store, tmp_path: Path) -> None:
             hashlib.md5(data).hexdigest(),
             hashlib.sha1(data).hexdigest(),
         }
-        vault.quarantine(data)
-        item = review.submit_item(
-            store,
-            OPERATOR,
-            sha256=hashlib.sha256(data).hexdigest(),
-            md5=None,
-            path=None,
-            media_type="image",
-            reason={},
-            context={},
-            priority=0,
-        )
+        item = _quarantined_item(store, vault, data, {})
         for who in (reviewer, other):
             review.vote(store, who, item, "confirm", "ncmec", "A1", None, vault.preserve)
     blobs = list((tmp_path / "vault").iterdir())
@@ -402,11 +391,10 @@ def test_a_scan_of_the_services_own_folder_is_refused(service) -> None:
     assert client.get(f"/v1/reports/{2**63}", headers=admin).status_code == 404
 
 
-def _confirmed_evidence(store: Store, vault: Vault, context: dict[str, object]) -> int:
-    """One benign photo confirmed by two reviewers, preserved with `context`; returns its evidence id."""
-    data = KNOWN[0].read_bytes()
+def _quarantined_item(store: Store, vault: Vault, data: bytes, context: dict[str, object]) -> int:
+    """An uploaded file waiting in quarantine for review, as the media API leaves it."""
     vault.quarantine(data)
-    item = review.submit_item(
+    return review.submit_item(
         store,
         OPERATOR,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -417,6 +405,11 @@ def _confirmed_evidence(store: Store, vault: Vault, context: dict[str, object]) 
         context=context,
         priority=0,
     )
+
+
+def _confirmed_evidence(store: Store, vault: Vault, context: dict[str, object]) -> int:
+    """One benign photo confirmed by two reviewers, preserved with `context`; returns its evidence id."""
+    item = _quarantined_item(store, vault, KNOWN[0].read_bytes(), context)
     for name in ("rita", "rob"):
         review.vote(
             store,

@@ -42,6 +42,10 @@ for _t in (
     HashType("vpdq", 64, "video"),
     # BitTorrent v1 info-hash (SHA-1 of the info dictionary): what P2P monitoring observes.
     HashType("btih", 40, "exact", ("infohash",)),
+    # BitTorrent v2 info-hash (SHA-256 of the v2 info dictionary).
+    HashType("btmh", 64, "exact", ("infohash-v2",)),
+    # eDonkey/eMule file hash (MD4-based): what eD2k monitoring observes.
+    HashType("ed2k", 32, "exact"),
 ):
     HASH_TYPES.add(_t.name, _t)
     for _alias in _t.aliases:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,16 @@ LIST_IMPORT = "list_import"
 EXCHANGE_FETCH = "exchange_fetch"
 CRAWL = "crawl"
 
-JobRunner = Callable[[Store, Job, Actor, Sequence[Path]], dict[str, Any]]
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What the worker brings to every job: paths it must never read, and a Dask scheduler to scan on."""
+
+    protected: tuple[Path, ...] = ()
+    cluster: str | None = None  # tcp://host:8786; None hashes in local processes
+
+
+JobRunner = Callable[[Store, Job, Actor, WorkerSettings], dict[str, Any]]
 KINDS: dict[str, JobRunner] = {}
 
 
@@ -107,14 +117,14 @@ def _finish(store: Store, job_id: int, result: dict[str, Any] | None, error: str
 
 
 @job_kind(SCAN)
-def run_scan_job(store: Store, job: Job, who: Actor, protected: Sequence[Path]) -> dict[str, Any]:
+def run_scan_job(store: Store, job: Job, who: Actor, worker: WorkerSettings) -> dict[str, Any]:
     from vigil.review import domain as review
     from vigil.sources.scan.runner import ScanOptions, run_scan
 
     options = ScanOptions(
         workers=int(job.params.get("workers", 1)),
-        protected=tuple(str(p) for p in protected),
-        cluster=job.params.get("cluster"),
+        protected=tuple(str(p) for p in worker.protected),
+        cluster=job.params.get("cluster") or worker.cluster,
     )
     scan_id = run_scan(store, who, Path(job.params["root"]), options)
     queued = review.enqueue_scan(store, who, scan_id, int(job.params.get("votes", 2)))
@@ -122,7 +132,7 @@ def run_scan_job(store: Store, job: Job, who: Actor, protected: Sequence[Path]) 
 
 
 @job_kind(LIST_IMPORT)
-def run_list_import(store: Store, job: Job, who: Actor, protected: Sequence[Path]) -> dict[str, Any]:
+def run_list_import(store: Store, job: Job, who: Actor, worker: WorkerSettings) -> dict[str, Any]:
     """Import a spooled upload; the spool file is removed once the import is published (a failed
     import keeps it, named in the job's error, so nothing is lost)."""
     from vigil.lists import domain as lists
@@ -142,7 +152,7 @@ def run_list_import(store: Store, job: Job, who: Actor, protected: Sequence[Path
 
 
 @job_kind(EXCHANGE_FETCH)
-def run_exchange_fetch(store: Store, job: Job, who: Actor, protected: Sequence[Path]) -> dict[str, Any]:
+def run_exchange_fetch(store: Store, job: Job, who: Actor, worker: WorkerSettings) -> dict[str, Any]:
     from vigil.actions.exchanges.sync import fetch
 
     result = fetch(store, who, job.params["exchange"])
@@ -155,7 +165,7 @@ def run_exchange_fetch(store: Store, job: Job, who: Actor, protected: Sequence[P
 
 
 @job_kind(CRAWL)
-def run_crawl(store: Store, job: Job, who: Actor, protected: Sequence[Path]) -> dict[str, Any]:
+def run_crawl(store: Store, job: Job, who: Actor, worker: WorkerSettings) -> dict[str, Any]:
     """Run (or resume) a crawl job created with `vigil crawl start`."""
     from vigil.sources.crawl.jobs import run_job
 
@@ -163,7 +173,7 @@ def run_crawl(store: Store, job: Job, who: Actor, protected: Sequence[Path]) -> 
     return {"pages": stats.pages, "images": stats.images, "hits": stats.hits, "queued": stats.left_queued}
 
 
-def run_next(store: Store, protected: Sequence[Path] = ()) -> Job | None:
+def run_next(store: Store, protected: Sequence[Path] = (), *, cluster: str | None = None) -> Job | None:
     """Claim and run one job; a failure is recorded with its reason and the worker goes on."""
     job = _claim(store)
     if job is None:
@@ -173,18 +183,25 @@ def run_next(store: Store, protected: Sequence[Path] = ()) -> Job | None:
         if runner is None:
             raise NotFound(f"unknown job kind {job.kind!r}")
         who = Actor(job.actor["name"], Role(job.actor["role"]), job.actor.get("key_id"))
-        result, error = runner(store, job, who, protected), None
+        result, error = runner(store, job, who, WorkerSettings(tuple(protected), cluster)), None
     except Exception as exc:  # one bad job must not stop the worker; the reason is kept on the job
         result, error = None, f"{type(exc).__name__}: {exc}"
     _finish(store, job.id, result, error)
     return status(store, job.id)
 
 
-def work(store: Store, protected: Sequence[Path] = (), *, once: bool = False, poll: float = 2.0) -> int:
+def work(
+    store: Store,
+    protected: Sequence[Path] = (),
+    *,
+    once: bool = False,
+    poll: float = 2.0,
+    cluster: str | None = None,
+) -> int:
     """Run jobs until none is left (`once`) or forever; returns how many ran."""
     ran = 0
     while True:
-        job = run_next(store, protected)
+        job = run_next(store, protected, cluster=cluster)
         if job is not None:
             ran += 1
             continue

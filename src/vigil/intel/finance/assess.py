@@ -37,10 +37,10 @@ def assess(
     rules = list(rules) if rules is not None else [rule for _, rule in FINANCE_RULES]
     by_sender: dict[str, list[Transaction]] = defaultdict(list)
     payers_of: dict[str, set[str]] = defaultdict(set)
-    risky = config.high_risk_corridors
+    risky, channels = config.high_risk_corridors, config.transfer_channels
     for t in transactions:
         by_sender[t.sender].append(t)
-        if t.corridor in risky:
+        if t.corridor in risky and t.channel in channels:
             payers_of[t.beneficiary].add(t.sender)
     ctx = Context(config, payers_of)
     out = []

@@ -22,7 +22,21 @@ def scan(
         Path, typer.Argument(help="CSV: sender,beneficiary,corridor,amount,currency,time,channel,reference")
     ],
     corridor: Annotated[
-        list[str] | None, typer.Option(help="High-risk corridor code (repeatable; default PH)")
+        list[str] | None,
+        typer.Option(help="High-risk corridor code (repeatable; default: every corridor the sources name)"),
+    ] = None,
+    home: Annotated[
+        str | None, typer.Option(help="The ledger's own country: never a corridor (e.g. US for a US bank)")
+    ] = None,
+    transfer_channel: Annotated[
+        list[str] | None,
+        typer.Option(help="Channel that sends money to a person (repeatable; default remittance, p2p_app)"),
+    ] = None,
+    rates: Annotated[
+        Path | None, typer.Option(help="CSV currency,rate: what one unit is worth in the base currency")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="The ledger's time zone (IANA name): offset-less times are local there")
     ] = None,
     low_value: Annotated[float, typer.Option(help="Low-value ceiling in base currency")] = 150.0,
     threshold: Annotated[
@@ -33,19 +47,37 @@ def scan(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Score every sender; each indicator hit names its published source."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     from vigil.intel.finance.assess import assess, str_draft
-    from vigil.intel.finance.ledger import read_ledger
-    from vigil.intel.finance.rules import FinanceConfig
+    from vigil.intel.finance.ledger import read_ledger, read_rates
+    from vigil.intel.finance.rules import FinanceConfig, corridors
 
     try:
-        data = read_ledger(ledger)
+        zone = ZoneInfo(timezone) if timezone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        raise VigilError(f"--timezone: unknown time zone {timezone!r}") from None
+    try:
+        data = read_ledger(ledger, zone)
+        factors = read_rates(rates) if rates else {}
     except OSError as exc:
-        raise VigilError(f"cannot read {ledger}: {exc}") from None
+        raise VigilError(f"cannot read {exc.filename}: {exc.strerror}") from None
     for p in data.problems[:20]:
         err.print(f"[yellow]skipped[/] {p}")
+    chosen = frozenset(c.upper() for c in corridor) if corridor else corridors(home)
+    unknown = {t.currency.upper() for t in data.transactions} - set(factors) if rates else set()
+    if unknown:
+        raise VigilError(f"{rates}: no rate for {', '.join(sorted(unknown))}")
+    defaults_config = FinanceConfig()
     config = FinanceConfig(
-        frozenset(c.upper() for c in corridor) if corridor else FinanceConfig().high_risk_corridors,
+        chosen - ({home.upper()} if home else set()),
         low_value=low_value,
+        rates=factors,
+        transfer_channels=(
+            frozenset(c.lower() for c in transfer_channel)
+            if transfer_channel
+            else defaults_config.transfer_channels
+        ),
     )
     results = assess(data.transactions, config)
     flagged = [a for a in results if a.flagged(threshold)]

@@ -26,6 +26,9 @@ def worker(
     protect: Annotated[
         list[Path] | None, typer.Option(help="Also never read this path (the service's vault, keys, index)")
     ] = None,
+    cluster: Annotated[
+        str | None, typer.Option(help="Dask scheduler (tcp://host:8786) to hash scans on; default: local")
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Run queued jobs one at a time, as the key holder who asked; a failed job keeps its reason.
@@ -36,5 +39,5 @@ def worker(
     from vigil.sources import jobs
 
     protected = [*(protect or []), *(Path(v) for name in ENV_PATHS if (v := os.environ.get(name)))]
-    ran = jobs.work(open_store(db), protected, once=once, poll=poll)
+    ran = jobs.work(open_store(db), protected, once=once, poll=poll, cluster=cluster)
     console.print(f"{ran} jobs run")
