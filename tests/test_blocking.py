@@ -86,6 +86,19 @@ def test_exports_hold_only_reviewed_entries_and_serial_moves_on_change(store: St
     assert audit.action_counts(store)["blocklist.export"] == 5
 
 
+def test_a_wildcard_entry_is_exported_once_as_a_wildcard(store: Store, tmp_path: Path) -> None:
+    _approved(store, "*.wild.example", "plain.example")
+    out = tmp_path / "zone.rpz"
+    blocklist.export(store, OPERATOR, "rpz", out)
+    owners = {
+        str(name) for name in dns.zone.from_file(str(out), origin="rpz.vigil.local", relativize=False).nodes
+    }
+    assert "*.wild.example.rpz.vigil.local." in owners
+    assert not any(o.startswith("*.*.") for o in owners)
+    assert "wild.example.rpz.vigil.local." not in owners  # the entry named the subdomains only
+    assert {"plain.example.rpz.vigil.local.", "*.plain.example.rpz.vigil.local."} <= owners
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         probe.bind(("127.0.0.1", 0))

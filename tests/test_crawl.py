@@ -237,7 +237,10 @@ def test_cli_crawl_and_takedown(store: Store, lab: LabServer, tmp_path: Path) ->
     resolve = [arg for h, t in lab.resolve.items() for arg in ("--resolve", f"{h}={t}")]
     seed = lab.seeds()[0]
     crawl = ["crawl", "run", seed, "--scope", "host", "--depth", "1000", "--delay", "0", "--resolve-only"]
-    result = runner.invoke(app, [*crawl, *resolve, "--actor", "carol", *db])
+    bad = runner.invoke(app, [*crawl, *resolve, "--allow-address", "not-a-network", *db])
+    assert bad.exit_code == 2 and "--allow-address" in bad.output
+    lab_net = ["--allow-address", "127.0.0.0/8", "--deadline", "30"]
+    result = runner.invoke(app, [*crawl, *resolve, *lab_net, "--actor", "carol", *db])
     assert result.exit_code == 0, result.output
     assert "pages/s" in result.output
     import json
@@ -324,10 +327,14 @@ def test_crawl_hits_go_through_n_of_m_review_before_a_notice(
 
 def test_an_oversized_body_is_an_error_not_a_truncated_copy() -> None:
     from vigil.web.fetch import TooLarge, get_sync
+    from vigil.web.guard import AddressPolicy, AddressRefused
 
     desk = AbuseDesk(IMAGES[5].read_bytes())
+    lab = AddressPolicy.allowing(["127.0.0.0/8"])
     with ServerThread(desk) as server:
         url = f"{server.url}/content/1.jpg"
-        assert get_sync(url).body == desk.files["/content/1.jpg"]
+        with pytest.raises(AddressRefused):
+            get_sync(url)  # loopback is refused unless allowed
+        assert get_sync(url, addresses=lab).body == desk.files["/content/1.jpg"]
         with pytest.raises(TooLarge):
-            get_sync(url, max_bytes=1000)
+            get_sync(url, max_bytes=1000, addresses=lab)

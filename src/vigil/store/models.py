@@ -555,6 +555,19 @@ class CrawlUrl(Base):
 Index("ix_crawl_urls_job_status", CrawlUrl.job_id, CrawlUrl.status)
 
 
+class CrawlRef(Base):
+    """A page showing an image (by their URL keys), kept so a resumed crawl still knows every page
+    an image appears on when it finally fetches the image."""
+
+    __tablename__ = "crawl_refs"
+    __table_args__ = (UniqueConstraint("job_id", "image_key", "page_key", name="uq_crawl_ref"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("crawl_jobs.id", ondelete="CASCADE"))
+    image_key: Mapped[str] = mapped_column(String(40), index=True)
+    page_key: Mapped[str] = mapped_column(String(40))
+    page_url: Mapped[str] = mapped_column(Text)
+
+
 class CrawlHit(Base):
     """A known image found on a page, for human review before any notice goes out."""
 

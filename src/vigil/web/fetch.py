@@ -2,17 +2,29 @@
 
 `resolve` maps a host to "ip:port" (like curl --resolve): the request goes there with the original Host
 header and TLS server name, which is how lab crawls and split-horizon setups reach their targets.
+
+`fetch` is the crawler's: it cannot hang and cannot be steered. Each hop's host is resolved and
+checked against the address policy (`guard`) and the request goes to the checked address; redirects
+are followed up to `max_redirects`, loops detected, and every hop re-checked against the caller's
+scope and robots rules; the whole exchange has a deadline and a minimum transfer rate; headers are
+read before the body, so a body of the wrong type or a declared size over the limit is never
+downloaded. Every failure is one `FetchFailed` with the reason.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from vigil.core import errors
-from vigil.core.errors import Forbidden
+from vigil.core.errors import Forbidden, VigilError
+from vigil.web.guard import AddressPolicy, AddressRefused
 
 
 @dataclass(frozen=True)
@@ -21,6 +33,26 @@ class Fetched:
     status: int
     content_type: str
     body: bytes
+    chain: tuple[str, ...] = ()  # the URLs redirected through, first to last (the last is `url`)
+    skipped: str | None = None  # why the body was not downloaded (its type), else None
+
+
+class FetchFailed(VigilError):
+    """A fetch that could not complete: refused address, redirect loop, deadline, slow drip, bad URL."""
+
+    status = 502
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    max_bytes: int = 20 * 1024 * 1024
+    deadline: float = 60.0  # seconds for the whole exchange, every redirect hop included
+    min_rate: float = 2048.0  # bytes per second, once `grace` seconds have passed
+    grace: float = 5.0
+    max_redirects: int = 5
+
+
+HopCheck = Callable[[str], Awaitable[str | None]]  # a hop's URL -> why it is refused, or None
 
 
 class Unreachable(Forbidden):
@@ -60,11 +92,125 @@ async def get(
         return Fetched(url, response.status_code, response.headers.get("content-type", ""), b"".join(chunks))
 
 
+async def fetch(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    accept: Callable[[str], bool],
+    addresses: AddressPolicy,
+    limits: FetchLimits | None = None,
+    resolve: dict[str, str] | None = None,
+    resolve_only: bool = False,
+    hop_allowed: HopCheck | None = None,
+) -> Fetched:
+    """GET `url` safely (see the module docstring). `accept(content_type)` says which bodies to
+    download; `hop_allowed` re-checks each redirect target (scope, robots)."""
+    limits = limits or FetchLimits()
+    try:
+        async with asyncio.timeout(limits.deadline):
+            return await _follow(
+                client, url, accept, addresses, limits, resolve or {}, resolve_only, hop_allowed
+            )
+    except TimeoutError:
+        raise FetchFailed(f"no complete answer within {limits.deadline:g} s") from None
+    except (AddressRefused, Unreachable) as exc:
+        raise FetchFailed(str(exc)) from None
+    except TooLarge:
+        raise
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, UnicodeError, OSError) as exc:
+        raise FetchFailed(f"{type(exc).__name__}: {exc}"[:300]) from None
+
+
+async def _follow(
+    client: httpx.AsyncClient,
+    url: str,
+    accept: Callable[[str], bool],
+    addresses: AddressPolicy,
+    limits: FetchLimits,
+    resolve: dict[str, str],
+    resolve_only: bool,
+    hop_allowed: HopCheck | None,
+) -> Fetched:
+    chain = [url]
+    while True:
+        to, headers, extensions = await _pinned(url, addresses, resolve, resolve_only)
+        request = client.build_request("GET", to, headers=headers, extensions=extensions)
+        response = await client.send(request, stream=True)
+        try:
+            location = response.headers.get("location")
+            if response.is_redirect and location:
+                nxt = urljoin(url, location.strip())
+                if nxt in chain:
+                    raise FetchFailed(f"redirect loop: {' -> '.join([*chain, nxt])}")
+                if len(chain) > limits.max_redirects:
+                    raise FetchFailed(f"more than {limits.max_redirects} redirects from {chain[0]}")
+                if urlsplit(nxt).scheme not in ("http", "https"):
+                    raise FetchFailed(f"redirect to a non-HTTP URL {nxt[:200]}")
+                refused = await hop_allowed(nxt) if hop_allowed else None
+                if refused:
+                    raise FetchFailed(f"redirect to {nxt[:200]} refused: {refused}")
+                chain.append(nxt)
+                url = nxt
+                continue
+            content_type = response.headers.get("content-type", "")
+            if response.status_code != 200 or not accept(content_type):
+                why = None if response.status_code != 200 else f"not downloaded: type {content_type[:80]!r}"
+                return Fetched(url, response.status_code, content_type, b"", tuple(chain), why)
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limits.max_bytes:
+                raise TooLarge(f"declares {declared} bytes, over {limits.max_bytes}")
+            body = await _read(response, limits)
+            return Fetched(url, response.status_code, content_type, body, tuple(chain))
+        finally:
+            await response.aclose()
+
+
+async def _pinned(
+    url: str, addresses: AddressPolicy, resolve: dict[str, str], resolve_only: bool
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """Where to send the request: the operator's --resolve target, else the host's first permitted
+    address (pinned: the connection goes to the address that was checked)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if not host or parts.scheme not in ("http", "https"):
+        raise FetchFailed(f"not an http(s) URL with a host: {url[:200]}")
+    if host in resolve or resolve_only:
+        return target(url, resolve, resolve_only)
+    port = parts.port or DEFAULT_PORTS[parts.scheme]
+    return _to_address(parts, host, port, await addresses.resolve(host, port))
+
+
+def _to_address(parts: Any, host: str, port: int, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    shown = f"[{address}]" if ":" in address else address
+    to = urlunsplit((parts.scheme, f"{shown}:{port}", parts.path or "/", parts.query, ""))
+    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+    return to, {"Host": parts.netloc.rsplit("@", 1)[-1]}, extensions
+
+
+async def _read(response: httpx.Response, limits: FetchLimits) -> bytes:
+    """The body, bounded in size, given up when it trickles in slower than `min_rate` once
+    `grace` seconds of body have passed (a server dripping one byte every few seconds)."""
+    chunks, size, began = [], 0, time.monotonic()
+    async for chunk in response.aiter_bytes():
+        size = _bounded(size, chunk, limits.max_bytes)
+        chunks.append(chunk)
+        elapsed = time.monotonic() - began
+        if elapsed > limits.grace and size / elapsed < limits.min_rate:
+            raise FetchFailed(f"too slow: {size} bytes in {elapsed:.1f} s (minimum {limits.min_rate:g} B/s)")
+    return b"".join(chunks)
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def _bounded(size: int, chunk: bytes, max_bytes: int) -> int:
     size += len(chunk)
     if size > max_bytes:
         raise TooLarge(f"larger than {max_bytes} bytes")
     return size
+
+
+STRICT = AddressPolicy()
 
 
 def get_sync(
@@ -73,12 +219,21 @@ def get_sync(
     timeout: float = 20.0,
     max_bytes: int = 20 * 1024 * 1024,
     client: httpx.Client | None = None,
+    addresses: AddressPolicy | None = STRICT,
 ) -> Fetched:
-    """One GET; pass a `client` to reuse connections (creating a client costs more than a loopback fetch)."""
+    """One GET; pass a `client` to reuse connections (creating a client costs more than a loopback
+    fetch). Hosts outside `resolve` are resolved and checked against `addresses` (public addresses
+    only by default; None only where the caller holds its own allow-list of hosts)."""
     if client is None:
         with httpx.Client(timeout=timeout, follow_redirects=False) as own:
-            return get_sync(url, resolve, timeout, max_bytes, own)
-    to, headers, extensions = target(url, resolve or {}, False)
+            return get_sync(url, resolve, timeout, max_bytes, own, addresses)
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if addresses is not None and host and host not in (resolve or {}) and parts.scheme in DEFAULT_PORTS:
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+        to, headers, extensions = _to_address(parts, host, port, addresses.resolve_sync(host, port))
+    else:
+        to, headers, extensions = target(url, resolve or {}, False)
     with client.stream("GET", to, headers=headers, extensions=extensions) as response:
         chunks, size = [], 0
         for chunk in response.iter_bytes():

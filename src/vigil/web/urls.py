@@ -50,6 +50,8 @@ def _joined(url: str, base: str | None) -> str | None:
         port = parts.port
     except ValueError:
         return None
+    if ":" in host:  # an IPv6 literal keeps its brackets: http://[::1]:9/, never http://::1:9/
+        host = f"[{host}]"
     netloc = host if port in (None, DEFAULT_PORTS[parts.scheme]) else f"{host}:{port}"
     return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
 

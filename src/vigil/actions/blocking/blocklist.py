@@ -204,7 +204,10 @@ def build_rpz(store: Store, options: RpzOptions) -> dns.zone.Zone:
     nameserver = dns.name.from_text(options.nameserver)
     ns.add(dns.rdtypes.ANY.NS.NS(dns.rdataclass.IN, dns.rdatatype.NS, nameserver))  # type: ignore[no-untyped-call]
     for domain in domains:
-        for owner in (domain, f"*.{domain}"):
+        # A name blocks itself and its subdomains; an entry that is already a wildcard ("*.x.example")
+        # means the subdomains only, and must not become "*.*.x.example".
+        owners = (domain,) if domain.startswith("*.") else (domain, f"*.{domain}")
+        for owner in owners:
             name = dns.name.from_text(owner, origin=origin)  # the blocked name, under the zone apex
             rdataset = zone.find_rdataset(name, dns.rdatatype.CNAME, create=True)
             rdataset.update_ttl(options.ttl)

@@ -36,6 +36,15 @@ def _resolve(values: list[str] | None) -> dict[str, str]:
     return out
 
 
+def _networks(values: list[str]) -> list[str]:
+    import ipaddress
+
+    try:
+        return [str(ipaddress.ip_network(v.strip(), strict=False)) for v in values]
+    except ValueError as exc:
+        raise InvalidInput(f"--allow-address: {exc}") from None
+
+
 def _report(store: Store, job_id: int, stats: CrawlStats) -> None:
     from vigil.sources.crawl import jobs
 
@@ -44,6 +53,7 @@ def _report(store: Store, job_id: int, stats: CrawlStats) -> None:
         f"({stats.pages_per_second:.0f} pages/s); {stats.hits} hits; "
         f"skipped {stats.skipped_robots} by robots.txt, "
         f"{stats.skipped_scope} out of scope; {stats.errors} errors; {stats.left_queued} still queued"
+        + (f" (stopped by a signal: `vigil crawl resume {job_id}` carries on)" if stats.interrupted else "")
     )
     found = jobs.hits(store, job_id)
     if found:
@@ -78,6 +88,12 @@ def run(
     ] = None,
     resolve: ResolveOption = None,
     resolve_only: Annotated[bool, typer.Option("--resolve-only", help="Fetch only --resolve hosts")] = False,
+    allow_address: Annotated[
+        list[str] | None,
+        typer.Option(help="Network (CIDR) the crawler may reach although not public (repeatable)"),
+    ] = None,
+    deadline: Annotated[float, typer.Option(help="Seconds for one fetch, redirects included")] = 60.0,
+    min_rate: Annotated[float, typer.Option(help="Bytes/s a body must keep up after 5 s")] = 2048.0,
     name: Annotated[str, typer.Option(help="Job name")] = "crawl",
     db: DbOption = None,
     actor: ActorOption = None,
@@ -100,6 +116,9 @@ def run(
         resolve=_resolve(resolve),
         resolve_only=resolve_only,
         keywords=keywords.read_text(encoding="utf-8").splitlines() if keywords else [],
+        allow_addresses=_networks(allow_address or []),
+        deadline=deadline,
+        min_rate=min_rate,
     )
     store = open_store(db)
     job_id = jobs.start_job(store, who, name, policy)

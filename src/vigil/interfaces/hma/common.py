@@ -86,7 +86,7 @@ def hash_url(service: Service, url: str, content_type: str | None) -> dict[str, 
     if not allowed or not any(host == a or host.endswith(f".{a}") for a in allowed):
         raise HmaError(400, "URL hashing is limited to configured hosts (VIGIL_HMA_ALLOWED_HOSTS)")
     try:
-        got = get_sync(url, timeout=30, max_bytes=MAX_FETCH)
+        got = get_sync(url, timeout=30, max_bytes=MAX_FETCH, addresses=None)  # the host allow-list rules
     except TooLarge:
         raise HmaError(413, "Content too large") from None
     except httpx.HTTPError as exc:

@@ -6,20 +6,28 @@ the core (`signals.compute`) in worker processes, and matched by the scan matche
 `crawl_hits` row for human review. Page text can also be checked against a reviewed term list, a second
 signal recorded with the hit. Results are committed in batches; an interrupted crawl resumes from the
 store's frontier without fetching done URLs again.
+
+No URL can stop or stall a crawl: every fetch goes through `web.fetch.fetch` (address policy,
+redirects re-checked against scope and robots, a deadline and a minimum transfer rate, types checked
+before bodies), each work item runs under a watchdog, and any error is recorded against its URL.
+robots.txt is read with Protego (RFC 9309: longest match, `Allow` beside `Disallow`, `*` and `$`),
+and its `Crawl-delay` is a floor under the per-host delay.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import signal
 import time
-import urllib.robotparser
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from protego import Protego
 
 from vigil.actions.blocking import search
 from vigil.core.states import CrawlUrlKind, CrawlUrlStatus
@@ -29,11 +37,31 @@ from vigil.sources.crawl.frontier import Frontier, Item
 from vigil.sources.crawl.policy import CrawlPolicy
 from vigil.store.db import Store
 from vigil.web import urls
-from vigil.web.fetch import Unreachable, get
+from vigil.web.fetch import Fetched, FetchFailed, TooLarge, Unreachable, fetch
 from vigil.web.parse import parse
 
-HTML_TYPES = ("text/html", "application/xhtml")
+HTML_TYPES = ("text/html", "application/xhtml+xml")
 FLUSH_EVERY = 200
+FLUSH_SECONDS = 5.0
+WATCHDOG_SLACK = 30.0  # seconds a work item may take beyond one fetch deadline (hashing, the store)
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_html(content_type: str) -> bool:
+    return _media_type(content_type) in HTML_TYPES
+
+
+def is_media(content_type: str) -> bool:
+    """Images and videos; servers that do not say what they send are given the benefit of the doubt."""
+    kind = _media_type(content_type)
+    return kind.startswith(("image/", "video/")) or kind in (
+        "",
+        "application/octet-stream",
+        "binary/octet-stream",
+    )
 
 
 @dataclass
@@ -48,6 +76,7 @@ class CrawlStats:
     bytes: int = 0
     seconds: float = 0.0
     left_queued: int = 0
+    interrupted: bool = False  # stopped by a signal; the frontier was written, `resume` carries on
     found: set[str] = field(default_factory=set)  # image URLs that matched
 
     @property
@@ -77,16 +106,21 @@ class Crawler:
             lambda: asyncio.Semaphore(policy.per_host)
         )
         self.host_next: dict[str, float] = defaultdict(float)
-        self.robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
+        self.robots: dict[str, Protego | None] = {}
         self.robots_lock: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self.content_seen: set[str] = set()
-        self.image_result: dict[str, tuple[str, list[dict[str, Any]]] | None] = {}  # url -> (sha, matches)
+        # page body sha -> (its image srcs, its keyword ids): what a mirror of it shows
+        self.content_seen: dict[str, tuple[list[str], list[str]]] = {}
+        self.image_result: dict[str, tuple[str, list[dict[str, Any]]] | None] = {
+            url: (sha, detail.get("matches", [])) for url, (sha, detail) in self.frontier.matched.items()
+        }  # url -> (sha, matches); matched images from earlier runs come back from their hits
         self.image_refs: dict[str, set[str]] = defaultdict(set)  # image url -> pages showing it
         self.page_keywords: dict[str, list[str]] = {}
         self.terms = search.TermList.from_lines(policy.keywords) if policy.keywords else None
         self.page_budget = 0
         self.out_of_scope: set[str] = set()
         self.clients: dict[str, httpx.AsyncClient] = {}
+        self.addresses = policy.addresses()
+        self.crawl_delay: dict[str, float] = {}  # host -> robots.txt Crawl-delay (a floor under `delay`)
 
     def client_for(self, url: str) -> httpx.AsyncClient:
         """One small connection pool per host: httpcore's pool bookkeeping grows with its size."""
@@ -102,12 +136,44 @@ class Crawler:
             )
         return client
 
+    async def _get(self, url: str, accept: Any, max_bytes: int, hop: Any = None) -> Fetched:
+        return await fetch(
+            self.client_for(url),
+            url,
+            accept=accept,
+            addresses=self.addresses,
+            limits=self.policy.limits(max_bytes),
+            resolve=self.policy.resolve,
+            resolve_only=self.policy.resolve_only,
+            hop_allowed=hop,
+        )
+
+    async def _page_hop(self, url: str) -> str | None:
+        """Why a redirect from a page may not go to `url` (scope, --resolve, robots.txt), or None."""
+        link = urls.normalise(url)
+        if link is None:
+            return "not an http(s) URL"
+        if not self.policy.in_scope(link):
+            return "out of scope"
+        if not self.policy.reachable(link):
+            return "no --resolve entry"
+        if not await self._allowed(link):
+            return "robots.txt"
+        return None
+
+    async def _image_hop(self, url: str) -> str | None:
+        link = urls.normalise(url)
+        if link is None or not self.policy.image_allowed(link) or not self.policy.reachable(link):
+            return "not an image URL this crawl may fetch"
+        return None
+
     # ------------------------------------------------------------------ politeness and robots
     async def _slot(self, host: str) -> None:
-        if self.policy.delay <= 0:
+        delay = max(self.policy.delay, self.crawl_delay.get(host, 0.0))
+        if delay <= 0:
             return
         wait = self.host_next[host] - time.monotonic()
-        self.host_next[host] = max(self.host_next[host], time.monotonic()) + self.policy.delay
+        self.host_next[host] = max(self.host_next[host], time.monotonic()) + delay
         if wait > 0:
             await asyncio.sleep(wait)
 
@@ -117,28 +183,25 @@ class Crawler:
         origin = urls.origin(url)
         async with self.robots_lock[origin]:
             if origin not in self.robots:
-                parser: urllib.robotparser.RobotFileParser | None = None
-                rules = urllib.robotparser.RobotFileParser()
-                try:
-                    got = await get(
-                        self.client_for(origin + "/"),
-                        origin + "/robots.txt",
-                        self.policy.resolve,
-                        self.policy.resolve_only,
-                        1024 * 1024,
-                    )
-                    if got.status < 400:
-                        rules.parse(got.body.decode("utf-8", "replace").splitlines())
-                        parser = rules
-                    elif got.status < 500:  # no robots.txt: everything allowed
-                        rules.parse([])
-                        parser = rules
-                    # RFC 9309: a server error means assume everything is disallowed (parser stays None)
-                except (httpx.HTTPError, Unreachable):
-                    parser = None
-                self.robots[origin] = parser
-        known = self.robots[origin]
-        return known is not None and known.can_fetch(self.policy.user_agent, url)
+                self.robots[origin] = await self._robots(origin)
+        rules = self.robots[origin]
+        return rules is not None and rules.can_fetch(url, self.policy.user_agent)
+
+    async def _robots(self, origin: str) -> Protego | None:
+        """The site's rules; None (nothing allowed) when robots.txt answers 5xx or cannot be read,
+        as RFC 9309 asks. Redirects are followed (within the site's scope) like any fetch."""
+        try:
+            got = await self._get(origin + "/robots.txt", lambda _type: True, 512 * 1024)
+        except (FetchFailed, TooLarge):
+            return None
+        if got.status >= 500:
+            return None
+        text = got.body.decode("utf-8", "replace") if got.status < 400 else ""
+        rules = Protego.parse(text)
+        delay = rules.crawl_delay(self.policy.user_agent)
+        if delay:
+            self.crawl_delay[urls.host(origin + "/")] = min(float(delay), 60.0)
+        return rules
 
     # ------------------------------------------------------------------ work items
     def _enqueue(self, item: Item) -> None:
@@ -159,20 +222,22 @@ class Crawler:
         host = urls.host(item.url)
         async with self.host_slots[host]:
             await self._slot(host)
-            got = await get(
-                self.client_for(item.url), item.url, self.policy.resolve, self.policy.resolve_only
-            )
+            got = await self._get(item.url, is_html, 20 * 1024 * 1024, self._page_hop)
         self.stats.pages += 1
         self.stats.bytes += len(got.body)
         sha = hashlib.sha256(got.body).hexdigest()
-        if got.status != 200 or not got.content_type.startswith(HTML_TYPES):
-            self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, sha, None)
+        base = urls.normalise(got.url) or item.url  # links resolve against where the redirects ended
+        if got.status != 200 or got.skipped:
+            self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, None, _note(got, got.skipped))
             return
-        if sha in self.content_seen:  # mirrored or duplicated page: its links are already queued
-            self.stats.duplicate_content += 1
+        if sha in self.content_seen:  # mirrored or duplicated page: its links are already queued,
+            self.stats.duplicate_content += 1  # but it shows the images too: each is a finding
             self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, sha, "duplicate content")
+            srcs, keywords = self.content_seen[sha]
+            if keywords:
+                self.page_keywords[item.url] = keywords
+            self._images_on(item, base, srcs)
             return
-        self.content_seen.add(sha)
         page = parse(got.body.decode("utf-8", "replace"), want_text=self.terms is not None)
         note = None
         if self.terms is not None:
@@ -180,20 +245,13 @@ class Crawler:
             if matched:
                 self.page_keywords[item.url] = list(matched)
                 note = "keywords: " + ",".join(matched)
-        self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, sha, note)
-        for src in page.images:
-            image = urls.normalise(src, item.url)
-            if image is None or not self.policy.image_allowed(image) or not self.policy.reachable(image):
-                continue
-            self.image_refs[image].add(item.url)
-            known = self.image_result.get(image)
-            if known is not None:
-                self._record_hits(image, known[0], known[1], {item.url})
-            self._enqueue(Item(image, CrawlUrlKind.IMAGE, item.depth, item.url))
+        self.content_seen[sha] = (page.images, self.page_keywords.get(item.url, []))
+        self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, sha, _note(got, note))
+        self._images_on(item, base, page.images)
         if item.depth >= self.policy.max_depth:
             return
         for href in page.links:
-            link = urls.normalise(href, item.url)
+            link = urls.normalise(href, base)
             if link is None:
                 continue
             if self.policy.in_scope(link) and self.policy.reachable(link):
@@ -201,21 +259,31 @@ class Crawler:
             else:
                 self.out_of_scope.add(link)
 
+    def _images_on(self, item: Item, base: str, srcs: list[str]) -> None:
+        """Record the page's images: a hit now for each already known to match, else a reference
+        kept (in the store too) until the image is fetched, in this run or a later one."""
+        for src in srcs:
+            image = urls.normalise(src, base)
+            if image is None or not self.policy.image_allowed(image) or not self.policy.reachable(image):
+                continue
+            self.image_refs[image].add(item.url)
+            known = self.image_result.get(image)
+            if known is not None:
+                self._record_hits(image, known[0], known[1], {item.url})
+            else:
+                self.frontier.ref(image, item.url)
+            self._enqueue(Item(image, CrawlUrlKind.IMAGE, item.depth, item.url))
+
     async def _image(self, item: Item) -> None:
         host = urls.host(item.url)
         async with self.host_slots[host]:
             await self._slot(host)
-            got = await get(
-                self.client_for(item.url),
-                item.url,
-                self.policy.resolve,
-                self.policy.resolve_only,
-                self.policy.max_image_bytes,
-            )
+            got = await self._get(item.url, is_media, self.policy.max_image_bytes, self._image_hop)
         self.stats.images += 1
         self.stats.bytes += len(got.body)
-        if got.status != 200:
-            self.frontier.finish(item.url, CrawlUrlStatus.ERROR, got.status, None, f"HTTP {got.status}")
+        if got.status != 200 or got.skipped:
+            reason = got.skipped or f"HTTP {got.status}"
+            self.frontier.finish(item.url, CrawlUrlStatus.ERROR, got.status, None, _note(got, reason))
             return
         name = item.url.rsplit("/", 1)[-1] or "image"
         if self.pool is not None:
@@ -232,8 +300,10 @@ class Crawler:
             for m in self.matcher.match([signals])[0].matches
         ]
         self.image_result[item.url] = (signals.sha256, matches)
-        self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, signals.sha256, signals.error)
-        pages = set(self.image_refs.get(item.url, set()))
+        self.frontier.finish(
+            item.url, CrawlUrlStatus.DONE, got.status, signals.sha256, _note(got, signals.error)
+        )
+        pages = set(self.image_refs.get(item.url, set())) | self.frontier.pages_of(item.url)
         if item.referrer:
             pages.add(item.referrer)
         self._record_hits(item.url, signals.sha256, matches, pages)
@@ -256,35 +326,65 @@ class Crawler:
                     if page_limit is not None and self.page_budget >= page_limit:
                         continue  # stays queued in the store for the next run
                     self.page_budget += 1
-                    await self._page(item)
+                    await asyncio.wait_for(self._page(item), self.policy.deadline + WATCHDOG_SLACK)
                 else:
-                    await self._image(item)
-            except (httpx.HTTPError, Unreachable, UnicodeError) as exc:
+                    await asyncio.wait_for(self._image(item), self.policy.deadline + WATCHDOG_SLACK)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
                 self.stats.errors += 1
-                self.frontier.finish(
-                    item.url, CrawlUrlStatus.ERROR, None, None, f"{type(exc).__name__}: {exc}"[:500]
-                )
+                reason = "watchdog: gave up on the item" if isinstance(exc, TimeoutError) else str(exc)
+                if not isinstance(exc, FetchFailed | Unreachable | TooLarge | TimeoutError):
+                    reason = f"{type(exc).__name__}: {exc}"
+                self.frontier.finish(item.url, CrawlUrlStatus.ERROR, None, None, reason[:500])
             finally:
                 if self.frontier.pending >= FLUSH_EVERY:
                     self.frontier.flush()
                 self.queue.task_done()
 
+    async def _flush_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            self.frontier.flush()
+
     async def run(self, page_limit: int | None = None) -> CrawlStats:
+        """Crawl until the frontier is empty or the page budget is spent: `page_limit` pages this
+        run, and never more than the policy's `max_pages` over all runs of the job. The frontier is
+        written every 200 changes, every 5 seconds, and when the run stops, however it stops
+        (SIGTERM and Ctrl-C included)."""
         started = time.perf_counter()
+        left = max(self.policy.max_pages - self.frontier.pages_done, 0)
+        page_limit = left if page_limit is None else min(page_limit, left)
         for seed in self.policy.seeds:
             self._enqueue(Item(seed, CrawlUrlKind.PAGE, 0, None))
         for item in self.frontier.queued:
             self.queue.put_nowait(item)
+        loop, main = asyncio.get_running_loop(), asyncio.current_task()
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            loop.add_signal_handler(signal.SIGTERM, main.cancel)  # type: ignore[union-attr]
         workers = [asyncio.create_task(self._worker(page_limit)) for _ in range(self.policy.concurrency)]
+        flusher = asyncio.create_task(self._flush_every(FLUSH_SECONDS))
         try:
             await self.queue.join()
+        except asyncio.CancelledError:
+            self.stats.interrupted = True
         finally:
-            for w in workers:
-                w.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            for task in (*workers, flusher):
+                task.cancel()
+            await asyncio.gather(*workers, flusher, return_exceptions=True)
             for client in self.clients.values():
                 await client.aclose()
-        self.frontier.flush()
+            self.frontier.flush()
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signal.SIGTERM)
         self.stats.skipped_scope += len(self.out_of_scope)
         self.stats.seconds = time.perf_counter() - started
         return self.stats
+
+
+def _note(got: Fetched, note: str | None) -> str | None:
+    """The frontier note, with the redirect chain when there was one (kept as evidence)."""
+    if len(got.chain) < 2:
+        return note
+    chain = "redirects: " + " -> ".join(got.chain)
+    return f"{chain}; {note}" if note else chain

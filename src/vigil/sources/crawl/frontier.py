@@ -1,7 +1,13 @@
-"""The crawl frontier in the store: every URL seen, queued or done. Writes are batched."""
+"""The crawl frontier in the store: every URL seen, queued or done, and which pages show which images.
+
+Writes are batched. A resumed crawl gets back, with the queue, everything a finding needs: the pages
+each still-queued image appears on, and the matches of images already fetched, so every (page,
+image) pair is recorded whichever run fetches the image or reaches the page.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,14 +31,20 @@ class Frontier:
         self.store, self.job_id = store, job_id
         self.seen: set[str] = set()
         self.queued: list[Item] = []
+        self.refs: dict[str, set[str]] = defaultdict(set)  # image key -> pages, from earlier runs
         with store.session() as session:
             for url_key, url, kind, depth, referrer, status in repo.frontier(session, job_id):
                 self.seen.add(url_key)
                 if status == CrawlUrlStatus.QUEUED:
                     self.queued.append(Item(url, CrawlUrlKind(kind), depth, referrer))
+            for image_key, page in repo.refs_to_queued_images(session, job_id):
+                self.refs[image_key].add(page)
+            self.matched = repo.matched_images(session, job_id)  # image URL -> (sha, hit detail)
+            self.pages_done = repo.pages_done(session, job_id)
         self._inserts: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
         self._hits: list[dict[str, Any]] = []
+        self._refs: list[dict[str, Any]] = []
 
     def add(self, item: Item) -> bool:
         """True if the URL is new to this crawl (and so should be fetched)."""
@@ -73,6 +85,21 @@ class Frontier:
             }
         )
 
+    def ref(self, image_url: str, page_url: str) -> None:
+        """Remember that a page shows an image (kept until the image is fetched, in whatever run)."""
+        self._refs.append(
+            {
+                "job_id": self.job_id,
+                "image_key": urls.key(image_url),
+                "page_key": urls.key(page_url),
+                "page_url": page_url,
+            }
+        )
+
+    def pages_of(self, image_url: str) -> set[str]:
+        """Pages found showing the image in earlier runs."""
+        return self.refs.get(urls.key(image_url), set())
+
     def hit(self, page_url: str, image_url: str, sha256: str, detail: dict[str, Any]) -> None:
         self._hits.append(
             {
@@ -88,10 +115,10 @@ class Frontier:
 
     @property
     def pending(self) -> int:
-        return len(self._inserts) + len(self._updates) + len(self._hits)
+        return len(self._inserts) + len(self._updates) + len(self._hits) + len(self._refs)
 
     def flush(self) -> None:
         if not self.pending:
             return
-        repo.flush(self.store, self._inserts, self._updates, self._hits)
-        self._inserts, self._updates, self._hits = [], [], []
+        repo.flush(self.store, self._inserts, self._updates, self._hits, self._refs)
+        self._inserts, self._updates, self._hits, self._refs = [], [], [], []

@@ -11,6 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from vigil.core.actor import Actor
+from vigil.core.children import die_with_parent
 from vigil.core.clock import utcnow
 from vigil.core.errors import InvalidInput, NotFound
 from vigil.core.states import CrawlJobStatus
@@ -55,7 +56,11 @@ def run_job(
     policy = load_policy(store, job_id)
     matcher = matcher or Matcher(store)
     processes = workers if workers is not None else max(1, (os.cpu_count() or 2) - 1)
-    pool = ProcessPoolExecutor(processes) if processes > 0 else None
+    pool = (
+        ProcessPoolExecutor(processes, initializer=die_with_parent, initargs=(os.getpid(),))
+        if processes > 0
+        else None
+    )
     try:
         stats = asyncio.run(Crawler(store, job_id, policy, matcher, pool).run(page_limit))
     finally:

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vigil.web import urls
+from vigil.web.fetch import FetchLimits
+from vigil.web.guard import AddressPolicy
 
 
 @dataclass
@@ -25,6 +27,12 @@ class CrawlPolicy:
     resolve: dict[str, str] = field(default_factory=dict)  # host -> "ip:port" (like curl --resolve)
     resolve_only: bool = False  # refuse hosts missing from `resolve` (lab and test crawls)
     keywords: list[str] = field(default_factory=list)  # "id<TAB>term" lines, the search-warning format
+    # Networks the crawler may connect to although they are not public (a lab web, an intranet the
+    # unit may crawl). Everything else private, loopback, link-local or CGNAT is refused (web.guard).
+    allow_addresses: list[str] = field(default_factory=list)
+    deadline: float = 60.0  # seconds for one fetch, redirects included
+    min_rate: float = 2048.0  # bytes/s a body must keep up after its first seconds
+    max_redirects: int = 5
 
     def __post_init__(self) -> None:
         seeds = [u for u in (urls.normalise(s) for s in self.seeds) if u]
@@ -45,6 +53,12 @@ class CrawlPolicy:
 
     def reachable(self, url: str) -> bool:
         return not self.resolve_only or urls.host(url) in self.resolve
+
+    def addresses(self) -> AddressPolicy:
+        return AddressPolicy.allowing(self.allow_addresses)
+
+    def limits(self, max_bytes: int) -> FetchLimits:
+        return FetchLimits(max_bytes, self.deadline, self.min_rate, max_redirects=self.max_redirects)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

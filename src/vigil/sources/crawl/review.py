@@ -46,7 +46,7 @@ def queue_hits(
         by_image[(hit.image_url, hit.image_sha256)].append(hit)
     for (image, sha), hits in by_image.items():
         try:
-            data = get_sync(image, policy.resolve).body
+            data = get_sync(image, policy.resolve, addresses=policy.addresses()).body
         except Exception as exc:  # removed or unreachable since the crawl: nothing to review
             out.problems.append(ItemError(image, f"could not fetch again: {type(exc).__name__}"))
             continue

@@ -12,7 +12,6 @@ scanning process dies, and also stop when their pipe closes, so an interrupted s
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import queue
@@ -26,6 +25,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from vigil.core import defaults
+from vigil.core.children import die_with_parent
 from vigil.media.walk import ItemRef, Listed
 from vigil.signals.compute import FileSignals
 from vigil.signals.items import HashSettings, UnitHasher
@@ -52,15 +52,6 @@ class Unit:
     attempts: dict[str, int] = field(default_factory=dict)  # item key -> failed attempts
 
 
-def _die_with_parent(parent: int) -> None:
-    """Linux: have the kernel SIGKILL this worker when the scanning process dies, and leave at once
-    if it died while this worker was still starting (before the request could take effect)."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:
-        os._exit(0)
-
-
 def classifier(names: tuple[str, ...]) -> Callable[[bytes], list[tuple[str, str, str, float]]] | None:
     """Scores from each requested plug-in for an image's bytes, with the model that produced them."""
     if not names:
@@ -83,7 +74,7 @@ def classifier(names: tuple[str, ...]) -> Callable[[bytes], list[tuple[str, str,
 
 def worker_main(conn: Connection, settings: HashSettings, classifiers: tuple[str, ...], parent: int) -> None:
     """A worker's loop: hash units until told to stop or until the parent goes away."""
-    _die_with_parent(parent)
+    die_with_parent(parent)
     classify = classifier(classifiers)
     conn.send(("ready", 0))  # start-up (spawn, imports) is not item time: the clock starts now
     while os.getppid() == parent:

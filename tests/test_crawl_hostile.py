@@ -1,0 +1,394 @@
+"""The crawler's fetch layer against hostile pages on loopback: IPv6 literals and private addresses in
+`<img>`s, slow-drip bodies, redirect chains and loops, redirects out of scope or into private
+networks, RFC 9309 robots rules, and bodies of the wrong type. No packet goes anywhere but loopback:
+refusals are address-policy decisions taken before any connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import httpx
+import pytest
+from sqlalchemy import select
+from tests.conftest import OPERATOR, bsds_images
+
+from vigil.match.matcher import Matcher
+from vigil.sources.crawl.jobs import run_job, start_job
+from vigil.sources.crawl.policy import CrawlPolicy
+from vigil.store.db import Store
+from vigil.store.models import CrawlUrl
+from vigil.web.fetch import FetchFailed, FetchLimits, fetch
+from vigil.web.guard import AddressPolicy, AddressRefused, refusal
+
+HOSTILE_IMAGES = [
+    "http://[::1]:9/a.png",
+    "http://[::1]/b.png",
+    "http://10.0.0.5/admin.png",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://100.64.1.1/cgnat.png",
+    "http://192.168.1.1/router.png",
+    "http://[::ffff:127.0.0.1]/mapped.png",
+    "http://[fe80::1]/linklocal.png",
+    "http://[fd00::1]/ula.png",
+    "http://0.0.0.0/zero.png",
+    "http://127.0.0.1:1/closed.png",
+    "http://[64:ff9b::a00:1]/nat64.png",
+    "http://224.0.0.1/multicast.png",
+    "http://255.255.255.255/broadcast.png",
+    "http://2130706433/decimal-loopback.png",
+    "http://[::]/unspecified.png",
+    "http://172.16.0.1/private.png",
+    "http://198.18.0.1/benchmark.png",
+    "http://192.0.2.1/documentation.png",
+    "http://site.test:99999/bad-port.png",
+]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
+    drip: ClassVar[dict[str, tuple[int, float]]] = {}
+    hits: ClassVar[list[str]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.hits.append(self.path)
+        if self.path in self.drip:
+            count, pause = self.drip[self.path]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(count))
+            self.end_headers()
+            for _ in range(count):
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(pause)
+            return
+        status, headers, body = self.routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"no"))
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", headers.get("Content-Length", str(len(body))))
+        self.end_headers()
+        with contextlib.suppress(OSError):  # the client may hang up once it has the headers
+            self.wfile.write(body)
+
+
+@pytest.fixture
+def site() -> Iterator[tuple[str, type[_Handler]]]:
+    handler = type("Handler", (_Handler,), {"routes": {}, "drip": {}, "hits": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _html(body: str, content_type: str = "text/html") -> tuple[int, dict[str, str], bytes]:
+    return 200, {"Content-Type": content_type}, body.encode()
+
+
+def _redirect(to: str, status: int = 301) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Location": to, "Content-Type": "text/plain"}, b""
+
+
+def _crawl(store: Store, address: str, **options: object) -> dict[str, CrawlUrl]:
+    policy = CrawlPolicy(
+        seeds=["http://site.test/"],
+        resolve={"site.test": address, "other.test": address},
+        delay=0,
+        concurrency=4,
+        **options,  # type: ignore[arg-type]
+    )
+    job = start_job(store, OPERATOR, "hostile", policy)
+    run_job(store, OPERATOR, job, workers=0, matcher=Matcher(store))
+    with store.session() as session:
+        return {row.url: row for row in session.scalars(select(CrawlUrl).where(CrawlUrl.job_id == job))}
+
+
+def test_ipv6_literals_and_twenty_hostile_images_cost_one_page_nothing_more(
+    store: Store, site: tuple[str, type[_Handler]]
+) -> None:
+    address, handler = site
+    imgs = "".join(f'<img src="{src}">' for src in HOSTILE_IMAGES)
+    handler.routes["/robots.txt"] = _html("User-agent: *\nAllow: /\n", "text/plain")
+    handler.routes["/"] = _html(f'<html><body>{imgs}<a href="/next">next</a></body></html>')
+    handler.routes["/next"] = _html("<html><body>fine</body></html>", "TEXT/HTML; charset=UTF-8")
+    started = time.monotonic()
+    rows = _crawl(store, address)
+    assert time.monotonic() - started < 30
+    assert rows["http://site.test/next"].status == "done"  # the crawl went on past the hostile page
+    images = {u: r for u, r in rows.items() if r.kind == "image"}
+    assert "http://[::1]:9/a.png" in images  # brackets kept: not rewritten to http://::1:9/a.png
+    refused = [r for r in images.values() if "address policy" in (r.note or "")]
+    assert len(refused) >= 17, {u: r.note for u, r in images.items()}
+    assert all(r.status == "error" for r in images.values())
+    assert handler.hits.count("/") == 1  # and nothing was asked of the site twice
+
+
+def test_a_slow_drip_is_given_up_on_without_holding_the_crawl(
+    store: Store, site: tuple[str, type[_Handler]]
+) -> None:
+    address, handler = site
+    handler.drip["/drip"] = (60, 0.2)  # 60 bytes, one every 0.2 s: 12 s if waited for
+    handler.routes["/"] = _html('<a href="/drip">drip</a><a href="/ok">ok</a>')
+    handler.routes["/ok"] = _html("fine")
+    started = time.monotonic()
+    rows = _crawl(store, address, obey_robots=False, deadline=2.0)
+    assert time.monotonic() - started < 10
+    assert rows["http://site.test/drip"].status == "error"
+    assert "within 2 s" in (rows["http://site.test/drip"].note or "")
+    assert rows["http://site.test/ok"].status == "done"
+
+
+def test_minimum_transfer_rate(site: tuple[str, type[_Handler]]) -> None:
+    address, handler = site
+    handler.drip["/drip"] = (20, 0.25)
+
+    async def go() -> None:
+        async with httpx.AsyncClient() as client:
+            with pytest.raises(FetchFailed, match="too slow"):
+                await fetch(
+                    client,
+                    "http://site.test/drip",
+                    accept=lambda _t: True,
+                    addresses=AddressPolicy(),
+                    limits=FetchLimits(deadline=20, min_rate=100, grace=0.5),
+                    resolve={"site.test": address},
+                )
+
+    asyncio.run(go())
+
+
+def test_redirects_are_followed_rechecked_and_kept_as_evidence(
+    store: Store, site: tuple[str, type[_Handler]]
+) -> None:
+    address, handler = site
+    handler.routes["/"] = _html(
+        '<a href="/r1">r1</a><a href="/loop-a">loop</a><a href="/away">away</a><a href="/inside">in</a>'
+        '<a href="/long0">long</a>'
+    )
+    handler.routes["/r1"] = _redirect("/r2", 302)
+    handler.routes["/r2"] = _redirect("http://site.test/landing", 301)
+    handler.routes["/landing"] = _html('<img src="pic.png">')  # relative to where the redirects ended
+    handler.routes["/pic.png"] = _redirect("/img/pic.png", 307)
+    handler.routes["/img/pic.png"] = (200, {"Content-Type": "image/png"}, b"not really a png")
+    handler.routes["/loop-a"] = _redirect("/loop-b")
+    handler.routes["/loop-b"] = _redirect("/loop-a")
+    handler.routes["/away"] = _redirect("http://elsewhere.example/")  # out of scope: never resolved
+    handler.routes["/inside"] = _redirect("http://10.9.8.7/")  # in no scope and a private address
+    for n in range(7):
+        handler.routes[f"/long{n}"] = _redirect(f"/long{n + 1}")
+    rows = _crawl(store, address, obey_robots=False)
+    landing = rows["http://site.test/r1"]
+    assert landing.status == "done"
+    assert "redirects: http://site.test/r1 -> http://site.test/r2 -> http://site.test/landing" in landing.note
+    assert rows["http://site.test/pic.png"].note.startswith("redirects: ")
+    assert rows["http://site.test/pic.png"].content_sha256 is not None  # fetched through its redirect
+    assert "redirect loop" in rows["http://site.test/loop-a"].note
+    assert "out of scope" in rows["http://site.test/away"].note
+    assert "refused" in rows["http://site.test/inside"].note
+    assert "more than 5 redirects" in rows["http://site.test/long0"].note
+    assert not any(p.startswith("/long6") for p in handler.hits)
+
+
+def test_robots_txt_by_rfc_9309(store: Store, site: tuple[str, type[_Handler]]) -> None:
+    address, handler = site
+    handler.routes["/robots.txt"] = _html(
+        "User-agent: *\nDisallow: /private\nAllow: /private/ok\nDisallow: /*.pdf$\nCrawl-delay: 0.2\n",
+        "text/plain",
+    )
+    links = ["/private/x", "/private/ok/y", "/doc.pdf", "/doc.pdf?page=2", "/public"]
+    handler.routes["/"] = _html("".join(f'<a href="{link}">x</a>' for link in links))
+    for link in links:
+        handler.routes[link.split("?")[0]] = _html("page")
+    started = time.monotonic()
+    rows = _crawl(store, address)
+    skipped = {u.removeprefix("http://site.test") for u, r in rows.items() if r.note == "robots.txt"}
+    assert skipped == {"/private/x", "/doc.pdf"}
+    assert rows["http://site.test/private/ok/y"].status == "done"  # Allow beats the shorter Disallow
+    assert rows["http://site.test/doc.pdf?page=2"].status == "done"  # `$` anchors the pattern
+    assert time.monotonic() - started >= 0.2 * 3  # Crawl-delay was a floor under delay=0
+
+
+def test_bodies_of_the_wrong_type_are_not_downloaded(store: Store, site: tuple[str, type[_Handler]]) -> None:
+    address, handler = site
+    handler.routes["/"] = _html('<a href="/archive.zip">zip</a><img src="/huge.png">')
+    handler.routes["/archive.zip"] = (200, {"Content-Type": "application/zip"}, b"PK" * 1000)
+    handler.routes["/huge.png"] = (200, {"Content-Type": "image/png", "Content-Length": str(1 << 40)}, b"")
+    rows = _crawl(store, address, obey_robots=False)
+    assert "not downloaded" in rows["http://site.test/archive.zip"].note
+    assert "over" in rows["http://site.test/huge.png"].note  # declared size refused before any byte
+
+
+NON_PUBLIC = [
+    "::1",
+    "10.0.0.5",
+    "169.254.169.254",
+    "100.64.1.1",
+    "192.168.1.1",
+    "::ffff:127.0.0.1",
+    "fe80::1",
+    "fd00::1",
+    "0.0.0.0",
+    "127.0.0.1",
+    "64:ff9b::a00:1",
+    "224.0.0.1",
+    "255.255.255.255",
+    "::",
+    "172.16.0.1",
+    "198.18.0.1",
+    "192.0.2.1",
+    "ff02::1",
+]
+
+
+@pytest.mark.parametrize("text", NON_PUBLIC)
+def test_the_address_policy_refuses_every_non_public_address(text: str) -> None:
+    address = ipaddress.ip_address(text)
+    assert refusal(address) is not None
+    with pytest.raises(AddressRefused):
+        AddressPolicy().check(address)
+
+
+def test_the_allow_list_and_public_addresses() -> None:
+    assert refusal(ipaddress.ip_address("93.184.216.34")) is None
+    assert refusal(ipaddress.ip_address("2606:2800:220:1:248:1893:25c8:1946")) is None
+    lab = AddressPolicy.allowing(["127.0.0.0/8"])
+    lab.check(ipaddress.ip_address("127.0.0.1"))
+    with pytest.raises(AddressRefused):
+        lab.check(ipaddress.ip_address("10.0.0.1"))
+    assert asyncio.run(lab.resolve("127.0.0.1", 80)) == "127.0.0.1"
+    with pytest.raises(AddressRefused, match="link-local"):
+        asyncio.run(AddressPolicy().resolve("169.254.169.254", 80))
+
+
+def test_a_crawl_stopped_and_resumed_many_times_records_every_page_image_pair(
+    store: Store, site: tuple[str, type[_Handler]]
+) -> None:
+    """Runs of a few pages each, then resumes: pages reached before their images were fetched, pages
+    reached after, and pages whose body mirrors another's all end up with their (page, known image)
+    hit; the job's page budget holds across runs."""
+    from tests.test_scan import designate_known
+
+    from vigil.sources.crawl.jobs import hits
+
+    address, handler = site
+    known, other = bsds_images()[40], bsds_images()[41]
+    designate_known(store, [known])
+    handler.routes["/known.jpg"] = (200, {"Content-Type": "image/jpeg"}, known.read_bytes())
+    handler.routes["/other.jpg"] = (200, {"Content-Type": "image/jpeg"}, other.read_bytes())
+    pages = [f"/p{n}" for n in range(24)]
+    links = "".join(f'<a href="{p}">x</a>' for p in pages)
+    handler.routes["/"] = _html(f'{links}<img src="/known.jpg">')
+    for n, page in enumerate(pages):
+        shown = '<img src="/known.jpg">' if n % 2 == 0 else '<img src="/other.jpg">'
+        handler.routes[page] = _html(f"{shown}{links}")
+    policy = CrawlPolicy(
+        seeds=["http://site.test/"],
+        resolve={"site.test": address},
+        delay=0,
+        concurrency=2,
+        obey_robots=False,
+        max_pages=20,
+    )
+    job = start_job(store, OPERATOR, "resumed", policy)
+    runs = []
+    for _ in range(10):
+        stats = run_job(store, OPERATOR, job, page_limit=3, workers=0, matcher=Matcher(store))
+        runs.append(stats.pages)
+        if not stats.left_queued or not stats.pages:
+            break
+    assert sum(runs) == 20  # max_pages counts across runs, not per run
+    with store.session() as session:
+        done_pages = {
+            row.url
+            for row in session.scalars(
+                select(CrawlUrl).where(CrawlUrl.job_id == job, CrawlUrl.kind == "page")
+            )
+            if row.status == "done"
+        }
+    expected = {u for u in done_pages if u == "http://site.test/" or int(u.rsplit("/p", 1)[1]) % 2 == 0}
+    found = {(h["page"], h["image"]) for h in hits(store, job)}
+    assert found == {(page, "http://site.test/known.jpg") for page in expected}
+    assert handler.hits.count("/known.jpg") == 1  # fetched once, in whichever run, for every page
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper that a container may not have does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def _children(pid: int) -> set[int]:
+    """Processes whose parent is `pid` (from /proc)."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def test_sigterm_writes_the_frontier_and_kill_leaves_no_orphans(
+    store: Store, site: tuple[str, type[_Handler]], tmp_path: Path
+) -> None:
+    """`vigil crawl run` stopped by SIGTERM writes what it did and stops; a resume carries on; a
+    crawl killed with SIGKILL takes its hashing workers with it."""
+    address, handler = site
+    image = bsds_images()[50].read_bytes()
+    pages = [f"/p{n}" for n in range(40)]
+    links = "".join(f'<a href="{p}">x</a>' for p in pages)
+    handler.routes["/"] = _html(links)
+    for n, page in enumerate(pages):
+        handler.routes[page] = _html(f'<img src="/i{n}.jpg">{links}')
+        handler.routes[f"/i{n}.jpg"] = (200, {"Content-Type": "image/jpeg"}, image)
+    db = f"sqlite:///{tmp_path / 'crawl.db'}"
+    base = [sys.executable, "-m", "vigil.interfaces.cli.main", "crawl"]
+    common = ["--resolve", f"site.test={address}", "--ignore-robots", "--delay", "0.25", "--db", db]
+    crawl = subprocess.Popen([*base, "run", "http://site.test/", *common], stdout=subprocess.PIPE, text=True)
+    time.sleep(4)
+    crawl.send_signal(signal.SIGTERM)
+    output, _ = crawl.communicate(timeout=30)
+    assert crawl.returncode == 0 and "stopped by a signal" in output, output
+    done = Store(db)
+    with done.session() as session:
+        statuses = [row.status for row in session.scalars(select(CrawlUrl))]
+    done.close()
+    assert "done" in statuses and "queued" in statuses  # written on the way out, work left to do
+    resumed = subprocess.Popen([*base, "resume", "1", "--db", db], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    workers: set[int] = set()
+    while time.monotonic() < deadline and not workers:
+        time.sleep(0.2)
+        workers = _children(resumed.pid)
+    assert workers, "the resumed crawl never started its hashing workers"
+    resumed.kill()
+    resumed.wait(timeout=10)
+    time.sleep(1.0)
+    assert not {w for w in workers if _alive(w)}  # no orphans left behind
