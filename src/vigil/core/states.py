@@ -132,5 +132,6 @@ class HitStatus(StrEnum):
 
 class NoticeStatus(StrEnum):
     OPEN = "open"
+    CANDIDATE = "candidate"  # redirected away, 403, 451 or changed: a person confirms removal
     REMOVED = "removed"
     WITHDRAWN = "withdrawn"

@@ -604,6 +604,8 @@ class TakedownNotice(Base):
     last_check_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_check: Mapped[str | None] = mapped_column(String(200))
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    candidate_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # first seen gone-ish
+    present_check: Mapped[str | None] = mapped_column(String(200))  # a check a person ruled "still there"
 
 
 class Generation(Base):

@@ -223,6 +223,7 @@ TEMPLATE_FOOTER = (
 SITE_PATHS = ("/", "/gallery.html", "/about.html", "/contact.html", "/p1.html", "/p2.html")
 KNOWN_SITE = "sunny-meadow.com"
 REHOSTED_SITE = "sunny-meadow.xyz"
+MORE_MIRRORS = ("meadow-photos.top", "sunnymeadow-archive.site")  # further copies, other names
 
 
 def _sentences(rng: random.Random, n: int) -> list[str]:
@@ -253,8 +254,9 @@ def _logo(path: Path, quality: int = 85, scale: float = 1.0) -> bytes:
     return out.getvalue()
 
 
-def build_sites(images: list[Path], decoys: int = 50, seed: int = 0) -> LabWeb:
-    """A known site, its re-host under another TLD with small edits, and decoys on the same template."""
+def build_sites(images: list[Path], decoys: int = 50, seed: int = 0, mirrors: int = 1) -> LabWeb:
+    """A known site, its re-host under another TLD with small edits (and up to two more copies under
+    other names), and decoys on the same template."""
     rng = random.Random(seed)
     lab = LabWeb(0, images, [], set(), set())
     known_text = {p: _sentences(rng, 6) for p in SITE_PATHS}
@@ -272,6 +274,15 @@ def build_sites(images: list[Path], decoys: int = 50, seed: int = 0) -> LabWeb:
         p: _site_page("Sunny Meadow Mirror", tagline, t) for p, t in edited.items()
     }
     lab.files["www." + REHOSTED_SITE] = {"/logo.jpg": _logo(images[0], quality=60, scale=0.9)}
+    for k, host in enumerate(MORE_MIRRORS[: max(0, mirrors - 1)]):
+        copy = {  # another re-host: a page or two gone, its own edits
+            p: [" ".join(w if rng.random() > 0.1 else rng.choice(WORDS) for w in s.split()) for s in text]
+            for p, text in list(known_text.items())[: len(known_text) - 1 - k]
+        }
+        lab.pages["www." + host] = {
+            p: _site_page(f"Meadow Photos {k + 2}", tagline, t) for p, t in copy.items()
+        }
+        lab.files["www." + host] = {"/logo.jpg": _logo(images[0], quality=50 + 10 * k, scale=0.8)}
     names = ["sunny-meadows.com", "sunny-meadow.net"]  # look-alike names with unrelated content
     while len(names) < decoys:
         name = f"{rng.choice(WORDS)}-{rng.choice(WORDS)}.{rng.choice(('com', 'net', 'org', 'info', 'xyz'))}"

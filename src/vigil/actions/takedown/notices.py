@@ -23,7 +23,7 @@ from vigil.core.clock import aware, utcnow
 from vigil.core.errors import Conflict, NotFound
 from vigil.core.states import HitStatus, NoticeStatus, ReviewSource, ReviewStatus
 from vigil.store import audit
-from vigil.store.db import Store
+from vigil.store.db import Store, Tx
 from vigil.store.models import CrawlHit, TakedownNotice
 from vigil.store.repo import review as review_repo
 from vigil.store.repo import takedown as repo
@@ -176,41 +176,97 @@ def send_due(
     return sent
 
 
+REMOVED_STATUSES = (404, 410)  # the URL is gone: removal, no question
+CANDIDATE_STATUSES = (403, 451)  # forbidden or legally unavailable: maybe removed, maybe blocked for us
+
+
+def _verdict(status: int, changed: bool) -> tuple[NoticeStatus, str]:
+    """What one re-check says: removed, a removal candidate for a person to confirm, or present."""
+    if status in REMOVED_STATUSES:
+        return NoticeStatus.REMOVED, f"HTTP {status}"
+    if 300 <= status < 400:
+        return NoticeStatus.CANDIDATE, f"HTTP {status}: redirected away"
+    if status in CANDIDATE_STATUSES:
+        return NoticeStatus.CANDIDATE, f"HTTP {status}"
+    if status == 200 and changed:
+        return NoticeStatus.CANDIDATE, "HTTP 200 (content changed)"
+    return NoticeStatus.OPEN, f"HTTP {status}"
+
+
 def recheck(
     store: Store, actor: Actor, now: datetime | None = None, resolve: dict[str, str] | None = None
 ) -> dict[str, int]:
-    """Fetch each open notice's URL; gone or changed -> removed (with time), else still present."""
+    """Fetch each open notice's URL (and each removal candidate's). 404 or 410 is a removal. A
+    redirect away, 403, 451 or changed content could be removal or could be the host hiding the file
+    from us, so the notice becomes a removal candidate: reminders stop and a person confirms
+    (`confirm_removal`). The same content back at the URL reopens a candidate."""
     now = now or utcnow()
     counts: Counter[str] = Counter()
     with store.transaction() as session:
-        for n in repo.open_notices(session):
+        for n in repo.checkable_notices(session):
             try:
                 got = get_sync(n.url, resolve)
-                gone = got.status in (404, 410) or (
-                    got.status == 200
-                    and n.content_sha256 is not None
-                    and hashlib.sha256(got.body).hexdigest() != n.content_sha256
+                changed = (
+                    n.content_sha256 is not None and hashlib.sha256(got.body).hexdigest() != n.content_sha256
                 )
-                result = f"HTTP {got.status}" + (" (content changed)" if got.status == 200 and gone else "")
-            except Exception as exc:  # unreachable hosts stay open: a dead DNS name may come back
-                gone, result = False, f"unreachable: {type(exc).__name__}"
+                verdict, result = _verdict(got.status, got.status == 200 and changed)
+            except Exception as exc:  # unreachable hosts stay as they are: a dead DNS name may come back
+                verdict, result = n.status, f"unreachable: {type(exc).__name__}"
             n.last_check_at, n.last_check = now, result
-            if gone:
-                n.status, n.removed_at = NoticeStatus.REMOVED, now
+            if verdict == NoticeStatus.REMOVED:
+                n.status, n.removed_at = NoticeStatus.REMOVED, n.candidate_at or now
+                _audit_removed(session, actor, n, now, result)
+            elif verdict == NoticeStatus.CANDIDATE and result == n.present_check:
+                verdict = NoticeStatus.OPEN  # a person already ruled this very answer "still there"
+            elif verdict == NoticeStatus.CANDIDATE and n.status != NoticeStatus.CANDIDATE:
+                n.status, n.candidate_at = NoticeStatus.CANDIDATE, now
                 audit.record(
                     session,
                     actor,
-                    "takedown.removed",
+                    "takedown.removal_candidate",
                     f"notice:{n.id}",
-                    {
-                        "url": n.url,
-                        "hours_since_notice": round(
-                            (now - aware(n.first_sent_at or n.created_at)).total_seconds() / 3600, 2
-                        ),
-                    },
+                    {"url": n.url, "check": result},
                 )
-            counts["removed" if gone else "still_present"] += 1
+            elif verdict == NoticeStatus.OPEN and n.status == NoticeStatus.CANDIDATE:
+                n.status, n.candidate_at = NoticeStatus.OPEN, None
+                audit.record(session, actor, "takedown.reopened", f"notice:{n.id}", {"check": result})
+            counts[
+                {"removed": "removed", "candidate": "removal_candidate"}.get(verdict.value, "still_present")
+            ] += 1
     return dict(counts)
+
+
+def _audit_removed(session: Tx, actor: Actor, n: TakedownNotice, now: datetime, check: str) -> None:
+    started = aware(n.first_sent_at or n.created_at)
+    removed = aware(n.removed_at or now)
+    audit.record(
+        session,
+        actor,
+        "takedown.removed",
+        f"notice:{n.id}",
+        {
+            "url": n.url,
+            "check": check,
+            "hours_since_notice": round((removed - started).total_seconds() / 3600, 2),
+        },
+    )
+
+
+def confirm_removal(store: Store, actor: Actor, notice_id: int, removed: bool, note: str = "") -> None:
+    """A person's verdict on a removal candidate: removed (as of when it first looked gone), or
+    still present (reminders resume)."""
+    with store.transaction() as session:
+        n = session.get(TakedownNotice, notice_id)
+        if n is None:
+            raise NotFound(f"no notice {notice_id}")
+        if n.status != NoticeStatus.CANDIDATE:
+            raise Conflict(f"notice {notice_id} is {n.status.value}, not a removal candidate")
+        if removed:
+            n.status, n.removed_at = NoticeStatus.REMOVED, n.candidate_at or utcnow()
+            _audit_removed(session, actor, n, utcnow(), f"confirmed by a person: {note}".strip(": "))
+        else:
+            n.status, n.candidate_at, n.present_check = NoticeStatus.OPEN, None, n.last_check
+            audit.record(session, actor, "takedown.still_present", f"notice:{notice_id}", {"note": note})
 
 
 @dataclass(frozen=True)
@@ -220,6 +276,7 @@ class TakedownStats:
     median_removal_hours: float | None
     open_by_host: dict[str, int]
     notices_sent: int
+    candidates: int = 0  # removal candidates waiting for a person (`vigil takedown confirm`)
 
 
 def stats(store: Store) -> TakedownStats:
@@ -237,6 +294,7 @@ def stats(store: Store) -> TakedownStats:
         statistics.median(removed) if removed else None,
         dict(Counter(r.host for r in open_rows).most_common()),
         sum(r.sends for r in rows),
+        sum(1 for r in rows if r.status == NoticeStatus.CANDIDATE),
     )
 
 

@@ -1,19 +1,22 @@
-"""Look-alike names for a known site: the same label under other suffixes (TLD hopping), and typos.
+"""Look-alike names for a known site: the same label under other suffixes (TLD hopping), and the
+permutations squatters register.
 
-Suffixes come from tldextract's bundled Public Suffix List, offline. Typo variants cover omission,
-repetition, adjacent swap, hyphen changes, common homoglyphs and a plural `s`. Candidates are names to
-check (DNS, crawl), not findings.
+Suffixes come from tldextract's bundled Public Suffix List, offline. The permutations come from
+dnstwist's fuzzers, used as a library (no DNS, no network): homoglyphs (as IDN, in punycode),
+bit-flips, keyboard typos (insertion, replacement), omission, repetition, transposition, vowel swaps,
+hyphenation, additions, plurals, subdomain-fused forms and its other fuzzers, each name labelled with
+the fuzzer that made it. Candidates are names to check (DNS, crawl), not findings.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
+import dnstwist
 import tldextract
 
 from vigil.web import urls
 
-HOMOGLYPHS = {"o": "0", "0": "o", "l": "1", "1": "l", "i": "l", "e": "3", "a": "4", "s": "5", "m": "rn"}
 # Suffixes often used by burner sites; the full ICANN list is available with all_suffixes().
 DEFAULT_SUFFIXES = (
     "com",
@@ -55,19 +58,15 @@ def all_suffixes() -> tuple[str, ...]:
     return tuple(sorted(t for t in tlds if "." not in t and not t.startswith("*")))
 
 
-def typos(label: str) -> set[str]:
-    out = set()
-    for i in range(len(label)):
-        out.add(label[:i] + label[i + 1 :])  # omission
-        out.add(label[:i] + label[i] + label[i:])  # repetition
-        if i + 1 < len(label):
-            out.add(label[:i] + label[i + 1] + label[i] + label[i + 2 :])  # swap
-        if label[i] in HOMOGLYPHS:
-            out.add(label[:i] + HOMOGLYPHS[label[i]] + label[i + 1 :])
-        if 0 < i < len(label) and "-" not in (label[i - 1], label[i]):
-            out.add(label[:i] + "-" + label[i:])
-    out |= {label.replace("-", ""), label + "s", label.rstrip("s")}
-    return {t for t in out if t and t != label and not t.startswith("-") and not t.endswith("-")}
+def permutations(domain: str, suffixes: tuple[str, ...] = ()) -> dict[str, str]:
+    """name -> the dnstwist fuzzer that produced it (`tld-swap` for `suffixes`)."""
+    fuzzer = dnstwist.Fuzzer(domain, tld_dictionary=list(suffixes))
+    fuzzer.generate()
+    return {
+        str(found["domain"]): str(found["fuzzer"])
+        for found in fuzzer.domains
+        if found["fuzzer"] != "*original" and found["domain"] != domain
+    }
 
 
 def candidates(
@@ -76,8 +75,9 @@ def candidates(
     label, suffix = urls.split_site(domain.lower())
     if not label:
         raise ValueError(f"{domain!r} has no registrable label")
+    registered = f"{label}.{suffix}"
     names = {f"{label}.{s}" for s in suffixes if s != suffix}
     if with_typos:
-        names |= {f"{t}.{s}" for t in typos(label) for s in {suffix, *suffixes[:4]}}
-    names.discard(f"{label}.{suffix}")
+        names |= set(permutations(registered, suffixes))
+    names.discard(registered)
     return sorted(names)

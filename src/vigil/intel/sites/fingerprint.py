@@ -10,6 +10,7 @@ import hashlib
 import re
 import socket
 import ssl
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
@@ -38,6 +39,20 @@ class SiteFingerprint:
     ips: set[str] = field(default_factory=set)
     tls_sha256: str | None = None
     logo_url: str | None = None
+    # On how many of the site's own pages each shingle and phrase appears: what is on (nearly) every
+    # page is the site's template (navigation, footer), not its content.
+    shingle_pages: Counter[int] = field(default_factory=Counter)
+    phrase_pages: Counter[int] = field(default_factory=Counter)
+
+    def template(self, share: float = 0.8) -> tuple[set[int], set[int]]:
+        """(shingles, phrases) on at least `share` of this site's pages, once it has 3 or more."""
+        if self.pages < 3:
+            return set(), set()
+        floor = max(2, share * self.pages)
+        return (
+            {s for s, n in self.shingle_pages.items() if n >= floor},
+            {p for p, n in self.phrase_pages.items() if n >= floor},
+        )
 
 
 def _h(text: str) -> int:
@@ -48,9 +63,13 @@ def add_page(fp: SiteFingerprint, html_text: str) -> list[str]:
     """Fold one page into the fingerprint; returns the page's links, logo and icon candidates."""
     page = parse(html_text)
     words = _WORD.findall(page.text.lower())
-    fp.shingles |= {_h(" ".join(words[i : i + SHINGLE])) for i in range(max(0, len(words) - SHINGLE + 1))}
+    shingles = {_h(" ".join(words[i : i + SHINGLE])) for i in range(max(0, len(words) - SHINGLE + 1))}
+    phrases = {_h(" ".join(_WORD.findall(s.lower()))) for s in _SENTENCE.findall(page.text)}
+    fp.shingles |= shingles
+    fp.shingle_pages.update(shingles)
     fp.title_words |= set(_WORD.findall(page.title.lower()))
-    fp.phrases |= {_h(" ".join(_WORD.findall(s.lower()))) for s in _SENTENCE.findall(page.text)}
+    fp.phrases |= phrases
+    fp.phrase_pages.update(phrases)
     fp.tag_grams |= {
         _h(" ".join(page.tags[i : i + TAG_GRAM])) for i in range(max(0, len(page.tags) - TAG_GRAM + 1))
     }

@@ -1,9 +1,11 @@
 """Rank candidate sites against a known one, one score per channel, for human review.
 
-Template engines make unrelated sites look alike: same navigation, footer, DOM and boilerplate. So
-every channel is judged against the candidate corpus. Shingles, title words and phrases that appear on
-more than `common` of the sites are dropped before comparing (boilerplate carries no identity). DOM
-similarity counts only above what the corpus shares anyway, and an IP shared by many candidates counts
+Template engines make unrelated sites look alike: same navigation, footer, DOM and boilerplate. What
+counts as boilerplate is learned from the known site's own pages (text on nearly every one of its pages
+is its template) and from an optional `background` corpus of unrelated sites (what more than `common`
+of them share), never from the candidates: three mirrors of the known site among the candidates share
+its text, and that text is exactly the evidence. DOM similarity counts only above what the candidates
+share anyway (their median: a few mirrors do not move it), and an IP shared by many candidates counts
 for nothing. Text similarity uses MinHash signatures, so fingerprints stay small and fast to compare.
 """
 
@@ -13,6 +15,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,17 +53,25 @@ class Ranked:
     channels: dict[str, float]
 
 
-def _rare(values: list[set[int]] | list[set[str]], common: float) -> set[int | str]:
+def _rare(values: list[set[int]] | list[set[str]], common: float) -> set[Any]:
+    """What more than `common` of the given sites share (nothing when there are none)."""
+    if not values:
+        return set()
     df: Counter[int | str] = Counter(v for s in values for v in s)
     limit = max(2, int(common * len(values)))
     return {v for v, n in df.items() if n > limit}
 
 
-def rank(known: SiteFingerprint, candidates: Sequence[SiteFingerprint], common: float = 0.1) -> list[Ranked]:
-    everyone = [known, *candidates]
-    drop_shingles = _rare([f.shingles for f in everyone], common)
-    drop_titles = _rare([f.title_words for f in everyone], common)
-    drop_phrases = _rare([f.phrases for f in everyone], common)
+def rank(
+    known: SiteFingerprint,
+    candidates: Sequence[SiteFingerprint],
+    common: float = 0.1,
+    background: Sequence[SiteFingerprint] = (),
+) -> list[Ranked]:
+    template_shingles, template_phrases = known.template()
+    drop_shingles = template_shingles | _rare([f.shingles for f in background], common)
+    drop_titles = _rare([f.title_words for f in background], common)
+    drop_phrases = template_phrases | _rare([f.phrases for f in background], common)
     shared_ips = {
         ip
         for ip, n in Counter(ip for f in candidates for ip in f.ips).items()

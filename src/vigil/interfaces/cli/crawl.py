@@ -238,6 +238,24 @@ def takedown_recheck(
     console.print(f"{counts.get('removed', 0)} removed, {counts.get('still_present', 0)} still present")
 
 
+@takedown_app.command("confirm")
+def takedown_confirm(
+    notice_id: Annotated[int, typer.Argument(help="A notice the re-check made a removal candidate")],
+    removed: Annotated[
+        bool,
+        typer.Option("--removed/--present", help="Your verdict: gone, or still there (reminders resume)"),
+    ],
+    note: Annotated[str, typer.Option(help="What you saw")] = "",
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Confirm or deny a removal candidate (redirected away, 403, 451 or changed content; audited)."""
+    from vigil.actions.takedown import notices
+
+    notices.confirm_removal(open_store(db), operator(actor), notice_id, removed, note)
+    console.print(f"notice {notice_id}: {'removed' if removed else 'still present, reminders resume'}")
+
+
 @takedown_app.command("stats")
 def takedown_stats(db: DbOption = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Open and removed notices, median removal time, open notices per host."""
@@ -249,7 +267,8 @@ def takedown_stats(db: DbOption = None, as_json: Annotated[bool, typer.Option("-
         return
     median = f"{s.median_removal_hours:.1f} h" if s.median_removal_hours is not None else "n/a"
     console.print(
-        f"open {s.open}, removed {s.removed}, median removal time {median}, notices sent {s.notices_sent}"
+        f"open {s.open}, removal candidates {s.candidates}, removed {s.removed}, median removal time "
+        f"{median}, notices sent {s.notices_sent}"
     )
     table = Table("host", "open notices")
     for host, count in s.open_by_host.items():

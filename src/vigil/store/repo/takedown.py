@@ -20,6 +20,14 @@ def open_notices(tx: Tx) -> list[TakedownNotice]:
     return list(tx.scalars(select(TakedownNotice).where(TakedownNotice.status == NoticeStatus.OPEN)))
 
 
+def checkable_notices(tx: Tx) -> list[TakedownNotice]:
+    """Notices a re-check looks at: open ones, and removal candidates waiting for a person."""
+    query = select(TakedownNotice).where(
+        TakedownNotice.status.in_((NoticeStatus.OPEN, NoticeStatus.CANDIDATE))
+    )
+    return list(tx.scalars(query))
+
+
 def all_notices(tx: Tx) -> list[TakedownNotice]:
     return list(tx.scalars(select(TakedownNotice).order_by(TakedownNotice.id)))
 
