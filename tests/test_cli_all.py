@@ -307,6 +307,8 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
         )
         assert "still present" in cli("takedown", "recheck", *resolve, "--actor", "bob")
         assert "open 1" in cli("takedown", "stats")
+        refused = cli("takedown", "confirm", "1", "--removed", "--actor", "bob", code=2)
+        assert "not a removal candidate" in refused  # only a candidate takes a verdict
     with LabServer(images[:10], sites=True) as sites:
         resolve = [arg for h, t in sites.resolve.items() for arg in ("--resolve", f"{h}={t}")]
         ranked = cli(
