@@ -521,3 +521,56 @@ def test_a_custody_trail_cut_short_or_stripped_is_detected(custody: tuple[Store,
             text("UPDATE custody_events SET mac = NULL WHERE id > (SELECT MIN(id) FROM custody_events)")
         )
     assert "MAC missing" in (_custody_problem(store, evidence_id) or "")
+
+
+def test_the_migration_seals_rows_written_before_sealing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database from before migration 0017 holds plaintext contexts, report bodies and account
+    keys; upgrading seals them, and the code reads them as before."""
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from vigil.store.db import alembic_config
+    from vigil.store.models import ReviewItem, Submission
+
+    monkeypatch.setenv(sealed.KEY_FILE_ENV, str(tmp_path / "secrets" / "data.key"))
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    command.upgrade(alembic_config(engine), "0016")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO review_items (id, source, sha256, status, priority, reason, context, "
+                "required_votes, created_at) VALUES (1, 'api', :sha, 'pending', 0, '{}', :ctx, 2, "
+                "'2026-11-01 10:00:00')"
+            ),
+            {"sha": "0" * 64, "ctx": json.dumps(CONTEXT)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO report_submissions (id, review_item_id, status, report_xml, actionability, "
+                "idempotency_key, created_at, account_key) VALUES (1, 1, 'validated', :xml, '{}', 'k', "
+                "'2026-11-01 10:00:00', 'email:fox.owner@example.org')"
+            ),
+            {"xml": "<report><email>fox.owner@example.org</email></report>"},
+        )
+    engine.dispose()
+    store = Store(url)  # migrates to head
+    with store.engine.connect() as conn:
+        raw = " ".join(
+            str(v)
+            for query in (
+                "SELECT context FROM review_items",
+                "SELECT report_xml FROM report_submissions",
+                "SELECT account_key FROM report_submissions",
+            )
+            for v in conn.execute(text(query)).scalars()
+        )
+    assert "fox.owner" not in raw and "198.51.100.23" not in raw and raw.count(sealed.PREFIX) == 2
+    with store.session() as session:
+        assert session.get(ReviewItem, 1).context["account"]["screen_name"] == "quiet_fox"
+        submission = session.get(Submission, 1)
+        assert "fox.owner@example.org" in submission.report_xml
+        assert submission.account_key == sealed.blind_index("email:fox.owner@example.org")
+    store.close()
