@@ -392,3 +392,77 @@ def test_sigterm_writes_the_frontier_and_kill_leaves_no_orphans(
     resumed.wait(timeout=10)
     time.sleep(1.0)
     assert not {w for w in workers if _alive(w)}  # no orphans left behind
+
+
+def test_traps_are_cut_off_and_galleries_are_not(store: Store, site: tuple[str, type[_Handler]]) -> None:
+    """A session-id trap (every link a new id, every page the same) and a nesting relative link are
+    cut off; a gallery of numbered pages, each its own, is crawled whole."""
+    address, handler = site
+
+    class Traps(_Handler):
+        def do_GET(self) -> None:
+            self.hits.append(self.path)
+            path = self.path.split("?")[0]
+            if path.startswith("/shop/"):  # the same page under endless session ids
+                token = f"{len(self.hits):032x}"
+                body = f'<a href="/shop/s{token}/list">more</a><p>Our shop</p>'
+            elif path.startswith("/nest"):  # a relative link that nests the path, a new page each time
+                body = f'<a href="nest/">deeper</a><p>{path}</p>'
+            elif path.startswith("/gallery/"):
+                n = int(path.rsplit("/", 1)[1].split(".")[0])
+                nxt = f'<a href="/gallery/{n + 1}.html">next</a>' if n < 59 else ""
+                body = f'<img src="/img/{n}.jpg">{nxt}<p>picture {n}</p>'
+            else:
+                body = (
+                    '<a href="/shop/s1/list">shop</a><a href="/nest/">nest</a><a href="/gallery/0.html">g</a>'
+                )
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    handler.do_GET = Traps.do_GET  # type: ignore[method-assign]
+    rows = _crawl(store, address, obey_robots=False, images="scope", max_depth=200)
+    shop = [u for u in rows if "/shop/" in u and rows[u].kind == "page"]
+    fetched_shop = [u for u in shop if rows[u].status == "done"]
+    assert 20 <= len(fetched_shop) <= 25  # cut off once the pattern kept repeating one page
+    assert any("keeps repeating one page" in (rows[u].note or "") for u in shop)
+    nest = [u for u in rows if "/nest" in u and rows[u].status == "done"]
+    assert len(nest) <= 3 and any("repeats" in (r.note or "") for r in rows.values())
+    gallery = [u for u in rows if "/gallery/" in u and rows[u].status == "done"]
+    assert len(gallery) == 60  # numbered pages that differ are no trap
+
+
+def test_a_host_answering_429_is_slowed_down_and_asked_again(
+    store: Store, site: tuple[str, type[_Handler]]
+) -> None:
+    address, handler = site
+    handler.routes["/"] = _html('<a href="/busy">busy</a>')
+    answers = iter([(429, {"Retry-After": "1", "Content-Type": "text/plain"}, b"slow down")])
+
+    class Busy(_Handler):
+        def do_GET(self) -> None:
+            if self.path == "/busy":
+                self.routes["/busy"] = next(answers, _html("finally"))
+            _Handler.do_GET(self)
+
+    handler.do_GET = Busy.do_GET  # type: ignore[method-assign]
+    started = time.monotonic()
+    rows = _crawl(store, address, obey_robots=False)
+    assert rows["http://site.test/busy"].status == "done" and rows["http://site.test/busy"].http_status == 200
+    assert handler.hits.count("/busy") == 2
+    assert time.monotonic() - started >= 1.0  # Retry-After was honoured before asking again
+
+
+def test_the_page_budget_per_host_holds(store: Store, site: tuple[str, type[_Handler]]) -> None:
+    address, handler = site
+    pages = [f"/p{n}" for n in range(30)]
+    handler.routes["/"] = _html("".join(f'<a href="{p}">x</a>' for p in pages))
+    for page in pages:
+        handler.routes[page] = _html(f"<p>{page}</p>")
+    rows = _crawl(store, address, obey_robots=False, per_host_pages=10)
+    done = [u for u, r in rows.items() if r.kind == "page" and r.status == "done"]
+    assert len(done) == 10
+    assert sum("page budget" in (r.note or "") for r in rows.values()) == 21

@@ -35,6 +35,7 @@ class Fetched:
     body: bytes
     chain: tuple[str, ...] = ()  # the URLs redirected through, first to last (the last is `url`)
     skipped: str | None = None  # why the body was not downloaded (its type), else None
+    retry_after: float | None = None  # seconds a 429 or 503 asked us to wait (Retry-After)
 
 
 class FetchFailed(VigilError):
@@ -155,7 +156,9 @@ async def _follow(
             content_type = response.headers.get("content-type", "")
             if response.status_code != 200 or not accept(content_type):
                 why = None if response.status_code != 200 else f"not downloaded: type {content_type[:80]!r}"
-                return Fetched(url, response.status_code, content_type, b"", tuple(chain), why)
+                wait = response.headers.get("retry-after", "").strip()
+                retry = float(wait) if wait.isdigit() else None
+                return Fetched(url, response.status_code, content_type, b"", tuple(chain), why, retry)
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limits.max_bytes:
                 raise TooLarge(f"declares {declared} bytes, over {limits.max_bytes}")

@@ -94,6 +94,7 @@ def run(
     ] = None,
     deadline: Annotated[float, typer.Option(help="Seconds for one fetch, redirects included")] = 60.0,
     min_rate: Annotated[float, typer.Option(help="Bytes/s a body must keep up after 5 s")] = 2048.0,
+    per_host_pages: Annotated[int, typer.Option(help="Pages one host may have over the whole job")] = 10_000,
     name: Annotated[str, typer.Option(help="Job name")] = "crawl",
     db: DbOption = None,
     actor: ActorOption = None,
@@ -119,6 +120,7 @@ def run(
         allow_addresses=_networks(allow_address or []),
         deadline=deadline,
         min_rate=min_rate,
+        per_host_pages=per_host_pages,
     )
     store = open_store(db)
     job_id = jobs.start_job(store, who, name, policy)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import signal
 import time
@@ -35,6 +36,7 @@ from vigil.match.matcher import Matcher
 from vigil.signals.compute import FileSignals, compute
 from vigil.sources.crawl.frontier import Frontier, Item
 from vigil.sources.crawl.policy import CrawlPolicy
+from vigil.sources.crawl.traps import TrapGuard
 from vigil.store.db import Store
 from vigil.web import urls
 from vigil.web.fetch import Fetched, FetchFailed, TooLarge, Unreachable, fetch
@@ -43,6 +45,7 @@ from vigil.web.parse import parse
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 FLUSH_EVERY = 200
 FLUSH_SECONDS = 5.0
+MAX_TRIES = 2  # a page answered 429 or 503 is tried again this often, after the host's pause
 WATCHDOG_SLACK = 30.0  # seconds a work item may take beyond one fetch deadline (hashing, the store)
 
 
@@ -76,6 +79,7 @@ class CrawlStats:
     bytes: int = 0
     seconds: float = 0.0
     left_queued: int = 0
+    skipped_traps: int = 0  # pages not queued: host budget spent, or a trap pattern
     interrupted: bool = False  # stopped by a signal; the frontier was written, `resume` carries on
     found: set[str] = field(default_factory=set)  # image URLs that matched
 
@@ -120,6 +124,9 @@ class Crawler:
         self.out_of_scope: set[str] = set()
         self.clients: dict[str, httpx.AsyncClient] = {}
         self.addresses = policy.addresses()
+        self.traps = TrapGuard(policy.per_host_pages)
+        self.traps.count_all(self.frontier.page_urls)
+        self.backoff: dict[str, float] = defaultdict(float)  # host -> seconds, grown by 429/503
         self.crawl_delay: dict[str, float] = {}  # host -> robots.txt Crawl-delay (a floor under `delay`)
 
     def client_for(self, url: str) -> httpx.AsyncClient:
@@ -168,8 +175,17 @@ class Crawler:
         return None
 
     # ------------------------------------------------------------------ politeness and robots
+    def _adapt(self, host: str, got: Fetched, retry_after: float | None = None) -> None:
+        """A host that answers 429 or 503 is slowed down (doubling, up to a minute, and never
+        sooner than its Retry-After); one that answers normally gets its pace back by halves."""
+        if got.status in (429, 503):
+            self.backoff[host] = min(max(2 * self.backoff[host], 1.0, retry_after or 0.0), 60.0)
+            self.host_next[host] = max(self.host_next[host], time.monotonic() + self.backoff[host])
+        elif self.backoff[host]:
+            self.backoff[host] = self.backoff[host] / 2 if self.backoff[host] > 0.1 else 0.0
+
     async def _slot(self, host: str) -> None:
-        delay = max(self.policy.delay, self.crawl_delay.get(host, 0.0))
+        delay = max(self.policy.delay, self.crawl_delay.get(host, 0.0), self.backoff[host])
         if delay <= 0:
             return
         wait = self.host_next[host] - time.monotonic()
@@ -208,6 +224,19 @@ class Crawler:
         if self.frontier.add(item):
             self.queue.put_nowait(item)
 
+    def _enqueue_page(self, item: Item) -> None:
+        """Queue a page unless its host's budget is spent or it looks like a trap (kept as skipped,
+        with the reason, so nobody wonders where the rest of a calendar went)."""
+        if urls.key(item.url) in self.frontier.seen:
+            return
+        refused = self.traps.refuse(item.url)
+        if refused is None:
+            self.traps.count(item.url)
+            self._enqueue(item)
+        elif self.frontier.add(item):
+            self.stats.skipped_traps += 1
+            self.frontier.finish(item.url, CrawlUrlStatus.SKIPPED, note=refused)
+
     async def _page(self, item: Item) -> None:
         if not self.policy.in_scope(item.url):
             self.page_budget -= 1  # skipped pages do not use up the run's page budget
@@ -223,10 +252,17 @@ class Crawler:
         async with self.host_slots[host]:
             await self._slot(host)
             got = await self._get(item.url, is_html, 20 * 1024 * 1024, self._page_hop)
+        self._adapt(host, got, got.retry_after)
+        if got.status in (429, 503) and item.tries < MAX_TRIES:
+            self.page_budget -= 1  # asked to come back later: the page is tried again, after the pause
+            self.queue.put_nowait(dataclasses.replace(item, tries=item.tries + 1))
+            return
         self.stats.pages += 1
         self.stats.bytes += len(got.body)
         sha = hashlib.sha256(got.body).hexdigest()
         base = urls.normalise(got.url) or item.url  # links resolve against where the redirects ended
+        if got.status == 200 and not got.skipped:
+            self.traps.observe(item.url, got.body)
         if got.status != 200 or got.skipped:
             self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, None, _note(got, got.skipped))
             return
@@ -255,7 +291,7 @@ class Crawler:
             if link is None:
                 continue
             if self.policy.in_scope(link) and self.policy.reachable(link):
-                self._enqueue(Item(link, CrawlUrlKind.PAGE, item.depth + 1, item.url))
+                self._enqueue_page(Item(link, CrawlUrlKind.PAGE, item.depth + 1, item.url))
             else:
                 self.out_of_scope.add(link)
 
@@ -356,6 +392,8 @@ class Crawler:
         left = max(self.policy.max_pages - self.frontier.pages_done, 0)
         page_limit = left if page_limit is None else min(page_limit, left)
         for seed in self.policy.seeds:
+            if urls.key(seed) not in self.frontier.seen:
+                self.traps.count(seed)
             self._enqueue(Item(seed, CrawlUrlKind.PAGE, 0, None))
         for item in self.frontier.queued:
             self.queue.put_nowait(item)

@@ -24,6 +24,7 @@ class Item:
     kind: CrawlUrlKind
     depth: int
     referrer: str | None
+    tries: int = 0  # times a 429 or 503 sent it back to the queue
 
 
 class Frontier:
@@ -32,9 +33,12 @@ class Frontier:
         self.seen: set[str] = set()
         self.queued: list[Item] = []
         self.refs: dict[str, set[str]] = defaultdict(set)  # image key -> pages, from earlier runs
+        self.page_urls: list[str] = []  # every page URL queued in earlier runs (for budgets)
         with store.session() as session:
             for url_key, url, kind, depth, referrer, status in repo.frontier(session, job_id):
                 self.seen.add(url_key)
+                if kind == CrawlUrlKind.PAGE and status != CrawlUrlStatus.SKIPPED:
+                    self.page_urls.append(url)
                 if status == CrawlUrlStatus.QUEUED:
                     self.queued.append(Item(url, CrawlUrlKind(kind), depth, referrer))
             for image_key, page in repo.refs_to_queued_images(session, job_id):
