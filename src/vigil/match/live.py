@@ -29,7 +29,6 @@ class IndexStatus:
     built_at: datetime  # when the index now serving was built (or its snapshot mapped)
     generation: int  # the list generation it was built from
     store_generation: int  # the store's generation now
-    changed_at: datetime | None  # when the lists last changed
 
     @property
     def stale(self) -> bool:
@@ -51,13 +50,16 @@ class LiveMatcher:
         self._version: Path | None = None
         self._stale = False
         self._checked = time.monotonic()
-        self._generation, _ = self._store_generation()
-        if index_dir is not None and snapshot.current(index_dir) is None:
-            snapshot.write(self.store, index_dir, generation=self._generation)
+        self._generation = self._store_generation()
+        if index_dir is not None:
+            if snapshot.current(index_dir) is None:
+                snapshot.write(self.store, index_dir, generation=self._generation)
+            else:  # an existing snapshot may be older than the store: the first check catches up
+                self._generation = snapshot.generation_of(index_dir)
         self._built_at = utcnow()
         self._matcher = self._build()
 
-    def _store_generation(self) -> tuple[int, datetime | None]:
+    def _store_generation(self) -> int:
         with self.store.session() as session:
             return generations.current(session)
 
@@ -80,7 +82,7 @@ class LiveMatcher:
         now = time.monotonic()
         if now - self._checked >= self.check_every:
             self._checked = now
-            generation, _ = self._store_generation()
+            generation = self._store_generation()
             if generation != self._generation:
                 return self._refresh(generation)
         if self.index_dir is not None and snapshot.current(self.index_dir) != self._version:
@@ -101,12 +103,11 @@ class LiveMatcher:
 
     def rebuild(self) -> Matcher:
         """Build a new index from the store and swap it in; requests keep using the old one meanwhile."""
-        generation, _ = self._store_generation()  # read first: a change landing meanwhile rebuilds again
+        generation = self._store_generation()  # read first: a change landing meanwhile rebuilds again
         if self.index_dir is not None:
             snapshot.write(self.store, self.index_dir, generation=generation)
         return self._swap(self._build(), generation)
 
     def status(self) -> IndexStatus:
         """What the index now serving was built from, and whether the store has moved on."""
-        generation, changed_at = self._store_generation()
-        return IndexStatus(self._built_at, self._generation, generation, changed_at)
+        return IndexStatus(self._built_at, self._generation, self._store_generation())

@@ -30,7 +30,7 @@ def write(store: Store, folder: Path, flat_limit: int = FLAT_LIMIT, *, generatio
     than its content)."""
     if generation is None:
         with store.session() as session:
-            generation = generations.current(session)[0]
+            generation = generations.current(session)
     ids, codes = lists.pdq_codes(store)
     version = folder / f"v{time.time_ns()}"
     version.mkdir(parents=True)

@@ -291,7 +291,7 @@ def custody_problem(session: Tx, evidence_id: int) -> str | None:
     if evidence is None:
         return f"no evidence {evidence_id}"
     secret = anchor.key()
-    prev, signed, hashes = evidence.sha256, False, []
+    prev, signed, hashes = evidence.sha256, False, set()
     for number, event in enumerate(repo.custody(session, evidence_id), start=1):
         where = f"custody event {number} ({event.action})"
         if _custody_hash(prev, event.action, event.actor, event.at, event.detail) != event.chain_hash:
@@ -304,7 +304,7 @@ def custody_problem(session: Tx, evidence_id: int) -> str | None:
             elif signed:
                 return f"{where}: MAC missing after signing began"
         prev = event.chain_hash
-        hashes.append(event.chain_hash)
+        hashes.add(event.chain_hash)
     vouched = [
         str(detail["custody"])
         for event in audit.events_on(session, f"evidence:{evidence_id}", CUSTODY_ACTIONS)

@@ -134,7 +134,7 @@ def run_scan_job(store: Store, job: Job, who: Actor, worker: WorkerSettings) -> 
 @job_kind(LIST_IMPORT)
 def run_list_import(store: Store, job: Job, who: Actor, worker: WorkerSettings) -> dict[str, Any]:
     """Import a spooled upload; the spool file is removed once the import is published (a failed
-    import keeps it, named in the job's error, so nothing is lost)."""
+    import keeps it, its path in the job's params, so nothing is lost)."""
     from vigil.lists import domain as lists
     from vigil.lists.formats import FORMATS
 

@@ -17,14 +17,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from vigil.core import errors
 from vigil.core.errors import Forbidden, VigilError
 from vigil.web.guard import AddressPolicy, AddressRefused
+from vigil.web.urls import DEFAULT_PORTS
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,9 @@ async def _pinned(
     return _to_address(parts, host, port, await addresses.resolve(host, port))
 
 
-def _to_address(parts: Any, host: str, port: int, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+def _to_address(
+    parts: SplitResult, host: str, port: int, address: str
+) -> tuple[str, dict[str, str], dict[str, str]]:
     shown = f"[{address}]" if ":" in address else address
     to = urlunsplit((parts.scheme, f"{shown}:{port}", parts.path or "/", parts.query, ""))
     extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
@@ -201,9 +203,6 @@ async def _read(response: httpx.Response, limits: FetchLimits) -> bytes:
         if elapsed > limits.grace and size / elapsed < limits.min_rate:
             raise FetchFailed(f"too slow: {size} bytes in {elapsed:.1f} s (minimum {limits.min_rate:g} B/s)")
     return b"".join(chunks)
-
-
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _bounded(size: int, chunk: bytes, max_bytes: int) -> int:

@@ -288,8 +288,7 @@ def _travel(txs: list[Transaction], ctx: Context) -> tuple[str, list[Transaction
 
 
 def _purchases(txs: list[Transaction], ctx: Context) -> tuple[str, list[Transaction]] | None:
-    terms = ctx.config.purchase_terms
-    bought = [t for t in txs if any(term in f"{t.beneficiary} {t.reference}".lower() for term in terms)]
+    bought = _matching(txs, ctx.config.purchase_terms)
     if not bought:
         return None
     return f"{len(bought)} purchase(s) of VPN, live-streaming or anonymising services", bought

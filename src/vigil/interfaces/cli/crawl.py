@@ -52,9 +52,11 @@ def _report(store: Store, job_id: int, stats: CrawlStats) -> None:
         f"job {job_id}: {stats.pages} pages, {stats.images} images in {stats.seconds:.1f} s "
         f"({stats.pages_per_second:.0f} pages/s); {stats.hits} hits; "
         f"skipped {stats.skipped_robots} by robots.txt, "
-        f"{stats.skipped_scope} out of scope; {stats.errors} errors; {stats.left_queued} still queued"
-        + (f" (stopped by a signal: `vigil crawl resume {job_id}` carries on)" if stats.interrupted else "")
+        f"{stats.skipped_scope} out of scope, {stats.skipped_traps} by budgets and trap checks; "
+        f"{stats.errors} errors; {stats.left_queued} still queued"
     )
+    if stats.interrupted:
+        console.print(f"stopped by a signal: `vigil crawl resume {job_id}` carries on")
     found = jobs.hits(store, job_id)
     if found:
         table = Table("hit", "page", "image", "match", "keywords")

@@ -23,6 +23,7 @@ import hashlib
 import signal
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +40,7 @@ from vigil.sources.crawl.policy import CrawlPolicy
 from vigil.sources.crawl.traps import TrapGuard
 from vigil.store.db import Store
 from vigil.web import urls
-from vigil.web.fetch import Fetched, FetchFailed, TooLarge, Unreachable, fetch
+from vigil.web.fetch import Fetched, FetchFailed, HopCheck, TooLarge, Unreachable, fetch
 from vigil.web.parse import parse
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -143,7 +144,9 @@ class Crawler:
             )
         return client
 
-    async def _get(self, url: str, accept: Any, max_bytes: int, hop: Any = None) -> Fetched:
+    async def _get(
+        self, url: str, accept: Callable[[str], bool], max_bytes: int, hop: HopCheck | None = None
+    ) -> Fetched:
         return await fetch(
             self.client_for(url),
             url,
@@ -175,11 +178,11 @@ class Crawler:
         return None
 
     # ------------------------------------------------------------------ politeness and robots
-    def _adapt(self, host: str, got: Fetched, retry_after: float | None = None) -> None:
+    def _adapt(self, host: str, got: Fetched) -> None:
         """A host that answers 429 or 503 is slowed down (doubling, up to a minute, and never
         sooner than its Retry-After); one that answers normally gets its pace back by halves."""
         if got.status in (429, 503):
-            self.backoff[host] = min(max(2 * self.backoff[host], 1.0, retry_after or 0.0), 60.0)
+            self.backoff[host] = min(max(2 * self.backoff[host], 1.0, got.retry_after or 0.0), 60.0)
             self.host_next[host] = max(self.host_next[host], time.monotonic() + self.backoff[host])
         elif self.backoff[host]:
             self.backoff[host] = self.backoff[host] / 2 if self.backoff[host] > 0.1 else 0.0
@@ -252,7 +255,7 @@ class Crawler:
         async with self.host_slots[host]:
             await self._slot(host)
             got = await self._get(item.url, is_html, 20 * 1024 * 1024, self._page_hop)
-        self._adapt(host, got, got.retry_after)
+        self._adapt(host, got)
         if got.status in (429, 503) and item.tries < MAX_TRIES:
             self.page_budget -= 1  # asked to come back later: the page is tried again, after the pause
             self.queue.put_nowait(dataclasses.replace(item, tries=item.tries + 1))
@@ -261,11 +264,10 @@ class Crawler:
         self.stats.bytes += len(got.body)
         sha = hashlib.sha256(got.body).hexdigest()
         base = urls.normalise(got.url) or item.url  # links resolve against where the redirects ended
-        if got.status == 200 and not got.skipped:
-            self.traps.observe(item.url, got.body)
         if got.status != 200 or got.skipped:
             self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, None, _note(got, got.skipped))
             return
+        self.traps.observe(item.url, got.body)
         if sha in self.content_seen:  # mirrored or duplicated page: its links are already queued,
             self.stats.duplicate_content += 1  # but it shows the images too: each is a finding
             self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, sha, "duplicate content")
@@ -367,12 +369,9 @@ class Crawler:
                     await asyncio.wait_for(self._image(item), self.policy.deadline + WATCHDOG_SLACK)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:
+            except Exception as exc:  # one URL's failure, whatever it is, must not stop the crawl
                 self.stats.errors += 1
-                reason = "watchdog: gave up on the item" if isinstance(exc, TimeoutError) else str(exc)
-                if not isinstance(exc, FetchFailed | Unreachable | TooLarge | TimeoutError):
-                    reason = f"{type(exc).__name__}: {exc}"
-                self.frontier.finish(item.url, CrawlUrlStatus.ERROR, None, None, reason[:500])
+                self.frontier.finish(item.url, CrawlUrlStatus.ERROR, None, None, _reason(exc)[:500])
             finally:
                 if self.frontier.pending >= FLUSH_EVERY:
                     self.frontier.flush()
@@ -418,6 +417,15 @@ class Crawler:
         self.stats.skipped_scope += len(self.out_of_scope)
         self.stats.seconds = time.perf_counter() - started
         return self.stats
+
+
+def _reason(exc: Exception) -> str:
+    """What the frontier says of a failed item: our own refusals speak for themselves."""
+    if isinstance(exc, TimeoutError):
+        return "watchdog: gave up on the item"
+    if isinstance(exc, FetchFailed | Unreachable | TooLarge):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _note(got: Fetched, note: str | None) -> str | None:

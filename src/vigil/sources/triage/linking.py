@@ -38,7 +38,6 @@ from vigil.sources.triage import identifiers as ids
 from vigil.sources.triage.ipinfo import RangeTable
 from vigil.sources.triage.model import IncomingReport, IpEvent
 
-PLACEHOLDERS = ids.PLACEHOLDERS
 MEME_ANNOTATIONS = frozenset({"potentialMeme", "viral", "publiclyAvailable"})
 
 

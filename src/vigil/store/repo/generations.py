@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import update
 
 from vigil.core.clock import utcnow
@@ -24,7 +22,7 @@ def bump(tx: Tx, name: str = LISTS) -> None:
         tx.flush()
 
 
-def current(tx: Tx, name: str = LISTS) -> tuple[int, datetime | None]:
-    """The counter and when it last moved (0 and None before any change)."""
+def current(tx: Tx, name: str = LISTS) -> int:
+    """The counter (0 before any change)."""
     row = tx.get(Generation, name)
-    return (row.value, row.changed_at) if row else (0, None)
+    return row.value if row else 0
