@@ -214,29 +214,35 @@ def test_redirects_are_followed_rechecked_and_kept_as_evidence(
 def test_robots_txt_by_rfc_9309(store: Store, site: tuple[str, type[_Handler]]) -> None:
     address, handler = site
     handler.routes["/robots.txt"] = _html(
-        "User-agent: *\nDisallow: /private\nAllow: /private/ok\nDisallow: /*.pdf$\nCrawl-delay: 0.2\n",
+        "User-agent: *\nDisallow: /private\nAllow: /private/ok\nDisallow: /*.php$\nCrawl-delay: 0.2\n",
         "text/plain",
     )
-    links = ["/private/x", "/private/ok/y", "/doc.pdf", "/doc.pdf?page=2", "/public"]
+    links = ["/private/x", "/private/ok/y", "/doc.php", "/doc.php?page=2", "/public"]
     handler.routes["/"] = _html("".join(f'<a href="{link}">x</a>' for link in links))
     for link in links:
         handler.routes[link.split("?")[0]] = _html("page")
     started = time.monotonic()
     rows = _crawl(store, address)
     skipped = {u.removeprefix("http://site.test") for u, r in rows.items() if r.note == "robots.txt"}
-    assert skipped == {"/private/x", "/doc.pdf"}
+    assert skipped == {"/private/x", "/doc.php"}
     assert rows["http://site.test/private/ok/y"].status == "done"  # Allow beats the shorter Disallow
-    assert rows["http://site.test/doc.pdf?page=2"].status == "done"  # `$` anchors the pattern
+    assert rows["http://site.test/doc.php?page=2"].status == "done"  # `$` anchors the pattern
     assert time.monotonic() - started >= 0.2 * 3  # Crawl-delay was a floor under delay=0
 
 
 def test_bodies_of_the_wrong_type_are_not_downloaded(store: Store, site: tuple[str, type[_Handler]]) -> None:
     address, handler = site
-    handler.routes["/"] = _html('<a href="/archive.zip">zip</a><img src="/huge.png">')
+    handler.routes["/"] = _html(
+        '<a href="/get-file">zip</a><a href="/archive.zip">zip</a><img src="/huge.png">'
+    )
+    handler.routes["/get-file"] = (200, {"Content-Type": "application/zip"}, b"PK" * 1000)
     handler.routes["/archive.zip"] = (200, {"Content-Type": "application/zip"}, b"PK" * 1000)
     handler.routes["/huge.png"] = (200, {"Content-Type": "image/png", "Content-Length": str(1 << 40)}, b"")
     rows = _crawl(store, address, obey_robots=False)
-    assert "not downloaded" in rows["http://site.test/archive.zip"].note
+    assert "not downloaded" in rows["http://site.test/get-file"].note  # its headers said zip
+    assert "not a page or media (.zip)" in rows["http://site.test/archive.zip"].note
+    assert rows["http://site.test/archive.zip"].status == "skipped"
+    assert "/archive.zip" not in handler.hits  # its name said so: never asked for
     assert "over" in rows["http://site.test/huge.png"].note  # declared size refused before any byte
 
 
@@ -280,6 +286,27 @@ def test_the_allow_list_and_public_addresses() -> None:
     assert asyncio.run(lab.resolve("127.0.0.1", 80)) == "127.0.0.1"
     with pytest.raises(AddressRefused, match="link-local"):
         asyncio.run(AddressPolicy().resolve("169.254.169.254", 80))
+
+
+def test_a_host_is_resolved_once_however_many_urls_ask(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forty images on a host that does not resolve cost one look-up (and one resolver timeout on
+    a real network), not forty; the refusal is given to each."""
+    asked: list[str] = []
+
+    async def getaddrinfo(self: object, host: str, *args: object, **kwargs: object) -> list[object]:
+        asked.append(host)
+        await asyncio.sleep(0.05)
+        raise OSError("Name or service not known")
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "getaddrinfo", getaddrinfo)
+    policy = AddressPolicy()
+
+    async def many() -> list[BaseException | str]:
+        return await asyncio.gather(*(policy.resolve("dead.example", 443) for _ in range(40)), return_exceptions=True)
+
+    results = asyncio.run(many())
+    assert asked == ["dead.example"]
+    assert all(isinstance(r, AddressRefused) and "cannot resolve dead.example" in str(r) for r in results)
 
 
 def test_a_crawl_stopped_and_resumed_many_times_records_every_page_image_pair(
@@ -342,16 +369,21 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def _children(pid: int) -> set[int]:
-    """Processes whose parent is `pid` (from /proc)."""
-    out = set()
+def _descendants(pid: int) -> set[int]:
+    """Processes below `pid`, children and their children (from /proc)."""
+    parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if int(fields[1]) == pid:
-            out.add(int(stat.parent.name))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        found = {child for child, parent in parents.items() if parent == current}
+        out |= found
+        todo.extend(found)
     return out
 
 
@@ -384,10 +416,10 @@ def test_sigterm_writes_the_frontier_and_kill_leaves_no_orphans(
     resumed = subprocess.Popen([*base, "resume", "1", "--db", db], stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     workers: set[int] = set()
-    while time.monotonic() < deadline and not workers:
+    while time.monotonic() < deadline and len(workers) < 3:  # fork server, resource tracker, hashers
         time.sleep(0.2)
-        workers = _children(resumed.pid)
-    assert workers, "the resumed crawl never started its hashing workers"
+        workers = _descendants(resumed.pid)
+    assert len(workers) >= 3, f"the resumed crawl never started its hashing workers: {workers}"
     resumed.kill()
     resumed.wait(timeout=10)
     time.sleep(1.0)
@@ -466,3 +498,85 @@ def test_the_page_budget_per_host_holds(store: Store, site: tuple[str, type[_Han
     done = [u for u, r in rows.items() if r.kind == "page" and r.status == "done"]
     assert len(done) == 10
     assert sum("page budget" in (r.note or "") for r in rows.values()) == 21
+
+
+def test_gallery_links_lazy_images_and_base_href_are_read_as_a_browser_would(
+    store: Store, site: tuple[str, type[_Handler]]
+) -> None:
+    """A thumbnail linking its full-size picture: the full picture is hashed and its hit names the
+    page. Lazy-loaded `data-src` images are fetched; `<base href>` moves relative links; links inside
+    comments and scripts are no links."""
+    from tests.test_scan import designate_known
+
+    from vigil.sources.crawl.jobs import hits
+
+    address, handler = site
+    full, thumb = bsds_images()[42], bsds_images()[43]
+    designate_known(store, [full])
+    handler.routes["/full/1.jpg"] = (200, {"Content-Type": "image/jpeg"}, full.read_bytes())
+    handler.routes["/thumb/1.jpg"] = (200, {"Content-Type": "image/jpeg"}, thumb.read_bytes())
+    handler.routes["/lazy.jpg"] = (200, {"Content-Type": "image/jpeg"}, thumb.read_bytes())
+    handler.routes["/sub/rel"] = _html("relative to the base")
+    handler.routes["/"] = _html(
+        '<html><head><base href="/sub/"></head><body>'
+        '<a href="/full/1.jpg"><img src="/thumb/1.jpg"></a>'
+        '<img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-src="/lazy.jpg">'
+        '<!-- <a href="/commented">old</a> --><script>var s = \'<a href="/scripted">\';</script>'
+        '<a href="rel">relative</a></body></html>'
+    )
+    rows = _crawl(store, address, obey_robots=False)
+    assert rows["http://site.test/full/1.jpg"].kind == "image"  # fetched as media, not as a page
+    assert rows["http://site.test/lazy.jpg"].content_sha256 is not None
+    assert rows["http://site.test/sub/rel"].status == "done"
+    assert not {"/commented", "/scripted", "/rel"} & set(handler.hits)
+    assert [(h["page"], h["image"]) for h in hits(store, 1)] == [
+        ("http://site.test/", "http://site.test/full/1.jpg")
+    ]
+
+
+def _crash_on_marker(name: str, data: bytes, mode: str) -> object:
+    """A hasher that dies (as a decoder crash would) on one particular file."""
+    import os
+
+    from vigil.signals.compute import compute
+
+    if data.startswith(b"CRASH"):
+        os._exit(1)
+    return compute(name, data, mode)  # type: ignore[arg-type]
+
+
+def test_a_file_that_kills_its_hasher_costs_that_file_only(
+    store: Store, site: tuple[str, type[_Handler]]
+) -> None:
+    """A hasher's death breaks its process pool and every image in flight with it: the crawl gets a
+    new pool, the others are hashed there, the culprit is recorded as an error."""
+    from tests.test_scan import designate_known
+
+    from vigil.sources.crawl.engine import Crawler
+    from vigil.sources.crawl.jobs import hashers
+
+    address, handler = site
+    known = bsds_images()[44]
+    designate_known(store, [known])
+    names = [f"/ok{n}.jpg" for n in range(6)]
+    for name in names:
+        handler.routes[name] = (200, {"Content-Type": "image/jpeg"}, known.read_bytes())
+    handler.routes["/boom.jpg"] = (200, {"Content-Type": "image/jpeg"}, b"CRASH" * 100)
+    handler.routes["/"] = _html("".join(f'<img src="{n}">' for n in ["/boom.jpg", *names]))
+    policy = CrawlPolicy(
+        seeds=["http://site.test/"], resolve={"site.test": address}, delay=0, obey_robots=False
+    )
+    job = start_job(store, OPERATOR, "crash", policy)
+    crawler = Crawler(store, job, policy, Matcher(store), hashers(2), renew=hashers)
+    crawler.hash_file = _crash_on_marker  # type: ignore[assignment]
+    try:
+        stats = asyncio.run(crawler.run())
+    finally:
+        assert crawler.pool is not None
+        crawler.pool.shutdown()
+    with store.session() as session:
+        rows = {row.url: row for row in session.scalars(select(CrawlUrl).where(CrawlUrl.job_id == job))}
+    boom = rows["http://site.test/boom.jpg"]
+    assert boom.status == "error" and "BrokenProcessPool" in (boom.note or "")
+    assert all(rows[f"http://site.test{n}"].content_sha256 for n in names)
+    assert stats.hits == len(names)

@@ -9,11 +9,14 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from vigil.core.errors import VigilError
+
+if TYPE_CHECKING:  # PyAV (15 MiB once imported) loads on the first video, not in every process
+    import av
 
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".wmv", ".flv", ".mpg", ".mpeg", ".3gp"}
@@ -67,6 +70,8 @@ def detect_bars(source: str | Path | bytes) -> tuple[int, int, int, int] | None:
     padding does, so a query is also hashed inside them.
     """
     found: np.ndarray | None = None
+    import av
+
     height = width = 0
     try:
         with open_container(source) as container:
@@ -91,6 +96,8 @@ def detect_bars(source: str | Path | bytes) -> tuple[int, int, int, int] | None:
 
 
 def open_container(source: str | Path | bytes) -> av.container.InputContainer:
+    import av
+
     try:
         return av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source), mode="r")
     except (av.FFmpegError, OSError, ValueError) as exc:
@@ -103,6 +110,8 @@ def frames(container: av.container.InputContainer, stream: av.VideoStream) -> It
 
 def first_frame_rgb(data: bytes) -> np.ndarray | None:
     """The first decodable frame as RGB (for previews), or None."""
+    import av
+
     try:
         with open_container(data) as container:
             for frame in container.decode(container.streams.video[0]):

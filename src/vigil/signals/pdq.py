@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import cv2
 import numpy as np
 import pdqhash
 
@@ -130,12 +129,18 @@ def luma(image: np.ndarray) -> np.ndarray:
     return out
 
 
+ROW_BATCH = 8  # output rows whose input taps are gathered together
+
+
 def downsample64(gray: np.ndarray) -> np.ndarray:
     """Jarosz-filtered 64x64 luma, evaluated only where the reference samples it."""
     row_taps, row_w = _sampler(gray.shape[0])
     col_taps, col_w = _sampler(gray.shape[1])
-    picked = gray[row_taps].astype(np.float32, copy=False)
-    rows = np.matmul(row_w[:, None, :], picked)[:, 0, :]
+    rows = np.empty((64, gray.shape[1]), dtype=np.float32)
+    for start in range(0, 64, ROW_BATCH):  # batches: the taps of all 64 rows at once would take
+        end = start + ROW_BATCH  # 4 bytes x 2 x width x height, 22 MB for a 2122x1323 image
+        picked = gray[row_taps[start:end]].astype(np.float32, copy=False)
+        rows[start:end] = np.matmul(row_w[start:end, None, :], picked)[:, 0, :]
     cols = rows[:, col_taps].transpose(1, 0, 2)
     return np.matmul(cols, col_w[:, :, None])[:, :, 0].T  # type: ignore[no-any-return]
 
@@ -193,5 +198,10 @@ def fast(image: np.ndarray, *, dihedral: bool = True) -> PdqResult:
     Luma is taken as 8-bit (as a JPEG's Y channel already is), which costs well under a
     bit on average; use `fast_from_gray(luma(image))` for float luma.
     """
-    gray = image if image.ndim == 2 else cv2.cvtColor(_rgb(image), cv2.COLOR_RGB2GRAY)
+    if image.ndim == 2:
+        gray = image
+    else:
+        import cv2  # 16 MiB: loaded where a colour image needs it, not in every process
+
+        gray = cv2.cvtColor(_rgb(image), cv2.COLOR_RGB2GRAY)
     return fast_from_gray(gray, dihedral=dihedral)

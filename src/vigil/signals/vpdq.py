@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 
 from vigil.media.decode import Mode
 from vigil.media.video import CorruptVideo, detect_bars, frames, luma_plane, open_container
 from vigil.signals import pdq
+
+if TYPE_CHECKING:
+    import av
 
 FrameProgress = Callable[[int, int], None]  # (frames decoded, frames expected or 0)
 REGIONS = ("left", "right", "top", "bottom")
@@ -126,6 +129,8 @@ def hash_video(
     regions: bool = True,
 ) -> VideoHash:
     """Hash a video; seconds_per_hash=0 hashes every frame (the reference files do)."""
+    import av  # loaded with the first video (most processes never see one)
+
     if seconds_per_hash < 0:
         raise ValueError("seconds_per_hash must be >= 0")
     crop = detect_bars(source)

@@ -19,8 +19,9 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vigil.core.errors import Forbidden
 
@@ -55,9 +56,17 @@ def refusal(address: Address) -> str | None:
     return None
 
 
+RESOLVE_TTL = 300.0  # seconds a host's checked address (or its failure to resolve) is reused
+
+
 @dataclass(frozen=True)
 class AddressPolicy:
     allow: tuple[Network, ...] = ()
+    # (host, port) -> (expiry, lookup): one lookup per host, not per URL. A dead host that a site
+    # links from every page would otherwise cost a resolver timeout for each of its images.
+    _lookups: dict[tuple[str, int], tuple[float, asyncio.Future[str]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def allowing(cls, networks: Iterable[str]) -> AddressPolicy:
@@ -91,10 +100,19 @@ class AddressPolicy:
         raise AddressRefused(f"{host} resolves to no permitted address ({'; '.join(reasons) or 'no answer'})")
 
     async def resolve(self, host: str, port: int) -> str:
-        """The first address of `host` the policy permits (an IP literal is checked as it is)."""
+        """The first address of `host` the policy permits (an IP literal is checked as it is).
+        Answers and failures are reused for RESOLVE_TTL seconds, and concurrent asks share one."""
         literal = self._literal(host)
         if literal is not None:
             return literal
+        loop, now = asyncio.get_running_loop(), time.monotonic()
+        cached = self._lookups.get((host, port))
+        if cached is None or cached[0] < now or cached[1].get_loop() is not loop:
+            cached = (now + RESOLVE_TTL, asyncio.ensure_future(self._lookup(host, port)))
+            self._lookups[(host, port)] = cached
+        return await asyncio.shield(cached[1])
+
+    async def _lookup(self, host: str, port: int) -> str:
         try:
             answers = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:

@@ -22,6 +22,10 @@ def normalise(url: str, base: str | None = None) -> str | None:
         return origin(base) + url  # the common root-relative link, without urljoin's cost
     if base is None or url.startswith(("http://", "https://")):
         return _absolute(url)
+    if url and url[0] not in "/?# \t\r\n\f" and ":" not in url.split("/", 1)[0]:
+        # A relative path resolves against the base's directory alone (RFC 3986 5.2.3), and a site
+        # repeats the same relative links on thousands of pages of one directory: memoised.
+        return _relative(url, base[: base.rfind("/") + 1])
     return _joined(url, base)
 
 
@@ -38,6 +42,11 @@ def origin(url: str) -> str:
 @lru_cache(maxsize=65536)
 def _absolute(url: str) -> str | None:
     return _joined(url, None)
+
+
+@lru_cache(maxsize=131072)
+def _relative(url: str, directory: str) -> str | None:
+    return _joined(url, directory)
 
 
 def _joined(url: str, base: str | None) -> str | None:

@@ -21,6 +21,9 @@ crawl_app = App(help="Crawl sites for known images (resumable).")
 takedown_app = App(help="Takedown notices: open, send, re-check every 24 h, statistics.")
 sites_app = App(help="Resurfacing sites: look-alike names and fingerprint ranking.")
 
+HashersOption = Annotated[
+    int | None, typer.Option(help="Image-hashing processes (default: one per core; 0 hashes in-process)")
+]
 ResolveOption = Annotated[
     list[str] | None, typer.Option("--resolve", help="host=ip:port, like curl --resolve (repeatable)")
 ]
@@ -97,6 +100,10 @@ def run(
     deadline: Annotated[float, typer.Option(help="Seconds for one fetch, redirects included")] = 60.0,
     min_rate: Annotated[float, typer.Option(help="Bytes/s a body must keep up after 5 s")] = 2048.0,
     per_host_pages: Annotated[int, typer.Option(help="Pages one host may have over the whole job")] = 10_000,
+    fetch_all_links: Annotated[
+        bool, typer.Option("--fetch-all-links", help="Also fetch links to source files, archives, documents")
+    ] = False,
+    hashers: HashersOption = None,
     name: Annotated[str, typer.Option(help="Job name")] = "crawl",
     db: DbOption = None,
     actor: ActorOption = None,
@@ -123,19 +130,22 @@ def run(
         deadline=deadline,
         min_rate=min_rate,
         per_host_pages=per_host_pages,
+        fetch_all_links=fetch_all_links,
     )
     store = open_store(db)
     job_id = jobs.start_job(store, who, name, policy)
-    _report(store, job_id, jobs.run_job(store, who, job_id, page_limit=max_pages))
+    _report(store, job_id, jobs.run_job(store, who, job_id, page_limit=max_pages, workers=hashers))
 
 
 @crawl_app.command("resume")
-def resume(job_id: int, db: DbOption = None, actor: ActorOption = None) -> None:
+def resume(
+    job_id: int, hashers: HashersOption = None, db: DbOption = None, actor: ActorOption = None
+) -> None:
     """Continue a job from its stored frontier; done URLs are not fetched again."""
     from vigil.sources.crawl import jobs
 
     store = open_store(db)
-    _report(store, job_id, jobs.run_job(store, operator(actor), job_id))
+    _report(store, job_id, jobs.run_job(store, operator(actor), job_id, workers=hashers))
 
 
 @crawl_app.command("queue")

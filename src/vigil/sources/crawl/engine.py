@@ -25,6 +25,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,8 @@ from protego import Protego
 
 from vigil.actions.blocking import search
 from vigil.core.states import CrawlUrlKind, CrawlUrlStatus
-from vigil.match.matcher import Matcher
+from vigil.match.matcher import Match, Matcher
+from vigil.media.decode import Mode
 from vigil.signals.compute import FileSignals, compute
 from vigil.sources.crawl.frontier import Frontier, Item
 from vigil.sources.crawl.policy import CrawlPolicy
@@ -41,12 +43,14 @@ from vigil.sources.crawl.traps import TrapGuard
 from vigil.store.db import Store
 from vigil.web import urls
 from vigil.web.fetch import Fetched, FetchFailed, HopCheck, TooLarge, Unreachable, fetch
+from vigil.web.kinds import LinkKind, extension, link_kind
 from vigil.web.parse import parse
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 FLUSH_EVERY = 200
 FLUSH_SECONDS = 5.0
 MAX_TRIES = 2  # a page answered 429 or 503 is tried again this often, after the host's pause
+POOL_SIZE = 4  # connections per httpx pool (a host gets per_host / POOL_SIZE pools)
 WATCHDOG_SLACK = 30.0  # seconds a work item may take beyond one fetch deadline (hashing, the store)
 
 
@@ -81,6 +85,7 @@ class CrawlStats:
     seconds: float = 0.0
     left_queued: int = 0
     skipped_traps: int = 0  # pages not queued: host budget spent, or a trap pattern
+    skipped_type: int = 0  # links to source files, archives, documents: not fetched
     interrupted: bool = False  # stopped by a signal; the frontier was written, `resume` carries on
     found: set[str] = field(default_factory=set)  # image URLs that matched
 
@@ -89,8 +94,40 @@ class CrawlStats:
         return self.pages / self.seconds if self.seconds else 0.0
 
 
-def hash_image(name: str, data: bytes) -> FileSignals:
-    return compute(name, data, "fast")
+class MatchBatch:
+    """Images matched together: one round of store look-ups for up to `size` images, made when that
+    many are waiting or `wait` seconds after the first (each match alone costs a few queries)."""
+
+    def __init__(self, matcher: Matcher, size: int = 32, wait: float = 0.05) -> None:
+        self.matcher, self.size, self.wait = matcher, size, wait
+        self.waiting: list[tuple[FileSignals, asyncio.Future[list[Match]]]] = []
+        self.timer: asyncio.TimerHandle | None = None
+
+    async def match(self, signals: FileSignals) -> list[Match]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Match]] = loop.create_future()
+        self.waiting.append((signals, future))
+        if len(self.waiting) >= self.size:
+            self._run()
+        elif self.timer is None:
+            self.timer = loop.call_later(self.wait, self._run)
+        return await future
+
+    def _run(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        batch, self.waiting = self.waiting, []
+        try:
+            results = self.matcher.match([signals for signals, _ in batch])
+        except Exception as exc:  # each image waiting gets the error, recorded against its URL
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(batch, results, strict=True):
+            if not future.done():
+                future.set_result(result.matches)
 
 
 class Crawler:
@@ -101,12 +138,17 @@ class Crawler:
         policy: CrawlPolicy,
         matcher: Matcher,
         pool: ProcessPoolExecutor | None = None,
+        renew: Callable[[int], ProcessPoolExecutor] | None = None,
     ) -> None:
         self.store, self.job_id, self.policy, self.matcher = store, job_id, policy, matcher
         self.frontier = Frontier(store, job_id)
-        self.pool = pool
+        self.pool, self.renew = pool, renew  # `renew` replaces a pool a crashed hasher broke
+        self.hash_file: Callable[[str, bytes, Mode], FileSignals] = compute
         self.stats = CrawlStats()
+        # Pages and images wait apart, each with its own workers, so the hashers get images while
+        # the pages are still being crawled (one queue would hold every image behind every page).
         self.queue: asyncio.Queue[Item] = asyncio.Queue()
+        self.image_queue: asyncio.Queue[Item] = asyncio.Queue()
         self.host_slots: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(policy.per_host)
         )
@@ -123,24 +165,38 @@ class Crawler:
         self.terms = search.TermList.from_lines(policy.keywords) if policy.keywords else None
         self.page_budget = 0
         self.out_of_scope: set[str] = set()
-        self.clients: dict[str, httpx.AsyncClient] = {}
+        self.clients: dict[tuple[str, int], httpx.AsyncClient] = {}
+        self.turns: dict[str, int] = defaultdict(int)
+        # One TLS context for every pool: each loads the CA bundle, about 1 MiB apiece, and a crawl
+        # touching hundreds of image hosts would otherwise hold hundreds of copies.
+        self.tls = httpx.create_ssl_context()
         self.addresses = policy.addresses()
         self.traps = TrapGuard(policy.per_host_pages)
         self.traps.count_all(self.frontier.page_urls)
         self.backoff: dict[str, float] = defaultdict(float)  # host -> seconds, grown by 429/503
         self.crawl_delay: dict[str, float] = {}  # host -> robots.txt Crawl-delay (a floor under `delay`)
+        self.hashers = getattr(pool, "_max_workers", 1) if pool is not None else 1
+        self.hash_slots = asyncio.Semaphore(4 * self.hashers)
+        self.image_workers = policy.concurrency  # image fetches in flight beside the page fetches
+        self.hashing: set[asyncio.Task[None]] = set()  # images being hashed and matched
+        self.batch = MatchBatch(matcher)
 
     def client_for(self, url: str) -> httpx.AsyncClient:
-        """One small connection pool per host: httpcore's pool bookkeeping grows with its size."""
+        """Small connection pools per host, taken in turn: httpcore scans every connection of a
+        pool on each request (a poll() per idle one), so 16 connections in one pool cost more CPU
+        than the requests themselves; pools of POOL_SIZE keep that scan short."""
         origin = urls.origin(url)
-        client = self.clients.get(origin)
+        shards = -(-self.policy.per_host // POOL_SIZE)
+        turn = self.turns[origin] = (self.turns[origin] + 1) % shards
+        client = self.clients.get((origin, turn))
         if client is None:
-            per_host = self.policy.per_host
-            client = self.clients[origin] = httpx.AsyncClient(
+            size = min(self.policy.per_host, POOL_SIZE)
+            client = self.clients[(origin, turn)] = httpx.AsyncClient(
+                verify=self.tls,
                 timeout=20.0,
                 follow_redirects=False,
                 headers={"User-Agent": self.policy.user_agent},
-                limits=httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host),
+                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
             )
         return client
 
@@ -225,7 +281,10 @@ class Crawler:
     # ------------------------------------------------------------------ work items
     def _enqueue(self, item: Item) -> None:
         if self.frontier.add(item):
-            self.queue.put_nowait(item)
+            self._queue_for(item).put_nowait(item)
+
+    def _queue_for(self, item: Item) -> asyncio.Queue[Item]:
+        return self.queue if item.kind == CrawlUrlKind.PAGE else self.image_queue
 
     def _enqueue_page(self, item: Item) -> None:
         """Queue a page unless its host's budget is spent or it looks like a trap (kept as skipped,
@@ -277,25 +336,46 @@ class Crawler:
             self._images_on(item, base, srcs)
             return
         page = parse(got.body.decode("utf-8", "replace"), want_text=self.terms is not None)
+        if page.base:
+            base = urls.normalise(page.base, base) or base
+        links: dict[str, None] = {}  # resolved page links, each once
+        media = list(page.images)
+        for href in dict.fromkeys(page.links):
+            link = urls.normalise(href, base)
+            if link is None:
+                continue
+            kind = link_kind(link)
+            if kind is LinkKind.MEDIA:
+                media.append(link)  # a gallery's link to the full-size picture or the video
+            elif kind is LinkKind.PAGE or self.policy.fetch_all_links:
+                links.setdefault(link)
+            else:
+                self._not_a_page(item, link)
         note = None
         if self.terms is not None:
             matched = search.check(page.text, self.terms).matched
             if matched:
                 self.page_keywords[item.url] = list(matched)
                 note = "keywords: " + ",".join(matched)
-        self.content_seen[sha] = (page.images, self.page_keywords.get(item.url, []))
+        self.content_seen[sha] = (media, self.page_keywords.get(item.url, []))
         self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, sha, _note(got, note))
-        self._images_on(item, base, page.images)
+        self._images_on(item, base, media)
         if item.depth >= self.policy.max_depth:
             return
-        for href in page.links:
-            link = urls.normalise(href, base)
-            if link is None:
-                continue
+        for link in links:
             if self.policy.in_scope(link) and self.policy.reachable(link):
                 self._enqueue_page(Item(link, CrawlUrlKind.PAGE, item.depth + 1, item.url))
             else:
                 self.out_of_scope.add(link)
+
+    def _not_a_page(self, item: Item, link: str) -> None:
+        """A link to a source file, archive or document: kept in the frontier as skipped, unfetched."""
+        if not self.policy.in_scope(link):
+            self.out_of_scope.add(link)
+        elif self.frontier.add(Item(link, CrawlUrlKind.PAGE, item.depth + 1, item.url)):
+            self.stats.skipped_type += 1
+            note = f"not a page or media (.{extension(link)}); --fetch-all-links fetches it"
+            self.frontier.finish(link, CrawlUrlStatus.SKIPPED, note=note)
 
     def _images_on(self, item: Item, base: str, srcs: list[str]) -> None:
         """Record the page's images: a hit now for each already known to match, else a reference
@@ -323,20 +403,34 @@ class Crawler:
             reason = got.skipped or f"HTTP {got.status}"
             self.frontier.finish(item.url, CrawlUrlStatus.ERROR, got.status, None, _note(got, reason))
             return
-        name = item.url.rsplit("/", 1)[-1] or "image"
-        if self.pool is not None:
-            signals = await asyncio.get_running_loop().run_in_executor(self.pool, hash_image, name, got.body)
-        else:
-            signals = hash_image(name, got.body)
-        matches = [
-            {
-                "hash_type": m.hash_type,
-                "distance": int(m.distance),
-                "variant": m.variant,
-                "lists": [{"list": s.list_name, "category": s.category} for s in m.sources],
-            }
-            for m in self.matcher.match([signals])[0].matches
-        ]
+        await self.hash_slots.acquire()  # back-pressure: only so many bodies wait for a hasher
+        task = asyncio.create_task(self._hash(item, got))
+        self.hashing.add(task)
+        task.add_done_callback(self.hashing.discard)
+
+    async def _hash(self, item: Item, got: Fetched) -> None:
+        """Hash and match one fetched image while the workers go on fetching: a worker that waited
+        for the hasher would leave the network idle, and the hasher idle while it fetched."""
+        try:
+            try:
+                signals = await self._signals(item, got.body)
+            finally:
+                self.hash_slots.release()  # the body is hashed: the next one may come
+            matches = [
+                {
+                    "hash_type": m.hash_type,
+                    "distance": int(m.distance),
+                    "variant": m.variant,
+                    "lists": [{"list": s.list_name, "category": s.category} for s in m.sources],
+                }
+                for m in await self.batch.match(signals)
+            ]
+        except asyncio.CancelledError:
+            raise  # stopped: the image stays queued for `resume`
+        except Exception as exc:  # one image's failure must not stop the crawl
+            self.stats.errors += 1
+            self.frontier.finish(item.url, CrawlUrlStatus.ERROR, got.status, None, _reason(exc)[:500])
+            return
         self.image_result[item.url] = (signals.sha256, matches)
         self.frontier.finish(
             item.url, CrawlUrlStatus.DONE, got.status, signals.sha256, _note(got, signals.error)
@@ -345,6 +439,32 @@ class Crawler:
         if item.referrer:
             pages.add(item.referrer)
         self._record_hits(item.url, signals.sha256, matches, pages)
+
+    async def _signals(self, item: Item, body: bytes) -> FileSignals:
+        name = item.url.rsplit("/", 1)[-1] or "image"
+        pool = self.pool
+        if pool is None:
+            return self.hash_file(name, body, "fast")
+        try:
+            return await self._in(pool, name, body)
+        except BrokenProcessPool:
+            # A hasher died (a decoder crashed on some file) and took the pool with it: every image
+            # in flight fails with it. The pool is replaced, and each of those images gets a second
+            # try in a process of its own, so the file that kills a hasher again takes only itself.
+            if self.renew is None:
+                raise
+            if self.pool is pool:
+                pool.shutdown(wait=False)  # broken: its futures have all failed already
+                self.pool = self.renew(self.hashers)
+            alone = self.renew(1)
+            try:
+                return await self._in(alone, name, body)
+            finally:
+                alone.shutdown(wait=False)
+
+    async def _in(self, pool: ProcessPoolExecutor, name: str, body: bytes) -> FileSignals:
+        work = asyncio.get_running_loop().run_in_executor(pool, self.hash_file, name, body, "fast")
+        return await asyncio.wait_for(work, self.policy.deadline + WATCHDOG_SLACK)
 
     def _record_hits(self, image: str, sha: str, matches: list[dict[str, Any]], pages: set[str]) -> None:
         if not matches:
@@ -356,9 +476,9 @@ class Crawler:
             )
             self.stats.hits += 1
 
-    async def _worker(self, page_limit: int | None) -> None:
+    async def _worker(self, queue: asyncio.Queue[Item], page_limit: int | None) -> None:
         while True:
-            item = await self.queue.get()
+            item = await queue.get()
             try:
                 if item.kind == CrawlUrlKind.PAGE:
                     if page_limit is not None and self.page_budget >= page_limit:
@@ -375,7 +495,7 @@ class Crawler:
             finally:
                 if self.frontier.pending >= FLUSH_EVERY:
                     self.frontier.flush()
-                self.queue.task_done()
+                queue.task_done()
 
     async def _flush_every(self, seconds: float) -> None:
         while True:
@@ -395,20 +515,29 @@ class Crawler:
                 self.traps.count(seed)
             self._enqueue(Item(seed, CrawlUrlKind.PAGE, 0, None))
         for item in self.frontier.queued:
-            self.queue.put_nowait(item)
+            self._queue_for(item).put_nowait(item)
         loop, main = asyncio.get_running_loop(), asyncio.current_task()
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
             loop.add_signal_handler(signal.SIGTERM, main.cancel)  # type: ignore[union-attr]
-        workers = [asyncio.create_task(self._worker(page_limit)) for _ in range(self.policy.concurrency)]
+        workers = [
+            *(
+                asyncio.create_task(self._worker(self.queue, page_limit))
+                for _ in range(self.policy.concurrency)
+            ),
+            *(asyncio.create_task(self._worker(self.image_queue, None)) for _ in range(self.image_workers)),
+        ]
         flusher = asyncio.create_task(self._flush_every(FLUSH_SECONDS))
         try:
-            await self.queue.join()
+            await self.queue.join()  # no page left: no image will be queued any more
+            await self.image_queue.join()
+            while self.hashing:  # the last images' hashes (hashing queues no further work)
+                await asyncio.gather(*self.hashing)
         except asyncio.CancelledError:
             self.stats.interrupted = True
         finally:
-            for task in (*workers, flusher):
+            for task in (*workers, *self.hashing, flusher):
                 task.cancel()
-            await asyncio.gather(*workers, flusher, return_exceptions=True)
+            await asyncio.gather(*workers, *self.hashing, flusher, return_exceptions=True)
             for client in self.clients.values():
                 await client.aclose()
             self.frontier.flush()

@@ -6,12 +6,13 @@ Starting a job and each run's outcome are audited under the actor who ran it.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from vigil.core.actor import Actor
-from vigil.core.children import die_with_parent
+from vigil.core.children import return_freed_memory, start_hasher
 from vigil.core.clock import utcnow
 from vigil.core.errors import InvalidInput, NotFound
 from vigil.core.states import CrawlJobStatus
@@ -43,6 +44,18 @@ def load_policy(store: Store, job_id: int) -> CrawlPolicy:
         return CrawlPolicy(**job.policy)
 
 
+def hashers(processes: int) -> ProcessPoolExecutor:
+    """Hashing processes forked from a small fork server that imported only the hashing code.
+    Forked from the crawl itself, each hasher would inherit the crawl's heap and copy most of it
+    as both sides touch their objects (measured: 57 MiB of private memory per hasher); from the
+    idle server they share one 37 MiB image and keep only their working memory."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["vigil.signals.compute", "vigil.core.children"])
+    return ProcessPoolExecutor(
+        processes, mp_context=context, initializer=start_hasher, initargs=(os.getpid(),)
+    )
+
+
 def run_job(
     store: Store,
     actor: Actor,
@@ -55,17 +68,23 @@ def run_job(
     """Fetch until the frontier is empty (or `page_limit` pages this run); safe to call again to resume."""
     policy = load_policy(store, job_id)
     matcher = matcher or Matcher(store)
-    processes = workers if workers is not None else max(1, (os.cpu_count() or 2) - 1)
-    pool = (
-        ProcessPoolExecutor(processes, initializer=die_with_parent, initargs=(os.getpid(),))
-        if processes > 0
-        else None
+    # One hasher per core: the crawl loop needs a core while pages are fetched, the hashers take
+    # them all once only images are left (measured on 2 cores: 5.4 s against 7.3 s with one hasher).
+    processes = workers if workers is not None else os.cpu_count() or 1
+    return_freed_memory()  # page bodies come and go by the thousand
+    crawler = Crawler(
+        store,
+        job_id,
+        policy,
+        matcher,
+        hashers(processes) if processes > 0 else None,
+        renew=hashers,
     )
     try:
-        stats = asyncio.run(Crawler(store, job_id, policy, matcher, pool).run(page_limit))
+        stats = asyncio.run(crawler.run(page_limit))
     finally:
-        if pool is not None:
-            pool.shutdown()
+        if crawler.pool is not None:
+            crawler.pool.shutdown()
     with store.transaction() as tx:
         queued = repo.queued_count(tx, job_id)
         job = tx.get_one(CrawlJob, job_id)

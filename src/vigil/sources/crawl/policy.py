@@ -34,6 +34,7 @@ class CrawlPolicy:
     min_rate: float = 2048.0  # bytes/s a body must keep up after its first seconds
     max_redirects: int = 5
     per_host_pages: int = 10_000  # pages one host may have queued over the whole job
+    fetch_all_links: bool = False  # also fetch links to source files, archives, documents (web.kinds)
 
     def __post_init__(self) -> None:
         seeds = [u for u in (urls.normalise(s) for s in self.seeds) if u]

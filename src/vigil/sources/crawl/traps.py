@@ -62,7 +62,7 @@ class TrapGuard:
         repeated = Counter(segments).most_common(1)
         if repeated and repeated[0][1] >= self.max_repeat:
             return f"path segment {repeated[0][0][:40]!r} repeats {repeated[0][1]} times (a crawler trap?)"
-        if (host, pattern(url)) in self.trapped:
+        if self.trapped and (host, pattern(url)) in self.trapped:
             return f"the URL pattern {pattern(url)[:80]} keeps repeating one page (a crawler trap?)"
         return None
 

@@ -1,0 +1,165 @@
+"""A real static server (nginx) over a directory, a process-tree RSS sampler and a Scrapy reference
+crawl, for `bench/crawl.py --site DIR` (not part of the package)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+NGINX_CONF = """
+daemon off;
+worker_processes 2;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log error;
+events {{ worker_connections 4096; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_requests 100000;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        index index.html;
+        disable_symlinks off;
+    }}
+}}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Nginx:
+    """nginx in the foreground on a loopback port, serving `root` as-is."""
+
+    def __init__(self, root: Path) -> None:
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(binary).exists():
+            raise SystemExit("nginx is needed: apt-get install nginx-light")
+        self.root, self.binary, self.port = root.resolve(), binary, free_port()
+        self.tmp = tempfile.mkdtemp(prefix="vigil-nginx-")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> Nginx:
+        conf = Path(self.tmp) / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=self.tmp, port=self.port, root=self.root))
+        self.process = subprocess.Popen([self.binary, "-c", str(conf), "-p", self.tmp])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise SystemExit(f"nginx did not start; see {self.tmp}/error.log")
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _tree(pid: int) -> list[int]:
+    """A process and all its descendants (from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _memory(pids: list[int]) -> tuple[int, int]:
+    """(RSS, PSS) in bytes summed over processes. Forked children share their parent's pages, which
+    RSS counts once per process; PSS shares each page out among the processes mapping it."""
+    rss = pss = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) * 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) * 1024
+        except (OSError, ValueError):
+            continue
+    return rss, pss
+
+
+@dataclass
+class Measured:
+    seconds: float
+    peak_rss: int  # the largest sum of RSS over the process tree seen
+    peak_pss: int  # the largest sum of PSS
+    stdout: str
+
+
+def run_measured(command: list[str], env: dict[str, str] | None = None) -> Measured:
+    """Run a command, sampling its process tree's memory every 50 ms."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+    peak_rss = peak_pss = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_rss, peak_pss
+        while not done.is_set():
+            rss, pss = _memory(_tree(process.pid))
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = process.communicate()
+    done.set()
+    sampler.join()
+    if process.returncode:
+        raise SystemExit(f"{command[:3]} failed with {process.returncode}")
+    return Measured(time.perf_counter() - started, peak_rss, peak_pss, out.decode())
+
+
+SPIDER = Path(__file__).with_name("_scrapy_site.py")
+
+
+def scrapy_crawl(seed: str, concurrency: int, out: Path) -> Measured:
+    """Scrapy over the same site (pages and every image fetched once); the pairs land in `out`."""
+    return run_measured([sys.executable, str(SPIDER), seed, str(concurrency), str(out)])
+
+
+def load_pairs(path: Path) -> tuple[set[str], set[tuple[str, str]]]:
+    data = json.loads(path.read_text())
+    return set(data["pages"]), {(p, i) for p, i in data["pairs"]}
