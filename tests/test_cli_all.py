@@ -301,12 +301,34 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
         assert "review items queued" in cli("crawl", "queue", "1", *vault, "--actor", "carol")
         contacts = tmp_path / "contacts.csv"
         contacts.write_text("domain,contact\nlab-one.com,abuse@lab-one.com\n")
-        cli("takedown", "open", "--url", hits[0]["image"], "--contacts", str(contacts), "--actor", "bob")
-        assert "1 notices sent" in cli(
+        ip2asn, abuse, hotlines = tmp_path / "ip2asn.tsv", tmp_path / "abuse.csv", tmp_path / "hotlines.csv"
+        ip2asn.write_text("127.0.0.0\t127.255.255.255\t64500\tNL\tLAB-HOSTING Lab Hosting B.V.\n")
+        abuse.write_text("asn,abuse\n64500,abuse@lab-hosting.test\n")
+        hotlines.write_text("country,name,contact\nNL,Lab Hotline,reports@hotline.test\n")
+        desk = ["--ip2asn", str(ip2asn), "--abuse", str(abuse), *resolve]
+        opened = cli(
+            "takedown",
+            "open",
+            "--url",
+            hits[0]["image"],
+            "--contacts",
+            str(contacts),
+            *desk,
+            "--actor",
+            "bob",
+        )
+        assert "site abuse@lab-one.com" in opened and "hosting abuse@lab-hosting.test" in opened
+        assert "2 notices sent" in cli(
             "takedown", "send", "--outbox", str(tmp_path / "mail"), "--actor", "bob"
         )
         assert "still present" in cli("takedown", "recheck", *resolve, "--actor", "bob")
-        assert "open 1" in cli("takedown", "stats")
+        later = ["--now", "2099-01-01T00:00:00", "--hotlines", str(hotlines)]
+        assert "1 referred to hotlines" in cli("takedown", "escalate", *later, "--actor", "bob")
+        ran = cli(
+            "takedown", "run", "--rounds", "1", "--every", "0", "--outbox", str(tmp_path / "mail"), *resolve
+        )
+        assert "referred to hotlines 0, sent 1" in ran  # the referral goes out; reminders not due yet
+        assert "open 3" in cli("takedown", "stats")
         refused = cli("takedown", "confirm", "1", "--removed", "--actor", "bob", code=2)
         assert "not a removal candidate" in refused  # only a candidate takes a verdict
     with LabServer(images[:10], sites=True) as sites:

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from vigil.actions.takedown import notices
 from vigil.actions.takedown.contacts import ContactBook
+from vigil.actions.takedown.desk import Desk, HostingData, Hotlines, Network
 from vigil.actions.takedown.outbox import OutboxConfig
 from vigil.core.errors import Conflict
 from vigil.intel.sites.candidates import candidates
@@ -145,10 +146,12 @@ class AbuseDesk:
         self.files = {"/content/1.jpg": image}
         self.notices: list[bytes] = []
         self.answers: dict[str, tuple[int, list[tuple[bytes, bytes]]]] = {}  # path -> (status, headers)
+        self.requests: list[str] = []  # paths asked for
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        self.requests.append(scope["path"])
         if scope["method"] == "POST":
             message = await receive()
             self.notices.append(message.get("body", b""))
@@ -277,6 +280,126 @@ def test_takedown_removal_candidates_wait_for_a_person(store: Store, tmp_path: P
     actions = audit.action_counts(store)
     assert actions["takedown.removal_candidate"] == 3 and actions["takedown.reopened"] == 1
     assert actions["takedown.still_present"] == 1 and actions["takedown.removed"] == 1
+
+
+IP2ASN = """\
+1.0.0.0\t1.0.0.255\t13335\tUS\tCLOUDFLARENET
+127.0.0.0\t127.0.0.255\t64500\tNL\tLAB-HOSTING Lab Hosting B.V.
+127.0.1.0\t127.0.1.255\t64501\tDE\tLAB-EDGE Lab Edge GmbH
+127.0.2.0\t127.0.2.255\t0\tNone\tNot routed
+2001:db8::\t2001:db8:ffff:ffff:ffff:ffff:ffff:ffff\t64502\tFR\tLAB-V6 Lab IPv6 SAS
+"""
+
+
+def _desk(tmp_path: Path, resolve: dict[str, str], templates: Path | None = None) -> Desk:
+    (tmp_path / "ip2asn.tsv").write_text(IP2ASN)
+    (tmp_path / "abuse.csv").write_text(
+        "asn,abuse,channel,cdn\nAS64500,abuse@lab-hosting.test,email,\n64501,abuse@lab-edge.test,email,yes\n"
+    )
+    (tmp_path / "hotlines.csv").write_text(
+        "country,name,contact\nNL,Lab Hotline NL,reports@hotline-nl.test\n"
+    )
+    return Desk(
+        contacts=ContactBook(),
+        hosting=HostingData.load(tmp_path / "ip2asn.tsv", tmp_path / "abuse.csv"),
+        hotlines=Hotlines.load(tmp_path / "hotlines.csv"),
+        templates=templates,
+        resolve=resolve,
+    )
+
+
+def test_the_hosting_table_finds_networks_for_both_address_families(tmp_path: Path) -> None:
+    hosting = _desk(tmp_path, {}).hosting
+    assert hosting.network("127.0.0.9") == Network(64500, "NL", "LAB-HOSTING Lab Hosting B.V.")
+    assert hosting.network("127.0.1.255").asn == 64501  # type: ignore[union-attr]
+    assert hosting.network("2001:db8::42").country == "FR"  # type: ignore[union-attr]
+    assert hosting.network("127.0.2.1") is None  # "not routed" rows say nothing
+    assert hosting.network("0.255.255.255") is None and hosting.network("127.0.3.0") is None
+    assert hosting.network("::ffff:127.0.0.9") == hosting.network("127.0.0.9")  # one ordering for both
+
+
+def test_takedown_desk_notifies_host_and_cdn_escalates_to_the_hotline_and_times_removal(
+    store: Store, tmp_path: Path
+) -> None:
+    """The site and its hosting network get a notice each (a CDN instead, when the network fronts
+    others), in the hosting country's template. A URL still up 48 h after its first notice goes to
+    the hotline of its hosting country, once. Removal times come per provider and per country."""
+    import hashlib
+
+    image = IMAGES[5].read_bytes()
+    abuse_desk = AbuseDesk(image)
+    for n in range(2, 6):
+        abuse_desk.files[f"/content/{n}.jpg"] = image
+    sha = hashlib.sha256(image).hexdigest()
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "nl-hosting.txt").write_text(
+        "Geachte abuse-afdeling van {{ provider }}: {{ url }} ({{ reference }})\n"
+    )
+    with ServerThread(abuse_desk) as server:
+        resolve = {
+            "files.host-lab.com": f"127.0.0.1:{server.port}",
+            "cdn-fronted.edge-lab.net": f"127.0.1.1:{server.port}",
+        }
+        desk = _desk(tmp_path, resolve, templates)
+        urls_ = [f"http://files.host-lab.com/content/{n}.jpg" for n in (1, 2, 3, 4)]
+        urls_.append("http://cdn-fronted.edge-lab.net/content/5.jpg")
+        for url in urls_:
+            notices.open_notice(
+                store,
+                OPERATOR,
+                url,
+                confirmed_by="alice",
+                reason="lists: lab-known",
+                desk=desk,
+                content_sha256=sha,
+            )
+        rows = notices.listing(store)
+        roles = {(r["url"].rsplit("/", 1)[1], r["role"], r["contact"]) for r in rows}
+        assert ("1.jpg", "site", "abuse@host-lab.com") in roles
+        assert ("1.jpg", "hosting", "abuse@lab-hosting.test") in roles
+        assert ("5.jpg", "cdn", "abuse@lab-edge.test") in roles
+        assert len(rows) == 10
+        config = OutboxConfig(folder=tmp_path / "outbox")
+        t0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+        assert len(notices.send_due(store, OPERATOR, config, t0, desk)) == 10
+        bodies = [
+            email.message_from_bytes(p.read_bytes()).get_payload(decode=True).decode()
+            for p in (tmp_path / "outbox").glob("*.eml")
+        ]
+        assert sum("Geachte abuse-afdeling van LAB-HOSTING" in b for b in bodies) == 4  # NL hosting notices
+        assert sum("forward this notice to the origin host" in b for b in bodies) == 1  # the CDN's
+        served = len(abuse_desk.requests)
+        notices.recheck(store, OPERATOR, t0 + timedelta(hours=1), desk.resolve)
+        assert len(abuse_desk.requests) - served == 4  # one fetch per URL, not per notice (the CDN's
+        # address is not served in this lab: that URL stays as it was, "unreachable")
+        del abuse_desk.files["/content/1.jpg"]  # removed after 5 h by the NL host
+        assert notices.recheck(store, OPERATOR, t0 + timedelta(hours=5), desk.resolve)["removed"] == 2
+        assert notices.escalate(store, OPERATOR, desk, t0 + timedelta(hours=47)) == []  # before the deadline
+        del abuse_desk.files["/content/2.jpg"]
+        notices.recheck(store, OPERATOR, t0 + timedelta(hours=30), desk.resolve)
+        referred = notices.escalate(store, OPERATOR, desk, t0 + timedelta(hours=49))
+        assert len(referred) == 2  # 3.jpg and 4.jpg (NL); 5.jpg is hosted in DE, which has no hotline here
+        assert notices.escalate(store, OPERATOR, desk, t0 + timedelta(hours=80)) == []  # once
+        sent = notices.send_due(store, OPERATOR, config, t0 + timedelta(hours=49), desk)
+        assert {notice_id for notice_id, _ in sent} >= set(referred)
+        hotline_mail = [
+            email.message_from_bytes(p.read_bytes())
+            for p in (tmp_path / "outbox").glob("*.eml")
+            if "hotline-nl" in email.message_from_bytes(p.read_bytes())["To"]
+        ]
+        assert len(hotline_mail) == 2 and "hosted in NL" in hotline_mail[0]["Subject"]
+        later = notices.send_due(store, OPERATOR, config, t0 + timedelta(hours=80), desk)
+        assert not set(referred) & {notice_id for notice_id, _ in later}  # a referral is sent once
+        abuse_desk.files.pop("/content/3.jpg")
+        notices.recheck(store, OPERATOR, t0 + timedelta(hours=90), desk.resolve)
+    s = notices.stats(store)
+    nl = s.by_country["NL"]
+    assert (nl.urls, nl.p50, nl.p90, nl.slowest) == (3, 30.0, 90.0, 90.0)
+    assert s.by_provider["AS64500 LAB-HOSTING Lab Hosting B.V."].urls == 3
+    assert "DE" not in s.by_country  # 5.jpg is still up
+    actions = audit.action_counts(store)
+    assert actions["takedown.escalated"] == 2
 
 
 def test_rehosted_site_ranks_first_among_template_decoys() -> None:

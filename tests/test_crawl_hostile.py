@@ -302,7 +302,9 @@ def test_a_host_is_resolved_once_however_many_urls_ask(monkeypatch: pytest.Monke
     policy = AddressPolicy()
 
     async def many() -> list[BaseException | str]:
-        return await asyncio.gather(*(policy.resolve("dead.example", 443) for _ in range(40)), return_exceptions=True)
+        return await asyncio.gather(
+            *(policy.resolve("dead.example", 443) for _ in range(40)), return_exceptions=True
+        )
 
     results = asyncio.run(many())
     assert asked == ["dead.example"]

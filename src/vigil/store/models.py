@@ -606,6 +606,13 @@ class TakedownNotice(Base):
     removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     candidate_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # first seen gone-ish
     present_check: Mapped[str | None] = mapped_column(String(200))  # a check a person ruled "still there"
+    # Who this notice goes to for the URL (site | hosting | cdn | hotline), and where the URL was
+    # hosted when the notice was opened (from the operator's IP-to-ASN table).
+    role: Mapped[str] = mapped_column(String(16), default="site", server_default="site")
+    ip: Mapped[str | None] = mapped_column(String(45))
+    asn: Mapped[int | None] = mapped_column(Integer)
+    provider: Mapped[str | None] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(2))
 
 
 class Generation(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from vigil.core.errors import InvalidInput
 from vigil.interfaces.cli.common import ActorOption, App, DbOption, console, err, open_store, operator
 
 if TYPE_CHECKING:
+    from vigil.actions.takedown.desk import Desk
     from vigil.sources.crawl.engine import CrawlStats
     from vigil.store.db import Store
 
@@ -182,6 +184,45 @@ ContactsOption = Annotated[
 ]
 
 
+Ip2AsnOption = Annotated[
+    Path | None, typer.Option(help="IP-to-ASN table, ip2asn TSV (range_start, range_end, AS, country, name)")
+]
+AbuseOption = Annotated[
+    Path | None, typer.Option(help="CSV asn,abuse[,channel][,cdn]: networks' abuse contacts")
+]
+HotlinesOption = Annotated[
+    Path | None, typer.Option(help="CSV country,name,contact[,channel]: partner hotlines")
+]
+TemplatesOption = Annotated[
+    Path | None, typer.Option(help="Folder of notice templates: {cc}-{role}.txt, {cc}.txt, {role}.txt")
+]
+HotlineAfterOption = Annotated[float, typer.Option(help="Hours after the first notice to refer to a hotline")]
+
+
+def _desk(
+    contacts: Path | None,
+    ip2asn: Path | None,
+    abuse: Path | None,
+    hotlines: Path | None,
+    templates: Path | None,
+    hotline_after: float,
+    resolve: list[str] | None,
+) -> Desk:
+    from datetime import timedelta
+
+    from vigil.actions.takedown.contacts import ContactBook
+    from vigil.actions.takedown.desk import Desk, HostingData, Hotlines
+
+    return Desk(
+        contacts=ContactBook.load(contacts),
+        hosting=HostingData.load(ip2asn, abuse),
+        hotlines=Hotlines.load(hotlines),
+        templates=templates,
+        hotline_after=timedelta(hours=hotline_after),
+        resolve=_resolve(resolve),
+    )
+
+
 @takedown_app.command("open")
 def takedown_open(
     hit: Annotated[int | None, typer.Option(help="A crawl hit the acting operator confirms")] = None,
@@ -189,24 +230,67 @@ def takedown_open(
     url: Annotated[str | None, typer.Option(help="Or a URL confirmed by other means")] = None,
     reason: Annotated[str, typer.Option(help="Why (for --url)")] = "confirmed by reviewer",
     contacts: ContactsOption = None,
+    ip2asn: Ip2AsnOption = None,
+    abuse: AbuseOption = None,
+    resolve: ResolveOption = None,
     db: DbOption = None,
     actor: ActorOption = None,
 ) -> None:
-    """Open a notice: for a crawl item reviewers confirmed, or (small teams) a hit or URL you confirm."""
+    """Open notices for a crawl item reviewers confirmed, or (small teams) a hit or URL you confirm:
+    to the site, and to its hosting network or CDN when the IP data knows it."""
     from vigil.actions.takedown import notices
-    from vigil.actions.takedown.contacts import ContactBook
 
     store, who = open_store(db), operator(actor)
-    book = ContactBook.load(contacts)
+    desk = _desk(contacts, ip2asn, abuse, None, None, 48.0, resolve)
     if review_item is not None:
-        notice = notices.open_from_review(store, who, review_item, book)[0]
+        notice = notices.open_from_review(store, who, review_item, desk.contacts, desk)[0]
     elif hit is not None:
-        notice = notices.open_from_hit(store, who, hit, book)
+        notice = notices.open_from_hit(store, who, hit, desk.contacts, desk)
     elif url:
-        notice = notices.open_notice(store, who, url, confirmed_by=who.label, reason=reason, contacts=book)
+        notice = notices.open_notice(store, who, url, confirmed_by=who.label, reason=reason, desk=desk)
     else:
         raise InvalidInput("give --review-item, --hit or --url")
-    console.print(f"notice {notice.id} opened for {notice.url} -> {notice.contact} ({notice.channel})")
+    for row in notices.listing(store):
+        if row["url"] == notice.url and row["status"] == "open":
+            where = f" (AS{row['asn']} {row['provider']}, {row['country']})" if row["provider"] else ""
+            line = f"notice {row['id']} opened for {row['url']} -> {row['role']} {row['contact']}{where}"
+            console.print(line, soft_wrap=True)
+
+
+@takedown_app.command("run")
+def takedown_run(
+    every: Annotated[float, typer.Option(help="Seconds between rounds")] = 3600.0,
+    rounds: Annotated[int, typer.Option(help="Stop after this many rounds (0: run until stopped)")] = 0,
+    outbox: Annotated[
+        Path | None, typer.Option(help="Folder for .eml files (unless $VIGIL_SMTP_HOST)")
+    ] = None,
+    hotlines: HotlinesOption = None,
+    templates: TemplatesOption = None,
+    hotline_after: HotlineAfterOption = 48.0,
+    ip2asn: Ip2AsnOption = None,
+    abuse: AbuseOption = None,
+    resolve: ResolveOption = None,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """The desk's scheduler: each round re-checks open URLs, refers those past the deadline to the
+    hotline of their hosting country, and sends what is due (reminders every 24 h)."""
+    from vigil.actions.takedown.outbox import OutboxConfig
+    from vigil.actions.takedown.schedule import Round, run_every
+
+    desk = _desk(None, ip2asn, abuse, hotlines, templates, hotline_after, resolve)
+
+    def report(done: Round) -> None:
+        console.print(
+            f"{done.at.isoformat(timespec='seconds')}: rechecked {done.rechecked}, "
+            f"referred to hotlines {len(done.escalated)}, sent {len(done.sent)}",
+            soft_wrap=True,
+        )
+
+    run_every(
+        open_store(db), operator(actor), desk, OutboxConfig.from_env(outbox), every,
+        rounds=rounds or None, report=report,
+    )  # fmt: skip
 
 
 NowOption = Annotated[str | None, typer.Option(help="Pretend it is this ISO time (drills, tests)")]
@@ -227,18 +311,38 @@ def takedown_send(
     outbox: Annotated[
         Path | None, typer.Option(help="Folder for .eml files (unless $VIGIL_SMTP_HOST)")
     ] = None,
+    templates: TemplatesOption = None,
     now: NowOption = None,
     db: DbOption = None,
     actor: ActorOption = None,
 ) -> None:
-    """Send notices never sent, or last sent 24 h or more ago."""
+    """Send notices never sent, or last sent 24 h or more ago (hotline referrals once)."""
     from vigil.actions.takedown import notices
     from vigil.actions.takedown.outbox import OutboxConfig
 
-    sent = notices.send_due(open_store(db), operator(actor), OutboxConfig.from_env(outbox), _now(now))
+    desk = _desk(None, None, None, None, templates, 48.0, None)
+    config = OutboxConfig.from_env(outbox)
+    sent = notices.send_due(open_store(db), operator(actor), config, _now(now), desk)
     for notice_id, receipt in sent:
         console.print(f"notice {notice_id}: {receipt}")
     console.print(f"{len(sent)} notices sent")
+
+
+@takedown_app.command("escalate")
+def takedown_escalate(
+    hotlines: HotlinesOption = None,
+    hotline_after: HotlineAfterOption = 48.0,
+    ip2asn: Ip2AsnOption = None,
+    now: NowOption = None,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Refer URLs still up past the deadline to the partner hotline of their hosting country."""
+    from vigil.actions.takedown import notices
+
+    desk = _desk(None, ip2asn, None, hotlines, None, hotline_after, None)
+    opened = notices.escalate(open_store(db), operator(actor), desk, _now(now))
+    console.print(f"{len(opened)} referred to hotlines" + (f": notices {opened}" if opened else ""))
 
 
 @takedown_app.command("recheck")
@@ -277,7 +381,7 @@ def takedown_stats(db: DbOption = None, as_json: Annotated[bool, typer.Option("-
 
     s = notices.stats(open_store(db))
     if as_json:
-        console.print_json(json.dumps(s.__dict__))
+        console.print_json(json.dumps(dataclasses.asdict(s)))
         return
     median = f"{s.median_removal_hours:.1f} h" if s.median_removal_hours is not None else "n/a"
     console.print(
@@ -288,6 +392,11 @@ def takedown_stats(db: DbOption = None, as_json: Annotated[bool, typer.Option("-
     for host, count in s.open_by_host.items():
         table.add_row(host, str(count))
     console.print(table)
+    for title, groups in (("hosting provider", s.by_provider), ("hosting country", s.by_country)):
+        times = Table(title, "URLs removed", "p50 h", "p90 h", "slowest h")
+        for name, t in groups.items():
+            times.add_row(name, str(t.urls), f"{t.p50:.1f}", f"{t.p90:.1f}", f"{t.slowest:.1f}")
+        console.print(times)
 
 
 @sites_app.command("candidates")
