@@ -226,3 +226,19 @@ def test_url_hashing_fetches_only_from_allowed_hosts(store: Store, tmp_path: Pat
             ).json() == {"URL_BANK": [{"bank_content_id": added["id"], "distance": "0"}]}
             r = requests.get(f"{server.url}/h/hash", params={"url": "http://localhost:9/x.jpg"})
             assert r.status_code == 400 and "configured hosts" in r.json()["message"]
+
+
+def test_hma_core_routes_answer_as_hma_does(hma) -> None:  # type: ignore[no-untyped-def]
+    """A liveness probe copied from an HMA deployment, HMA's site map and its OpenAPI path."""
+    base, admin = hma
+    live = requests.get(f"{base}/status/live")
+    assert live.status_code == 200 and live.text == "I-AM-ALIVE"
+    routes = requests.get(f"{base}/site-map").json()
+    assert routes == sorted(set(routes))
+    assert {"/status", "/status/live", "/site-map", "/m/lookup", "/c/banks", "/v1/match/hash"} <= set(routes)
+    doc = requests.get(f"{base}/openapi/openapi.json", headers=admin)
+    assert doc.status_code == 200
+    paths = doc.json()["paths"]
+    assert doc.json()["info"]["title"] == "Open Media Match API"
+    assert "/m/lookup" in paths and "/c/banks" in paths and "/h/hash" in paths
+    assert not any(path.startswith("/v1/") for path in paths)  # HMA's surface only

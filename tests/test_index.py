@@ -44,6 +44,18 @@ def test_distances_are_true_hamming(corpus: tuple[np.ndarray, np.ndarray]) -> No
             assert distance == int(np.unpackbits(codes[row] ^ query).sum()) <= 31
 
 
+@pytest.mark.parametrize("radius", [0, 10, 31])
+def test_the_numpy_flat_index_equals_faiss(corpus: tuple[np.ndarray, np.ndarray], radius: int) -> None:
+    """Small lists are searched in NumPy, large ones by FAISS: both exact, so both agree."""
+    codes, queries = corpus
+    small = codes[:1990]  # the clustered near-duplicates and some others
+    numpy_flat, faiss_flat = FlatIndex(small), FlatIndex(small, small_limit=0)
+    assert faiss_flat._faiss is not None and numpy_flat._faiss is None
+    got, truth = numpy_flat.search(queries, radius), faiss_flat.search(queries, radius)
+    assert [sorted(h) for h in got] == [sorted(h) for h in truth]
+    assert sum(len(h) for h in truth) > (20 if radius == 31 else 0)
+
+
 def test_auto_picks_by_size() -> None:
     small = np.zeros((10, 32), dtype=np.uint8)
     assert build_index(small).kind == "flat"

@@ -1,28 +1,31 @@
 """Hamming-radius search over 256-bit PDQ codes.
 
-Small lists use faiss `IndexBinaryFlat` (exact brute force). Large lists use multi-index hashing
-(Norouzi et al.): the code is cut into `m` chunks of `b` bits; any code within radius r agrees
-with the query to within floor(r/m) bits on at least one chunk, so probing each chunk's table
-with every flip pattern of that weight finds all true neighbours, which are then verified
-exactly. Ours keeps each chunk as a counting-sort table (bucket offsets + row ids) and probes a
-whole batch of queries with array operations; `bench/matching.py` measures it against faiss'
-own `IndexBinaryMultiHash` and brute force in the same run.
+Small lists use exact brute force (NumPy up to 4,096 codes, then faiss `IndexBinaryFlat`). Large
+lists use multi-index hashing (Norouzi et al.): the code is cut into `m` chunks of `b` bits; any
+code within radius r agrees with the query to within floor(r/m) bits on at least one chunk, so
+probing each chunk's table with every flip pattern of that weight finds all true neighbours, which
+are then verified exactly. Ours keeps each chunk as a counting-sort table (bucket offsets + row ids)
+and probes a whole batch of queries with array operations; `bench/matching.py` measures it against
+faiss' own `IndexBinaryMultiHash` and brute force in the same run.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from itertools import combinations
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import faiss
 import numpy as np
 
 from vigil.core import defaults
 from vigil.core.registry import Registry
 
+if TYPE_CHECKING:  # FAISS (13 MiB once imported) loads only for lists that need it
+    import faiss
+
 CODE_BYTES = 32
 FLAT_LIMIT = 200_000
+SMALL_LIMIT = 4096  # up to this many codes brute force runs in NumPy, without loading FAISS
 DEFAULT_RADIUS = defaults.PDQ_RADIUS
 
 Hits = list[list[tuple[int, int]]]
@@ -77,13 +80,40 @@ class _FaissIndex:
         return _split_ranges(lims, rows, dists)
 
 
-class FlatIndex(_FaissIndex):
-    """faiss brute force: exact, no build cost, linear query time."""
+class FlatIndex:
+    """Brute force: exact, no build cost, linear query time. FAISS's `IndexBinaryFlat`, or for a
+    small list (SMALL_LIMIT codes) the same in NumPy, which spares each process that matches
+    against a short list the 13 MiB FAISS takes (the crawler and its hashers, the CLI)."""
 
     kind = "flat"
 
-    def __init__(self, codes: np.ndarray) -> None:
-        super().__init__(faiss.IndexBinaryFlat(CODE_BYTES * 8), codes)
+    def __init__(self, codes: np.ndarray, small_limit: int = SMALL_LIMIT) -> None:
+        codes = _as_codes(codes)
+        self._faiss: _FaissIndex | None = None
+        self._words = codes.view(np.uint64).reshape(-1, 4).copy()
+        if len(codes) > small_limit:
+            import faiss
+
+            self._faiss = _FaissIndex(faiss.IndexBinaryFlat(CODE_BYTES * 8), codes)
+            self._words = self._words[:0]
+
+    def __len__(self) -> int:
+        return len(self._faiss) if self._faiss is not None else len(self._words)
+
+    def search(self, queries: np.ndarray, radius: int = DEFAULT_RADIUS) -> Hits:
+        if self._faiss is not None:
+            return self._faiss.search(queries, radius)
+        queries = _as_codes(queries)
+        hits: Hits = [[] for _ in range(len(queries))]
+        if not len(self._words):
+            return hits
+        words = queries.view(np.uint64).reshape(-1, 4)
+        for start in range(0, len(words), 64):  # 64 queries x 4096 codes x 32 bytes: 8 MB at most
+            block = words[start : start + 64]
+            dist = np.bitwise_count(block[:, None, :] ^ self._words[None, :, :]).sum(axis=2, dtype=np.int64)
+            for offset, row in zip(*np.nonzero(dist <= radius), strict=True):
+                hits[start + int(offset)].append((int(row), int(dist[offset, row])))
+        return hits
 
 
 class FaissMultiHashIndex(_FaissIndex):
@@ -94,6 +124,8 @@ class FaissMultiHashIndex(_FaissIndex):
     def __init__(
         self, codes: np.ndarray, chunks: int = 12, bits: int = 21, radius: int = DEFAULT_RADIUS
     ) -> None:
+        import faiss
+
         index = faiss.IndexBinaryMultiHash(CODE_BYTES * 8, chunks, bits)
         index.nflip = radius // chunks  # pigeonhole: enough flips for exactness up to `radius`
         self.max_radius = radius

@@ -1,15 +1,19 @@
-"""URL normalisation and site identity (registrable domain from tldextract's bundled suffix list)."""
+"""URL normalisation and site identity: the registrable domain by the Public Suffix List, from the copy
+bundled with `publicsuffixlist` (ICANN and private sections; nothing is downloaded)."""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 from functools import lru_cache
+from importlib import resources
 from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
-import tldextract
+from publicsuffixlist import PublicSuffixList
 
-_PSL = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+PSL = PublicSuffixList()  # both sections: blogspot.com, cloudfront.net... are suffixes
+ICANN_PSL = PublicSuffixList(only_icann=True)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -78,14 +82,49 @@ def host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
 
+def _is_address(hostname: str) -> bool:
+    try:
+        ipaddress.ip_address(hostname.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 @lru_cache(maxsize=65536)
 def site(hostname: str) -> str:
-    """Registrable domain (eTLD+1), the unit of scope and of resurfacing detection."""
-    parts = _PSL(hostname)
-    return parts.top_domain_under_public_suffix or hostname
+    """Registrable domain (eTLD+1), the unit of scope and of resurfacing detection. An address, a
+    single label or a suffix itself is its own site. An unknown TLD counts as a one-label suffix
+    (the PSL's default rule)."""
+    if not hostname or _is_address(hostname):
+        return hostname
+    return PSL.privatesuffix(hostname) or hostname
 
 
 def split_site(hostname: str) -> tuple[str, str]:
     """(label, public suffix): 'shop.example.co.uk' -> ('example', 'co.uk')."""
-    parts = _PSL(hostname)
-    return parts.domain, parts.suffix
+    if _is_address(hostname):
+        return "", ""
+    suffix = PSL.publicsuffix(hostname) or ""
+    registrable = PSL.privatesuffix(hostname)
+    if not registrable:
+        return "", suffix
+    return registrable[: -len(suffix) - 1].rsplit(".", 1)[-1], suffix
+
+
+def suffix_kind(name: str) -> str | None:
+    """'icann' or 'private' when `name` is itself a public suffix (a TLD, or a platform such as
+    blogspot.com whose tenants are unrelated), else None."""
+    if ICANN_PSL.is_public(name):
+        return "icann"
+    if PSL.is_public(name):
+        return "private"
+    return None
+
+
+@lru_cache(maxsize=1)
+def icann_suffixes() -> tuple[str, ...]:
+    """Every suffix rule in the ICANN section of the bundled list (wildcards and exceptions left out)."""
+    text = (resources.files("publicsuffixlist") / "public_suffix_list.dat").read_text(encoding="utf-8")
+    section = text.split("===BEGIN ICANN DOMAINS===", 1)[1].split("===END ICANN DOMAINS===", 1)[0]
+    rules = (line.strip() for line in section.splitlines())
+    return tuple(r for r in rules if r and not r.startswith(("//", "*", "!")))

@@ -2,7 +2,7 @@
 
 Blocking a whole shared platform or CDN would cut off every innocent tenant on it, so an entry
 whose domain is a public suffix (the ICANN part of the Public Suffix List, or its private part,
-which lists multi-tenant platforms such as blog and page hosts, using tldextract's bundled copy)
+which lists multi-tenant platforms such as blog and page hosts, from publicsuffixlist's bundled copy)
 or a known CDN apex is refused unless forced. A URL on such a host goes into the URL list only.
 """
 
@@ -21,7 +21,6 @@ import dns.rdtypes.ANY.CNAME
 import dns.rdtypes.ANY.NS
 import dns.rdtypes.ANY.SOA
 import dns.zone
-import tldextract
 
 from vigil.core.actor import Actor
 from vigil.core.clock import utcnow
@@ -31,8 +30,8 @@ from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import BlockEntry, ZoneSerial
 from vigil.store.repo import blocklist as repo
+from vigil.web import urls
 
-_PSL = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 # CDN and object-storage apexes that are not (all) in the PSL private section.
 SHARED_APEXES = frozenset(
     {
@@ -82,10 +81,10 @@ def normalise_domain(value: str) -> str:
 
 def shared_host_reason(domain: str) -> str | None:
     """Why blocking this whole name would hit unrelated tenants, or None."""
-    parts = _PSL(domain)
-    if not parts.domain:
-        return f"{domain} is a public suffix{' (shared platform)' if parts.is_private else ''}"
-    apex = f"{parts.domain}.{parts.suffix}"
+    kind = urls.suffix_kind(domain)
+    if kind is not None:
+        return f"{domain} is a public suffix{' (shared platform)' if kind == 'private' else ''}"
+    apex = urls.site(domain)
     if apex in SHARED_APEXES and domain.count(".") <= apex.count(".") + 1:
         return f"{domain} serves the whole {apex} platform"
     return None

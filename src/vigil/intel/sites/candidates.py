@@ -1,7 +1,7 @@
 """Look-alike names for a known site: the same label under other suffixes (TLD hopping), and the
 permutations squatters register.
 
-Suffixes come from tldextract's bundled Public Suffix List, offline. The permutations come from
+Suffixes come from the Public Suffix List bundled with publicsuffixlist, offline. The permutations come from
 dnstwist's fuzzers, used as a library (no DNS, no network): homoglyphs (as IDN, in punycode),
 bit-flips, keyboard typos (insertion, replacement), omission, repetition, transposition, vowel swaps,
 hyphenation, additions, plurals, subdomain-fused forms and its other fuzzers, each name labelled with
@@ -13,7 +13,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import dnstwist
-import tldextract
 
 from vigil.web import urls
 
@@ -53,9 +52,7 @@ DEFAULT_SUFFIXES = (
 @lru_cache(maxsize=1)
 def all_suffixes() -> tuple[str, ...]:
     """Every single-label ICANN suffix in the bundled list (about 1,400)."""
-    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-    tlds = extractor.tlds  # the bundled ICANN section
-    return tuple(sorted(t for t in tlds if "." not in t and not t.startswith("*")))
+    return tuple(sorted(t for t in urls.icann_suffixes() if "." not in t))
 
 
 def permutations(domain: str, suffixes: tuple[str, ...] = ()) -> dict[str, str]:

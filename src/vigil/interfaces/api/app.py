@@ -69,7 +69,7 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
             """The OpenAPI document, for key holders (`public_docs` serves it and /docs to anyone)."""
             return JSONResponse(app.openapi())
 
-    for router in (
+    routers = [
         match.router,
         lists.router,
         scans.router,
@@ -78,9 +78,16 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
         reports.router,
         audit.router,
         ui.router,
-    ):
+    ]
+    for router in routers:
         app.include_router(router)
-    hma.install(app, service)
+    routers += hma.install(app, service)
+    app.state.site_map = sorted(
+        {
+            "/openapi.json",
+            *(route.path for router in routers for route in router.routes if hasattr(route, "path")),
+        }
+    )  # what HMA's /site-map lists: every path served, each once
 
     @app.exception_handler(VigilError)
     async def vigil_error(request: Request, exc: VigilError) -> JSONResponse:

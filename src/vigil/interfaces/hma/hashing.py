@@ -1,21 +1,14 @@
-"""HMA's /h/hash (photo PDQ, video MD5, from an upload or an allowed URL) and /status."""
+"""HMA's /h/hash (photo PDQ, video MD5, from an upload or an allowed URL)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse
 
 from vigil.core.actor import Permission
 from vigil.interfaces.api.service import get_service
 from vigil.interfaces.hma.common import hash_form, hash_url, who
 
 router = APIRouter(tags=["hma"])
-
-
-@router.get("/status", response_class=PlainTextResponse)
-def status() -> str:
-    """Liveness, as HMA answers it."""
-    return "I-AM-ALIVE"
 
 
 @router.get("/h/hash")
