@@ -141,6 +141,8 @@ def test_hma_errors_are_messages_with_hma_status_codes(hma) -> None:  # type: ig
     }
     assert requests.get(f"{base}/c/bank/NOPE").json() == {"message": "bank 'NOPE' not found"}
     assert requests.post(f"{base}/c/banks", json={"name": "lower"}, headers=admin).status_code == 400
+    for bad in ("01_TEST_BANK", "TEST_BANK\n", "TEST-BANK"):  # HMA's rule: no leading digit, nothing else
+        assert requests.post(f"{base}/c/banks", json={"name": bad}, headers=admin).status_code == 400, bad
     r = requests.post(f"{base}/h/hash", files={"photo": ("a.jpg", b"not an image")})
     assert r.status_code == 400 and "could not hash photo" in r.json()["message"]
     r = requests.get(f"{base}/h/hash", params={"url": "http://127.0.0.1:1/x.jpg"})
@@ -226,6 +228,35 @@ def test_url_hashing_fetches_only_from_allowed_hosts(store: Store, tmp_path: Pat
             ).json() == {"URL_BANK": [{"bank_content_id": added["id"], "distance": "0"}]}
             r = requests.get(f"{server.url}/h/hash", params={"url": "http://localhost:9/x.jpg"})
             assert r.status_code == 400 and "configured hosts" in r.json()["message"]
+            for bad in (
+                "http://127.0.0.1:abc/x.jpg",
+                "http://127.0.0.1:99999/x.jpg",
+                "ftp://127.0.0.1/x",
+                "x",
+            ):
+                for path in ("/h/hash", "/m/lookup"):  # a bad URL is the caller's error, never a 500
+                    r = requests.get(f"{server.url}{path}", params={"url": bad})
+                    assert r.status_code == 400 and "Invalid URL" in r.json()["message"], (bad, path)
+
+
+def test_a_flat_image_has_no_pdq_and_no_bank_takes_it(hma) -> None:  # type: ignore[no-untyped-def]
+    """PDQ quality under 50 is too unreliable to match on: HMA hashes it to "" and refuses to bank it."""
+    import io
+
+    from PIL import Image
+
+    base, admin = hma
+    flat = io.BytesIO()
+    Image.new("RGB", (256, 256), (120, 120, 120)).save(flat, "PNG")
+    hashed = requests.post(f"{base}/h/hash", files={"photo": ("flat.png", flat.getvalue())}, headers=admin)
+    assert hashed.status_code == 200 and hashed.json() == {"pdq": ""}
+    requests.post(f"{base}/c/banks", json={"name": "FLAT_BANK"}, headers=admin)
+    added = requests.post(
+        f"{base}/c/bank/FLAT_BANK/content", files={"photo": ("flat.png", flat.getvalue())}, headers=admin
+    )
+    assert added.status_code == 400 and "Invalid pdq signal" in added.json()["message"]
+    looked = requests.post(f"{base}/m/lookup", files={"photo": ("flat.png", flat.getvalue())}, headers=admin)
+    assert looked.status_code == 200 and looked.json() == {"pdq": {}}
 
 
 def test_hma_core_routes_answer_as_hma_does(hma) -> None:  # type: ignore[no-untyped-def]

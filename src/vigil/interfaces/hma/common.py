@@ -56,12 +56,17 @@ def bank_json(bank: Bank) -> dict[str, object]:
     return {"name": bank.name, "matching_enabled_ratio": bank.matching_enabled_ratio}
 
 
+PDQ_MIN_QUALITY = 50  # python-threatexchange's PdqSignal.QUALITY_THRESHOLD, which HMA applies
+
+
 def hash_upload(field: str, data: bytes) -> dict[str, str]:
     """HMA signal name -> value for an uploaded photo (PDQ) or video (MD5 of the file)."""
     if field == "photo":
         signals = compute("upload", data, "exact")
         if not signals.pdq:
             raise HmaError(400, f"could not hash photo: {signals.error or 'not an image'}")
+        if (signals.pdq_quality or 0) < PDQ_MIN_QUALITY:
+            return {"pdq": ""}  # as HMA: too flat to match on, so no hash (and a bank refuses it)
         return {"pdq": signals.pdq}
     if field == "video":
         return {"video_md5": crypto_hashes(data)[0]}
@@ -80,8 +85,16 @@ async def hash_form(request: Request) -> dict[str, str]:
 
 
 def hash_url(service: Service, url: str, content_type: str | None) -> dict[str, str]:
-    """Fetch and hash a URL, from configured hosts only (no open fetcher on the network)."""
-    host = httpx.URL(url).host
+    """Fetch and hash a URL, from configured hosts only (no open fetcher on the network). A URL that
+    does not parse (a port that is no number) is the caller's error: 400, as HMA answers."""
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except httpx.InvalidURL as exc:
+        raise HmaError(400, f"Invalid URL: {exc}") from None
+    host = parsed.host
+    if parsed.scheme not in ("http", "https") or not host or (port is not None and not 0 < port < 65536):
+        raise HmaError(400, "Invalid URL: an http(s) URL with a host and a valid port is needed")
     allowed = service.config.hma_allowed_hosts
     if not allowed or not any(host == a or host.endswith(f".{a}") for a in allowed):
         raise HmaError(400, "URL hashing is limited to configured hosts (VIGIL_HMA_ALLOWED_HOSTS)")

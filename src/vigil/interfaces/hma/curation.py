@@ -17,12 +17,12 @@ from vigil.interfaces.hma.common import HmaError, bank_json, hash_form, hash_url
 from vigil.lists import banks
 
 router = APIRouter(tags=["hma"])
-BANK_NAME = re.compile(r"^[A-Z0-9_]+$")
+BANK_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")  # HMA's rule: upper case, digits, underscores, no leading digit
 
 
 def _check_name(name: str) -> str:
-    if not BANK_NAME.match(name):
-        raise HmaError(400, "Bank names must be UPPER_WITH_UNDERSCORE")
+    if not BANK_NAME.fullmatch(name):
+        raise HmaError(400, "Bank names must be UPPER_WITH_UNDERSCORE and must not start with a digit")
     return name
 
 

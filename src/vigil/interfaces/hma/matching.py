@@ -79,7 +79,8 @@ def lookup_get(
     if url:
         hashes = hash_url(service, url, content_type)
         result = {
-            st: lookup(service, st, v, _banks(banks), seed, bypass_coinflip) for st, v in hashes.items()
+            st: lookup(service, st, v, _banks(banks), seed, bypass_coinflip) if v else {}
+            for st, v in hashes.items()
         }
         return result.get(signal_type, {}) if signal_type else result
     if not signal or not signal_type:
@@ -95,7 +96,10 @@ async def lookup_post(
     who(request, Permission.MATCH)
     service = get_service(request)
     hashes = await hash_form(request)
-    return {st: lookup(service, st, v, _banks(banks), seed, bypass_coinflip) for st, v in hashes.items()}
+    return {
+        st: lookup(service, st, v, _banks(banks), seed, bypass_coinflip) if v else {}  # too flat: no hash
+        for st, v in hashes.items()
+    }
 
 
 @router.post("/m/compare")
