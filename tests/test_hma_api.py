@@ -110,6 +110,13 @@ def test_recorded_hma_client_flow(hma) -> None:  # type: ignore[no-untyped-def]
     assert (
         "TEST_BANK" in requests.get(f"{base}/m/lookup", params={"signal_type": "pdq", "signal": query}).json()
     )
+    for bad in ({"disable_until_ts": 9999999999}, {"disable_until_ts": -1}, {"disable_until_ts": True},
+                {"disable_until_ts": "soon"}, {"note": "x" * 256}, {"note": 7}):  # fmt: skip
+        r = requests.put(f"{base}/c/bank/TEST_BANK/content/{content_id}", json=bad, headers=admin)
+        assert r.status_code == 400, bad  # HMA's rules: at most 5 years ahead, a string note of <= 255
+    assert (
+        "TEST_BANK" in requests.get(f"{base}/m/lookup", params={"signal_type": "pdq", "signal": query}).json()
+    )  # none of the refused updates disabled it
 
     # Bank rollout ratio 0: lookups skip it unless the coinflip is bypassed.
     requests.put(f"{base}/c/bank/TEST_BANK", json={"enabled_ratio": 0.0}, headers=admin)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -172,15 +173,42 @@ def bank_get_content(
     return out
 
 
+FIVE_YEARS = 5 * 365 * 24 * 3600
+
+
+def _until(value: Any) -> int:
+    """HMA's rules for `disable_until_ts`: an integer (or its digits as text), not negative, and less
+    than five years ahead (9999999999 is a typo, not a plan)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise HmaError(400, "disable_until_ts must be a non-negative integer")
+    try:
+        until = int(value)
+    except ValueError:
+        raise HmaError(400, "disable_until_ts must be a non-negative integer") from None
+    if until < 0:
+        raise HmaError(400, "disable_until_ts must be a non-negative integer")
+    if until > time.time() + FIVE_YEARS:
+        raise HmaError(400, "disable_until_ts must be less than 5 years in the future")
+    return until
+
+
 @router.put("/c/bank/{bank_name}/content/{content_id}")
 async def bank_update_content(request: Request, bank_name: str, content_id: int) -> dict[str, Any]:
     """Disable a content until a time (0 off, 1 on) or change its note."""
     actor = who(request, Permission.LISTS)
     body = await request.json()
-    until = body.get("disable_until_ts")
-    if until is not None and (not isinstance(until, int) or until < 0):
-        raise HmaError(400, "disable_until_ts must be a non-negative integer")
-    changes = {k: body[k] for k in ("disable_until_ts", "note") if k in body}
+    if not isinstance(body, dict):
+        raise HmaError(400, "the body must be a JSON object")
+    until = _until(body["disable_until_ts"]) if "disable_until_ts" in body else None
+    if (
+        "note" in body
+        and body["note"] is not None
+        and (not isinstance(body["note"], str) or len(body["note"]) > 255)
+    ):
+        raise HmaError(400, "note must be a string of at most 255 characters")
+    changes = {k: body[k] for k in ("note",) if k in body}
+    if until is not None:
+        changes["disable_until_ts"] = until
     banks.update_content(get_service(request).store, actor, bank_name, content_id, changes)
     return {"id": content_id, "disable_until_ts": until if until is not None else 1}
 
