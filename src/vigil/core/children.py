@@ -20,7 +20,8 @@ def die_with_parent(parent: int | None = None) -> None:
     server (their parent is the server, which exits when the process that started it goes)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent if parent is not None else os.getppid() == 1:
+    orphaned = os.getppid() == 1 if parent is None else os.getppid() != parent
+    if orphaned:
         os._exit(0)
 
 

@@ -392,7 +392,8 @@ class Crawler:
                 self.frontier.ref(image, item.url)
             self._enqueue(Item(image, CrawlUrlKind.IMAGE, item.depth, item.url))
 
-    async def _image(self, item: Item) -> None:
+    async def _image(self, item: Item) -> Fetched | None:
+        """Fetch one image; its body when there is one to hash (the caller hands it on)."""
         host = urls.host(item.url)
         async with self.host_slots[host]:
             await self._slot(host)
@@ -402,8 +403,13 @@ class Crawler:
         if got.status != 200 or got.skipped:
             reason = got.skipped or f"HTTP {got.status}"
             self.frontier.finish(item.url, CrawlUrlStatus.ERROR, got.status, None, _note(got, reason))
-            return
-        await self.hash_slots.acquire()  # back-pressure: only so many bodies wait for a hasher
+            return None
+        return got
+
+    async def _to_hasher(self, item: Item, got: Fetched) -> None:
+        """Hand a fetched body to the hashers. Waiting for room here, outside the fetch watchdog,
+        slows the image workers when hashing falls behind, and never loses a fetched image."""
+        await self.hash_slots.acquire()
         task = asyncio.create_task(self._hash(item, got))
         self.hashing.add(task)
         task.add_done_callback(self.hashing.discard)
@@ -486,7 +492,9 @@ class Crawler:
                     self.page_budget += 1
                     await asyncio.wait_for(self._page(item), self.policy.deadline + WATCHDOG_SLACK)
                 else:
-                    await asyncio.wait_for(self._image(item), self.policy.deadline + WATCHDOG_SLACK)
+                    got = await asyncio.wait_for(self._image(item), self.policy.deadline + WATCHDOG_SLACK)
+                    if got is not None:
+                        await self._to_hasher(item, got)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # one URL's failure, whatever it is, must not stop the crawl
