@@ -216,3 +216,37 @@ def test_upstream_file_exchange_cannot_append_which_is_why_vigil_subclasses_it(t
     opinion = state.SignalOpinion(True, state.SignalOpinionCategory.POSITIVE_CLASS, set())
     with pytest.raises(ValueError, match="exactly one of"):
         upstream.report_opinion(PdqSignal, "b" * 64, opinion)
+
+
+def test_one_fetch_at_a_time_and_the_status_hma_clients_read(store: Store) -> None:
+    """A second fetch while one runs is refused (it would apply the same deltas twice); a lock left
+    by a killed process expires. The status has HMA's FetchStatus fields, and `up_to_date` says
+    whether the last fetch reached the end of the exchange's data."""
+    from datetime import timedelta
+
+    from vigil.core.clock import utcnow
+    from vigil.core.errors import Conflict
+    from vigil.store.models import Exchange
+
+    if "paged" not in EXCHANGE_APIS:
+        EXCHANGE_APIS.add("paged", lambda: PagedExchange)
+    sync.add_exchange(store, OPERATOR, "locked-x", "paged", {"pages": 3})
+
+    def hold(since: object) -> None:
+        with store.transaction() as tx:
+            row = tx.scalar(select(Exchange).where(Exchange.name == "locked-x"))
+            row.fetch_started_at = since
+
+    hold(utcnow())
+    with pytest.raises(Conflict, match="already running"):
+        sync.fetch(store, OPERATOR, "locked-x")
+    [status] = [r for r in sync.status(store) if r["name"] == "locked-x"]
+    assert status["running_since"] is not None and status["last_success"] is None
+    hold(utcnow() - timedelta(hours=7))  # its process died long ago
+    first = sync.fetch(store, OPERATOR, "locked-x", max_deltas=1)
+    [status] = [r for r in sync.status(store) if r["name"] == "locked-x"]
+    assert first.deltas == 1 and status["running_since"] is None
+    assert status["last_success"] is True and status["up_to_date"] is False  # stopped after a page
+    sync.fetch(store, OPERATOR, "locked-x")
+    [status] = [r for r in sync.status(store) if r["name"] == "locked-x"]
+    assert status["up_to_date"] is True and status["fetched"] == 9

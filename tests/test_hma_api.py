@@ -280,3 +280,26 @@ def test_hma_core_routes_answer_as_hma_does(hma) -> None:  # type: ignore[no-unt
     assert doc.json()["info"]["title"] == "Open Media Match API"
     assert "/m/lookup" in paths and "/c/banks" in paths and "/h/hash" in paths
     assert not any(path.startswith("/v1/") for path in paths)  # HMA's surface only
+
+
+def test_exchange_status_has_hmas_fetch_status_fields(hma, store: Store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """HMA 2.0 answers /c/exchange/NAME/status with python-threatexchange's FetchStatus fields."""
+    from vigil.actions.exchanges import sync
+
+    base, admin = hma
+    partner = tmp_path / "partner.txt"
+    partner.write_text("pdq " + "f" * 64 + "\n")
+    sync.add_exchange(store, OPERATOR, "PARTNER", "file", {"filename": str(partner)})
+    before = requests.get(f"{base}/c/exchange/PARTNER/status", headers=admin).json()
+    assert before["last_fetch_succeeded"] is None and before["up_to_date"] is False
+    sync.fetch(store, OPERATOR, "PARTNER")
+    status = requests.get(f"{base}/c/exchange/PARTNER/status", headers=admin).json()
+    hma_fields = {
+        "checkpoint_ts", "running_fetch_start_ts", "last_fetch_complete_ts", "last_fetch_succeeded",
+        "up_to_date", "fetched_items",
+    }  # fmt: skip
+    assert hma_fields <= set(status)
+    assert status["last_fetch_succeeded"] is True and status["up_to_date"] is True
+    assert status["fetched_items"] == 1 and status["running_fetch_start_ts"] is None
+    assert status["last_fetch_complete_ts"] > 0
+    assert requests.get(f"{base}/c/exchange/NOPE/status", headers=admin).status_code == 404

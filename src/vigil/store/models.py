@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -502,6 +503,11 @@ class Exchange(Base):
     fetched_total: Mapped[int] = mapped_column(Integer, default=0)
     rejected_total: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The per-exchange lock: set while a fetch runs (two fetches at once would apply deltas twice).
+    fetch_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    up_to_date: Mapped[bool] = mapped_column(
+        default=False, server_default=false()
+    )  # last fetch reached the end
 
 
 class ExchangeShare(Base):

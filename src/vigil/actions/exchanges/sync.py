@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import dacite
@@ -143,8 +144,12 @@ def _rows_from_records(
     return rows
 
 
+STALE_FETCH = timedelta(hours=6)  # a fetch "running" this long died without letting go of the lock
+
+
 def fetch(store: Store, actor: Actor, name: str, *, max_deltas: int | None = None) -> FetchResult:
-    """Fetch from the last checkpoint; each delta is applied and checkpointed before the next."""
+    """Fetch from the last checkpoint; each delta is applied and checkpointed before the next. One
+    fetch per exchange at a time (a second gets Conflict): two would apply the same deltas twice."""
     with store.session() as session:
         row = repo.by_name(session, name)
         if row is None:
@@ -159,6 +164,13 @@ def fetch(store: Store, actor: Actor, name: str, *, max_deltas: int | None = Non
         )
     result = FetchResult(name)
     error: str | None = None
+    started = utcnow()
+    with store.transaction() as session:
+        if not repo.claim_fetch(session, name, started, started - STALE_FETCH):
+            running = repo.by_name(session, name)
+            since = running.fetch_started_at if running is not None else None
+            raise Conflict(f"exchange {name}: a fetch is already running (since {since})")
+    finished = False
     try:
         client = cls.for_collab(collab)
         for delta in client.fetch_iter(te_types(), checkpoint):
@@ -175,12 +187,15 @@ def fetch(store: Store, actor: Actor, name: str, *, max_deltas: int | None = Non
             result.deltas += 1
             if max_deltas is not None and result.deltas >= max_deltas:
                 break
+        else:
+            finished = True  # the exchange had nothing more: up to date
     except Exception as exc:  # an exchange client can fail in many ways; record and report it
         error = f"{type(exc).__name__}: {exc}"
     with store.transaction() as session:
         stored = repo.by_name(session, name)
         assert stored is not None
         stored.last_fetch_at, stored.last_success, stored.last_error = utcnow(), error is None, error
+        stored.fetch_started_at, stored.up_to_date = None, finished and error is None
         stored.fetched_total += result.added
         stored.rejected_total += len(result.rejected)
         audit.record(
@@ -223,6 +238,9 @@ def status(store: Store) -> list[dict[str, Any]]:
                 "last_fetch_time": int(r.last_fetch_at.timestamp()) if r.last_fetch_at else 0,
                 "checkpoint_time": r.checkpoint_time or 0,
                 "success": bool(r.last_success),
+                "running_since": int(r.fetch_started_at.timestamp()) if r.fetch_started_at else None,
+                "last_success": r.last_success,  # None: never fetched
+                "up_to_date": r.up_to_date,
                 "error": r.last_error,
                 "fetched": r.fetched_total,
                 "rejected": r.rejected_total,

@@ -232,12 +232,21 @@ def exchange_list(request: Request) -> list[str]:
 
 @router.get("/c/exchange/{exchange_name}/status")
 def exchange_status(request: Request, exchange_name: str) -> dict[str, Any]:
-    """When an exchange last fetched, its checkpoint, and whether the fetch succeeded."""
+    """HMA's fetch status: checkpoint, a fetch running now, the last one's end and outcome, whether
+    it reached the end of the exchange's data, and how many items it has fetched in all."""
     who(request, Permission.MATCH)
     row = next((r for r in exchanges.status(get_service(request).store) if r["name"] == exchange_name), None)
     if row is None:
         raise HmaError(404, f"Exchange '{exchange_name}' not found")
     return {
+        # HMA 2.0's fields (python-threatexchange's FetchStatus)
+        "checkpoint_ts": row["checkpoint_time"] or None,
+        "running_fetch_start_ts": row["running_since"],
+        "last_fetch_complete_ts": row["last_fetch_time"] or None,
+        "last_fetch_succeeded": row["last_success"],
+        "up_to_date": row["up_to_date"],
+        "fetched_items": row["fetched"],
+        # the older shape HMA's docstring describes, kept for clients written against it
         "last_fetch_time": row["last_fetch_time"],
         "checkpoint_time": row["checkpoint_time"],
         "success": row["success"],

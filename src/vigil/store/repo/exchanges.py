@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import func, or_, select, update
 
 from vigil.store.db import Tx
 from vigil.store.models import Exchange, ExchangeShare
@@ -30,3 +32,18 @@ def shared_signals(tx: Tx, exchange_id: int) -> set[tuple[str, str]]:
 def share_counts(tx: Tx) -> dict[int, int]:
     query = select(ExchangeShare.exchange_id, func.count()).group_by(ExchangeShare.exchange_id)
     return dict(tx.execute(query).all())
+
+
+def claim_fetch(tx: Tx, name: str, now: datetime, stale_before: datetime) -> bool:
+    """Take the exchange's fetch lock, in one statement so two processes cannot both win: free, or
+    held by a fetch that started before `stale_before` (its process died without letting go)."""
+    statement = (
+        update(Exchange)
+        .where(
+            Exchange.name == name,
+            or_(Exchange.fetch_started_at.is_(None), Exchange.fetch_started_at < stale_before),
+        )
+        .values(fetch_started_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(tx.execute(statement).rowcount)  # type: ignore[attr-defined]
