@@ -90,12 +90,13 @@ class FlatIndex:
     def __init__(self, codes: np.ndarray, small_limit: int = SMALL_LIMIT) -> None:
         codes = _as_codes(codes)
         self._faiss: _FaissIndex | None = None
-        self._words = codes.view(np.uint64).reshape(-1, 4).copy()
+        self._words = np.empty((0, 4), dtype=np.uint64)
         if len(codes) > small_limit:
             import faiss
 
             self._faiss = _FaissIndex(faiss.IndexBinaryFlat(CODE_BYTES * 8), codes)
-            self._words = self._words[:0]
+        else:
+            self._words = codes.view(np.uint64).reshape(-1, 4).copy()
 
     def __len__(self) -> int:
         return len(self._faiss) if self._faiss is not None else len(self._words)

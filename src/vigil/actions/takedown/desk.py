@@ -13,7 +13,6 @@ Nothing is looked up on a service at run time. The operator supplies local files
 from __future__ import annotations
 
 import bisect
-import csv
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from jinja2 import Environment, Template
 
-from vigil.actions.takedown.contacts import Contact, ContactBook
+from vigil.actions.takedown.contacts import Contact, ContactBook, read_csv
 from vigil.core.errors import VigilError
 from vigil.web import urls
 from vigil.web.guard import AddressPolicy
@@ -29,6 +28,16 @@ from vigil.web.guard import AddressPolicy
 ROLES = ("site", "hosting", "cdn", "hotline")
 _ENV = Environment(autoescape=False, keep_trailing_newline=True)
 
+# What every removal request ends with: the URL, where it was found (not for a CDN, which serves the
+# file rather than the page), the hash, the reminder count.
+_URL = "\nURL: {{ url }}\n"
+_FOUND_ON = "{% if page %}Found on page: {{ page }}\n{% endif %}"
+_HASH_AND_REMINDER = """\
+SHA-256 of the content: {{ sha }}
+{% if sends %}This is reminder number {{ sends }}; the content was still reachable on {{ checked }}.
+{% endif %}
+Please do not reply with the content itself. Reply to this address quoting the reference.
+"""
 BUILT_IN = {
     "site": """\
 Reference: {{ reference }}
@@ -36,14 +45,10 @@ Reference: {{ reference }}
 We found content at the address below that matches a hash list of known child sexual abuse material
 maintained by {{ lists }}. A trained reviewer confirmed the match on {{ confirmed }}.
 Please remove it and preserve related records for law enforcement.
-
-URL: {{ url }}
-{% if page %}Found on page: {{ page }}
-{% endif %}SHA-256 of the content: {{ sha }}
-{% if sends %}This is reminder number {{ sends }}; the content was still reachable on {{ checked }}.
-{% endif %}
-Please do not reply with the content itself. Reply to this address quoting the reference.
-""",
+"""
+    + _URL
+    + _FOUND_ON
+    + _HASH_AND_REMINDER,
     "hosting": """\
 Reference: {{ reference }}
 
@@ -51,14 +56,10 @@ A server on your network ({{ provider }}, AS{{ asn }}, address {{ ip }}) serves 
 hash list of known child sexual abuse material maintained by {{ lists }}. A trained reviewer confirmed
 the match on {{ confirmed }}. The site's own abuse contact has been notified as well. Please have the
 content removed and preserve related records for law enforcement.
-
-URL: {{ url }}
-{% if page %}Found on page: {{ page }}
-{% endif %}SHA-256 of the content: {{ sha }}
-{% if sends %}This is reminder number {{ sends }}; the content was still reachable on {{ checked }}.
-{% endif %}
-Please do not reply with the content itself. Reply to this address quoting the reference.
-""",
+"""
+    + _URL
+    + _FOUND_ON
+    + _HASH_AND_REMINDER,
     "cdn": """\
 Reference: {{ reference }}
 
@@ -66,13 +67,9 @@ Your network ({{ provider }}, AS{{ asn }}) delivers content from the address bel
 list of known child sexual abuse material maintained by {{ lists }}. A trained reviewer confirmed the
 match on {{ confirmed }}. Please forward this notice to the origin host, stop serving the content, and
 preserve related records for law enforcement.
-
-URL: {{ url }}
-SHA-256 of the content: {{ sha }}
-{% if sends %}This is reminder number {{ sends }}; the content was still reachable on {{ checked }}.
-{% endif %}
-Please do not reply with the content itself. Reply to this address quoting the reference.
-""",
+"""
+    + _URL
+    + _HASH_AND_REMINDER,
     "hotline": """\
 Reference: {{ reference }}
 
@@ -132,15 +129,12 @@ class HostingData:
         self.ranges, self.starts = rows, [row[0] for row in rows]
 
     def _load_abuse(self, path: Path) -> None:
-        try:
-            with path.open(newline="", encoding="utf-8") as handle:
-                for row in csv.DictReader(handle):
-                    asn = int(row["asn"].strip().upper().removeprefix("AS"))
-                    channel = (row.get("channel") or "email").strip().lower() or "email"
-                    cdn = (row.get("cdn") or "").strip().lower() in ("1", "yes", "true", "cdn")
-                    self.abuse[asn] = (Contact(row["abuse"].strip(), channel), cdn)
-        except (OSError, KeyError, ValueError) as exc:
-            raise VigilError(f"abuse contacts {path}: needs asn,abuse[,channel][,cdn] ({exc})") from exc
+        def take(row: dict[str, str]) -> None:
+            asn = int(row["asn"].strip().upper().removeprefix("AS"))
+            cdn = (row.get("cdn") or "").strip().lower() in ("1", "yes", "true", "cdn")
+            self.abuse[asn] = (_contact(row, "abuse"), cdn)
+
+        read_csv(path, "abuse contacts", "asn,abuse[,channel][,cdn]", take)
 
     def network(self, address: str) -> Network | None:
         key = _key(ipaddress.ip_address(address))
@@ -164,19 +158,21 @@ class Hotlines:
     @classmethod
     def load(cls, path: Path | None) -> Hotlines:
         hotlines = cls()
-        if path is None:
-            return hotlines
-        try:
-            with path.open(newline="", encoding="utf-8") as handle:
-                for row in csv.DictReader(handle):
-                    channel = (row.get("channel") or "email").strip().lower() or "email"
-                    hotlines.by_country[row["country"].strip().upper()] = (
-                        row["name"].strip(),
-                        Contact(row["contact"].strip(), channel),
-                    )
-        except (OSError, KeyError) as exc:
-            raise VigilError(f"hotlines {path}: needs country,name,contact[,channel] ({exc})") from exc
+        if path is not None:
+
+            def take(row: dict[str, str]) -> None:
+                hotlines.by_country[row["country"].strip().upper()] = (
+                    row["name"].strip(),
+                    _contact(row, "contact"),
+                )
+
+            read_csv(path, "hotlines", "country,name,contact[,channel]", take)
         return hotlines
+
+
+def _contact(row: dict[str, str], column: str) -> Contact:
+    """The address in `column` and the row's channel (email unless it names another)."""
+    return Contact(row[column].strip(), (row.get("channel") or "email").strip().lower() or "email")
 
 
 @dataclass(frozen=True)

@@ -429,7 +429,8 @@ def stats(store: Store) -> TakedownStats:
     )
 
 
-def listing(store: Store) -> list[dict[str, Any]]:
+def listing(store: Store, url: str | None = None) -> list[dict[str, Any]]:
+    """Every notice, or those about one URL (its site, hosting and hotline notices)."""
     with store.session() as session:
         return [
             {
@@ -446,5 +447,5 @@ def listing(store: Store) -> list[dict[str, Any]]:
                 "last_check": r.last_check,
                 "removed_at": r.removed_at.isoformat() if r.removed_at else None,
             }
-            for r in repo.all_notices(session)
+            for r in (repo.all_notices(session) if url is None else repo.notices_for(session, url))
         ]

@@ -196,17 +196,19 @@ HotlinesOption = Annotated[
 TemplatesOption = Annotated[
     Path | None, typer.Option(help="Folder of notice templates: {cc}-{role}.txt, {cc}.txt, {role}.txt")
 ]
+OutboxOption = Annotated[Path | None, typer.Option(help="Folder for .eml files (unless $VIGIL_SMTP_HOST)")]
 HotlineAfterOption = Annotated[float, typer.Option(help="Hours after the first notice to refer to a hotline")]
 
 
 def _desk(
-    contacts: Path | None,
-    ip2asn: Path | None,
-    abuse: Path | None,
-    hotlines: Path | None,
-    templates: Path | None,
-    hotline_after: float,
-    resolve: list[str] | None,
+    *,
+    contacts: Path | None = None,
+    ip2asn: Path | None = None,
+    abuse: Path | None = None,
+    hotlines: Path | None = None,
+    templates: Path | None = None,
+    hotline_after: float = 48.0,
+    resolve: list[str] | None = None,
 ) -> Desk:
     from datetime import timedelta
 
@@ -241,7 +243,7 @@ def takedown_open(
     from vigil.actions.takedown import notices
 
     store, who = open_store(db), operator(actor)
-    desk = _desk(contacts, ip2asn, abuse, None, None, 48.0, resolve)
+    desk = _desk(contacts=contacts, ip2asn=ip2asn, abuse=abuse, resolve=resolve)
     if review_item is not None:
         notice = notices.open_from_review(store, who, review_item, desk.contacts, desk)[0]
     elif hit is not None:
@@ -250,8 +252,8 @@ def takedown_open(
         notice = notices.open_notice(store, who, url, confirmed_by=who.label, reason=reason, desk=desk)
     else:
         raise InvalidInput("give --review-item, --hit or --url")
-    for row in notices.listing(store):
-        if row["url"] == notice.url and row["status"] == "open":
+    for row in notices.listing(store, url=notice.url):
+        if row["status"] == "open":
             where = f" (AS{row['asn']} {row['provider']}, {row['country']})" if row["provider"] else ""
             line = f"notice {row['id']} opened for {row['url']} -> {row['role']} {row['contact']}{where}"
             console.print(line, soft_wrap=True)
@@ -261,9 +263,7 @@ def takedown_open(
 def takedown_run(
     every: Annotated[float, typer.Option(help="Seconds between rounds")] = 3600.0,
     rounds: Annotated[int, typer.Option(help="Stop after this many rounds (0: run until stopped)")] = 0,
-    outbox: Annotated[
-        Path | None, typer.Option(help="Folder for .eml files (unless $VIGIL_SMTP_HOST)")
-    ] = None,
+    outbox: OutboxOption = None,
     hotlines: HotlinesOption = None,
     templates: TemplatesOption = None,
     hotline_after: HotlineAfterOption = 48.0,
@@ -278,7 +278,14 @@ def takedown_run(
     from vigil.actions.takedown.outbox import OutboxConfig
     from vigil.actions.takedown.schedule import Round, run_every
 
-    desk = _desk(None, ip2asn, abuse, hotlines, templates, hotline_after, resolve)
+    desk = _desk(
+        ip2asn=ip2asn,
+        abuse=abuse,
+        hotlines=hotlines,
+        templates=templates,
+        hotline_after=hotline_after,
+        resolve=resolve,
+    )
 
     def report(done: Round) -> None:
         console.print(
@@ -308,9 +315,7 @@ def _now(value: str | None) -> datetime | None:
 
 @takedown_app.command("send")
 def takedown_send(
-    outbox: Annotated[
-        Path | None, typer.Option(help="Folder for .eml files (unless $VIGIL_SMTP_HOST)")
-    ] = None,
+    outbox: OutboxOption = None,
     templates: TemplatesOption = None,
     now: NowOption = None,
     db: DbOption = None,
@@ -320,7 +325,7 @@ def takedown_send(
     from vigil.actions.takedown import notices
     from vigil.actions.takedown.outbox import OutboxConfig
 
-    desk = _desk(None, None, None, None, templates, 48.0, None)
+    desk = _desk(templates=templates)
     config = OutboxConfig.from_env(outbox)
     sent = notices.send_due(open_store(db), operator(actor), config, _now(now), desk)
     for notice_id, receipt in sent:
@@ -340,7 +345,7 @@ def takedown_escalate(
     """Refer URLs still up past the deadline to the partner hotline of their hosting country."""
     from vigil.actions.takedown import notices
 
-    desk = _desk(None, ip2asn, None, hotlines, None, hotline_after, None)
+    desk = _desk(ip2asn=ip2asn, hotlines=hotlines, hotline_after=hotline_after)
     opened = notices.escalate(open_store(db), operator(actor), desk, _now(now))
     console.print(f"{len(opened)} referred to hotlines" + (f": notices {opened}" if opened else ""))
 

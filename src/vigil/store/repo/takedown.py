@@ -33,6 +33,11 @@ def first_sent(tx: Tx, url: str) -> datetime | None:
     return aware(value) if value is not None else None
 
 
+def notices_for(tx: Tx, url: str) -> list[TakedownNotice]:
+    query = select(TakedownNotice).where(TakedownNotice.url == url).order_by(TakedownNotice.id)
+    return list(tx.scalars(query))
+
+
 def candidates_for(tx: Tx, url: str) -> list[TakedownNotice]:
     query = select(TakedownNotice).where(
         TakedownNotice.url == url, TakedownNotice.status == NoticeStatus.CANDIDATE
