@@ -1,23 +1,22 @@
 """HMA-style banks over Vigil's lists: a bank is a `known` list; bank content groups signals.
 
-HMA groups several signals (say PDQ and video MD5) under one content id. Here the content id is the
-entry id of its first signal; later signals of the same content point to it. Every change is
-audited; the HMA adapter (`vigil.interfaces.hma`) only translates HMA's requests into these calls.
+A content is a bank item (`vigil.store.repo.banks`) with its own id, grouping one or more signals
+(say PDQ and video MD5) as HMA does. Every change is audited; the HMA adapter
+(`vigil.interfaces.hma`) only translates HMA's requests into these calls.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from vigil.core.actor import Actor
 from vigil.core.errors import Conflict, NotFound
 from vigil.core.states import ListPurpose
-from vigil.lists import domain as lists
-from vigil.lists.formats.base import ListRow
 from vigil.store import audit
 from vigil.store.db import Store, Tx
-from vigil.store.models import BankContent, HashList
+from vigil.store.models import BankItem, HashList
 from vigil.store.repo import banks as repo
 from vigil.store.repo import exchanges as exchange_repo
 from vigil.store.repo import lists as list_repo
@@ -87,23 +86,15 @@ def add_content(
     note: str | None,
     meta: dict[str, Any] | None,
 ) -> int:
-    """Put signals (Vigil hash type -> value, already validated) on a bank as one content; its id."""
-    with store.session() as tx:
-        bank_id = _get(tx, bank_name).id
-    rows = [ListRow(kind, value, None, f"hma:{actor.label}") for kind, value in signals.items()]
-    lists.import_rows(store, actor, bank_name, rows, how="hma_add")
+    """Put signals (Vigil hash type -> value, already validated) on a bank as one new content; its
+    id. Adding the same hash again makes another content with its own id and note, as in HMA."""
     with store.transaction() as tx:
-        ids = [list_repo.entry_id(tx, kind, value) for kind, value in signals.items()]
-        primary = ids[0]
-        assert primary is not None
-        for entry_id in ids:
-            assert entry_id is not None
-            row = tx.get(BankContent, (bank_id, entry_id)) or BankContent(list_id=bank_id, entry_id=entry_id)
-            row.primary_entry_id = None if entry_id == primary else primary
-            row.note, row.meta, row.disable_until_ts = note, meta, 1
-            tx.merge(row)
-        audit.record(tx, actor, "hma.bank_add", bank_name, {"content_id": primary, "signals": signals})
-    return primary
+        bank_id = _get(tx, bank_name).id
+        content_id = repo.add_item(
+            tx, bank_id, list(signals.items()), note=note, meta=meta, origin=f"hma:{actor.label}"
+        )
+        audit.record(tx, actor, "hma.bank_add", bank_name, {"content_id": content_id, "signals": signals})
+    return content_id
 
 
 @dataclass(frozen=True)
@@ -117,59 +108,105 @@ class Content:
 
 
 def content(store: Store, bank_name: str, content_id: int) -> Content:
+    """One content of a bank: an item, or a row imported through `vigil lists` (always enabled)."""
     with store.session() as tx:
         found = _get(tx, bank_name)
-        rows = repo.content_rows(tx, found.id, content_id)
-        if not rows:
+        here = Bank(found.name, found.matching_enabled_ratio)
+        item = repo.item(tx, found.id, content_id)
+        if item is not None:
+            signals = repo.item_signals(tx, item.id)
+            return Content(content_id, here, signals, item.disable_until_ts, item.note, item.meta)
+        plain = repo.plain_signal(tx, found.id, content_id)
+        if plain is None:
             raise NotFound(f"content '{content_id}' not found")
-        head = next((c for e, c in rows if e.id == content_id), None)
-        return Content(
-            content_id,
-            Bank(found.name, found.matching_enabled_ratio),
-            [(e.hash_type, e.value) for e, _ in rows],
-            head.disable_until_ts if head else 1,
-            head.note if head else None,
-            head.meta if head else None,
-        )
+        return Content(content_id, here, [plain], 1, None, None)
+
+
+def _item(tx: Tx, bank_name: str, content_id: int) -> tuple[int, BankItem]:
+    found = _get(tx, bank_name)
+    item = repo.item(tx, found.id, content_id)
+    if item is None:
+        if repo.plain_signal(tx, found.id, content_id) is not None:
+            raise Conflict("content imported through `vigil lists` is changed there, not through HMA")
+        raise NotFound(f"content '{content_id}' not found")
+    return found.id, item
 
 
 def update_content(
     store: Store, actor: Actor, bank_name: str, content_id: int, changes: dict[str, Any]
-) -> None:
-    """Apply `disable_until_ts` to every signal of the content and `note` to its head."""
+) -> int:
+    """Set a content's `disable_until_ts` and/or note (an empty note clears it); the disable time now."""
     with store.transaction() as tx:
-        found = _get(tx, bank_name)
-        rows = repo.content_rows(tx, found.id, content_id)
-        if not rows:
-            raise NotFound(f"content '{content_id}' not found")
-        until = changes.get("disable_until_ts")
-        for entry, row in rows:
-            row = row or BankContent(
-                list_id=found.id,
-                entry_id=entry.id,
-                primary_entry_id=None if entry.id == content_id else content_id,
-            )
-            if until is not None:
-                row.disable_until_ts = until
-            if "note" in changes and entry.id == content_id:
-                row.note = changes["note"] or None
-            tx.merge(row)
+        _list_id, item = _item(tx, bank_name, content_id)
+        if changes.get("disable_until_ts") is not None:
+            item.disable_until_ts = int(changes["disable_until_ts"])
+        if "note" in changes:
+            item.note = changes["note"] or None
         audit.record(tx, actor, "hma.content_update", f"{bank_name}/{content_id}", changes)
+        return item.disable_until_ts
 
 
 def delete_content(store: Store, actor: Actor, bank_name: str, content_id: int) -> int:
-    """Take a content's signals off the bank; 1 if there was such content, else 0."""
+    """Delete one content; its hashes leave the bank unless another content holds them. 1 if there
+    was such content, else 0."""
     with store.transaction() as tx:
         found = _get(tx, bank_name)
-        rows = repo.content_rows(tx, found.id, content_id)
-        list_repo.remove_entries(tx, found.id, [e.id for e, _ in rows])
-        for _entry, row in rows:
-            if row is not None:
-                tx.delete(row)
-        audit.record(tx, actor, "hma.content_delete", f"{bank_name}/{content_id}")
-    return 1 if rows else 0
+        deleted = repo.remove_items(tx, found.id, [content_id])
+        if deleted:
+            audit.record(tx, actor, "hma.content_delete", f"{bank_name}/{content_id}")
+    return deleted
 
 
-def hits(store: Store, entry_ids: list[int]) -> list[tuple[str, float, int, BankContent | None]]:
+def hits(store: Store, entry_ids: list[int]) -> list[repo.Hit]:
     with store.session() as tx:
         return repo.hits(tx, entry_ids)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record from an exchange, found again by its key: its signals and its provenance."""
+
+    key: str
+    signals: list[tuple[str, str]]  # (Vigil hash type, value)
+    meta: dict[str, Any] | None
+
+
+def apply_records(
+    store: Store,
+    actor: Actor,
+    bank_name: str,
+    upserts: Sequence[Record],
+    deletions: Sequence[str],
+    *,
+    category: str | None,
+    origin: str,
+) -> tuple[int, int]:
+    """An exchange's delta in one transaction: a known key is replaced, a deleted key removed (its
+    hashes leave the bank unless another record holds them). (records written, records removed)."""
+    with store.transaction() as tx:
+        list_id = _get(tx, bank_name).id
+        existing = repo.by_key(tx, list_id, [r.key for r in upserts] + list(deletions))
+        removed = repo.remove_items(tx, list_id, [existing[k] for k in deletions if k in existing])
+        repo.remove_items(tx, list_id, [existing[r.key] for r in upserts if r.key in existing])
+        for record in upserts:
+            repo.add_item(
+                tx,
+                list_id,
+                record.signals,
+                meta=record.meta,
+                key=record.key,
+                category=category,
+                origin=origin,
+            )
+        audit.record(
+            tx,
+            actor,
+            "list.exchange_fetch",
+            bank_name,
+            {
+                "records": len(upserts),
+                "replaced": sum(r.key in existing for r in upserts),
+                "removed": removed,
+            },
+        )
+    return len(upserts), removed

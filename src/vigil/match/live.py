@@ -29,6 +29,7 @@ class IndexStatus:
     built_at: datetime  # when the index now serving was built (or its snapshot mapped)
     generation: int  # the list generation it was built from
     store_generation: int  # the store's generation now
+    checked_at: float  # wall time of the last look at the store's generation
 
     @property
     def stale(self) -> bool:
@@ -50,6 +51,7 @@ class LiveMatcher:
         self._version: Path | None = None
         self._stale = False
         self._checked = time.monotonic()
+        self.checked_at = time.time()  # wall clock of the last generation check (for /status)
         self._generation = self._store_generation()
         if index_dir is not None:
             if snapshot.current(index_dir) is None:
@@ -58,6 +60,7 @@ class LiveMatcher:
                 self._generation = snapshot.generation_of(index_dir)
         self._built_at = utcnow()
         self._matcher = self._build()
+        self.ready = True  # an index is loaded and serving (HMA's /status says INDEX-NOT-LOADED before)
 
     def _store_generation(self) -> int:
         with self.store.session() as session:
@@ -83,6 +86,7 @@ class LiveMatcher:
         if now - self._checked >= self.check_every:
             self._checked = now
             generation = self._store_generation()
+            self.checked_at = time.time()
             if generation != self._generation:
                 return self._refresh(generation)
         if self.index_dir is not None and snapshot.current(self.index_dir) != self._version:
@@ -108,6 +112,11 @@ class LiveMatcher:
             snapshot.write(self.store, self.index_dir, generation=generation)
         return self._swap(self._build(), generation)
 
+    def refresh(self) -> None:
+        """Catch up with the store now if it moved (what a match would do first)."""
+        self._checked = 0.0
+        _ = self.current
+
     def status(self) -> IndexStatus:
         """What the index now serving was built from, and whether the store has moved on."""
-        return IndexStatus(self._built_at, self._generation, self._store_generation())
+        return IndexStatus(self._built_at, self._generation, self._store_generation(), self.checked_at)

@@ -134,7 +134,8 @@ class EntrySource(Base):
     """Provenance: this entry is on this list, with the list's category and when it was added.
 
     No foreign keys, on purpose: rows are only ever written by the set-based publish of an import
-    (`repo.lists.publish`), which takes both ids from joins in the same transaction, and removed with
+    (`repo.lists.publish`) or with a bank item (`repo.banks.add_item`), both taking the ids from the
+    rows they just wrote in the same transaction, and removed with
     their list (`repo.lists.delete_list`); entries are never deleted. Per-row key checks made a
     1M-row PostgreSQL import 2.8x slower than a bare COPY (see docs/benchmarks.md).
     """
@@ -465,22 +466,39 @@ class TriageReport(Base):
     actionability: Mapped[int | None] = mapped_column(Integer)
 
 
-class BankContent(Base):
-    """HMA-style bank content: an entry on a list, with note, metadata and a disable time.
+PLAIN_CONTENT_BASE = 1 << 40
+"""HMA content id of a row imported through `vigil lists` (no bank item): this base plus its entry id.
+Items count up from 1 and never get near it, so the two id spaces cannot meet; a whole imported list
+needs no extra row per hash."""
 
-    HMA groups several signals (say PDQ and video MD5) under one content id. Here the content id is the
-    entry id of its first signal; later signals of the same content point to it with `primary_entry_id`.
-    Entries imported through `vigil lists` need no row: their content id is their entry id.
+
+class BankItem(Base):
+    """One content of a bank (HMA's bank content): its own id, note, metadata and disable time.
+
+    The same hash added twice, or to three banks, is three items; an exchange's record is one item
+    found again by its key (`key`), so an update replaces it and a deletion removes it. The hashes
+    themselves stay shared `entries`; `bank_item_signals` says which belong to the item.
     """
 
-    __tablename__ = "bank_contents"
-    list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id", ondelete="CASCADE"), primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
-    primary_entry_id: Mapped[int | None] = mapped_column(Integer)
+    __tablename__ = "bank_items"
+    __table_args__ = (UniqueConstraint("list_id", "key", name="uq_bank_items_list_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str | None] = mapped_column(String(300))  # the exchange's record key; None for HMA adds
     note: Mapped[str | None] = mapped_column(String(255))
-    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # user metadata or the source's provenance
     disable_until_ts: Mapped[int] = mapped_column(Integer, default=1)  # HMA: 1 on, 0 off, else off until
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class BankItemSignal(Base):
+    """A hash of a bank item (`list_id` repeated so "which items of this list hold entry E" is one probe)."""
+
+    __tablename__ = "bank_item_signals"
+    __table_args__ = (Index("ix_bank_item_signals_list_entry", "list_id", "entry_id"),)
+    item_id: Mapped[int] = mapped_column(ForeignKey("bank_items.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
+    list_id: Mapped[int] = mapped_column(Integer)
 
 
 class Exchange(Base):
@@ -508,6 +526,17 @@ class Exchange(Base):
     up_to_date: Mapped[bool] = mapped_column(
         default=False, server_default=false()
     )  # last fetch reached the end
+
+
+class ExchangeCredential(Base):
+    """Credentials set for an exchange API through HMA's API (sealed at rest); without a row the API
+    finds its own (python-threatexchange's environment variables and credential files)."""
+
+    __tablename__ = "exchange_credentials"
+    api: Mapped[str] = mapped_column(String(100), primary_key=True)
+    credentials: Mapped[dict[str, Any]] = mapped_column(SealedJSON("exchange_credentials.credentials"))
+    set_by: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ExchangeShare(Base):

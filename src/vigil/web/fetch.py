@@ -237,6 +237,9 @@ def get_sync(
     else:
         to, headers, extensions = target(url, resolve or {}, False)
     with client.stream("GET", to, headers=headers, extensions=extensions) as response:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:  # refused before a byte of the body is read
+            raise TooLarge(f"declares {declared} bytes, more than {max_bytes}")
         chunks, size = [], 0
         for chunk in response.iter_bytes():
             size = _bounded(size, chunk, max_bytes)

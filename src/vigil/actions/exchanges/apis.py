@@ -1,7 +1,8 @@
 """Exchange APIs available to `vigil exchanges add --api NAME`: python-threatexchange implementations.
 
-Credentials for NCMEC, StopNCII and ThreatExchange are found by threatexchange's own auth helpers
-(environment variables or its credential files); Vigil never stores them.
+Credentials for NCMEC, StopNCII and ThreatExchange are those set through HMA's API (sealed in the
+store) or else found by threatexchange's own auth helpers (environment variables or its credential
+files). `sample` is python-threatexchange's built-in sample data, for trying an install out.
 """
 
 from __future__ import annotations
@@ -39,8 +40,15 @@ def _threatexchange() -> Any:
     return FBThreatExchangeSignalExchangeAPI
 
 
+def _sample() -> Any:
+    from threatexchange.exchanges.impl.static_sample import StaticSampleSignalExchangeAPI
+
+    return StaticSampleSignalExchangeAPI
+
+
 for _name, _factory in (
     ("file", _file),
+    ("sample", _sample),
     ("ncmec", _ncmec),
     ("stop_ncii", _stop_ncii),
     ("fb_threatexchange", _threatexchange),

@@ -9,11 +9,13 @@ Sharing is opt-in per exchange, audited, and carries the reviewers' agreement.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import dacite
+from threatexchange.exchanges.auth import SignalExchangeWithAuth
 from threatexchange.exchanges.fetch_state import SignalOpinion, SignalOpinionCategory
 from threatexchange.exchanges.signal_exchange_api import SignalExchangeAPIWithSimpleUpdates
 
@@ -23,8 +25,7 @@ from vigil.core.actor import Actor
 from vigil.core.clock import utcnow
 from vigil.core.errors import Conflict, InvalidInput, ItemError, NotFound, Unavailable
 from vigil.core.states import ListPurpose
-from vigil.lists import domain as lists
-from vigil.lists.formats.base import ListRow, make_row
+from vigil.lists import banks
 from vigil.signals.types import HASH_TYPES
 from vigil.store import audit
 from vigil.store.db import Store, Tx
@@ -48,13 +49,30 @@ def _api_cls(api: str) -> Any:
     return EXCHANGE_APIS.get(api)()
 
 
-def _collab(row: Exchange) -> Any:
+def collab_config(row: Exchange) -> Any:
     cls = _api_cls(row.api)
     data = {"name": row.name, "api": cls.get_name(), "enabled": row.enabled, **row.config}
     try:
         return dacite.from_dict(cls.get_config_cls(), data, config=dacite.Config(check_types=False))
     except (dacite.DaciteError, TypeError) as exc:
         raise InvalidInput(f"exchange {row.name}: bad configuration for {row.api}: {exc}") from exc
+
+
+def client(store: Store, row: Exchange) -> Any:
+    """A working client for the exchange: with the credentials set through HMA's API when there are
+    some, else the API looks for its own (environment variables, credential files)."""
+    cls = _api_cls(row.api)
+    collab = collab_config(row)
+    if issubclass(cls, SignalExchangeWithAuth):
+        with store.session() as session:
+            stored = repo.credentials(session, row.api)
+            creds = stored.credentials if stored is not None else None
+        if creds is not None:
+            loaded = dacite.from_dict(
+                cls.get_credential_cls(), creds, config=dacite.Config(check_types=False)
+            )
+            return cls.for_collab(collab, loaded)
+    return cls.for_collab(collab)
 
 
 def add_exchange(
@@ -76,7 +94,7 @@ def add_exchange(
         row = Exchange(
             name=name, api=api, config=config, list_id=hash_list.id, category=category, share=share
         )
-        _collab(row)  # validate the configuration before storing it
+        collab_config(row)  # validate the configuration before storing it
         session.add(row)
         session.flush()
         audit.record(
@@ -89,12 +107,26 @@ def add_exchange(
         return row
 
 
-def _rows_from_simple(
-    name: str, updates: dict[Any, Any], category: str | None, result: FetchResult
-) -> tuple[list[ListRow], list[tuple[str, str]]]:
+def _provenance(exchange: str, key: str, value: Any) -> dict[str, Any]:
+    """Where a record came from (HMA's `collab`: exchange -> keys) and what the exchange said about
+    it (NCMEC: member ESP, classification, entry type), as JSON."""
+    body = (
+        dataclasses.asdict(value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type)
+        else value
+    )
+    safe = json.loads(
+        json.dumps(body, default=lambda o: sorted(o, key=str) if isinstance(o, set) else str(o))
+    )
+    return {"collab": {exchange: [key]}, "provenance": safe}
+
+
+def _records_from_simple(
+    name: str, updates: dict[Any, Any], result: FetchResult
+) -> tuple[list[banks.Record], list[str]]:
     """(type, signal) keyed updates: validate each; None means the exchange withdrew it."""
-    adds: list[ListRow] = []
-    removals: list[tuple[str, str]] = []
+    records: list[banks.Record] = []
+    deletions: list[str] = []
     for key, metadata in updates.items():
         type_name, signal = key
         where = f"{name}:{type_name}:{str(signal)[:24]}"
@@ -114,34 +146,47 @@ def _rows_from_simple(
         except ValueError as exc:
             result.rejected.append(ItemError(where, str(exc)))
             continue
+        record_key = f"{type_name}:{value}"
         if metadata is None:
-            removals.append((shared.hash_type, value))
+            deletions.append(record_key)
         else:
-            row = make_row(where, shared.hash_type, value, category, f"exchange:{name}")
-            if isinstance(row, ItemError):
-                result.rejected.append(row)
-            else:
-                adds.append(row)
-    return adds, removals
+            records.append(
+                banks.Record(record_key, [(shared.hash_type, value)], _provenance(name, record_key, metadata))
+            )
+    return records, deletions
 
 
-def _rows_from_records(
-    api: Any,
-    collab: Any,
-    updates: dict[Any, Any],
-    name: str,
-    category: str | None,
-) -> list[ListRow]:
-    """Record-keyed APIs (NCMEC, ThreatExchange): let the client turn records into signals."""
-    rows: list[ListRow] = []
-    converted = api.naive_convert_to_signal_type(te_types(), collab, {k: v for k, v in updates.items() if v})
-    for te_type, signals in converted.items():
-        shared = SIGNALS.get(te_type.get_name())
-        for signal in signals:
-            row = make_row(f"{name}:{shared.name}", shared.hash_type, signal, category, f"exchange:{name}")
-            if not isinstance(row, ItemError):
-                rows.append(row)
-    return rows
+def _records_from_keyed(
+    api: Any, collab: Any, updates: dict[Any, Any], name: str, result: FetchResult
+) -> tuple[list[banks.Record], list[str]]:
+    """Record-keyed APIs (NCMEC, StopNCII, ThreatExchange): the API's own merge rule says whether a
+    record is a deletion (NCMEC's tombstones); its own converter turns each record into signals. A
+    record that yields no signal Vigil can match is rejected with the reason, never dropped."""
+    records: list[banks.Record] = []
+    deletions: list[str] = []
+    for key, record in updates.items():
+        record_key = str(key)
+        merged = api.fetch_value_merge(None, record) if record is not None else None
+        if merged is None:
+            deletions.append(record_key)
+            continue
+        signals: list[tuple[str, str]] = []
+        for te_type, values in api.naive_convert_to_signal_type(te_types(), collab, {key: merged}).items():
+            shared = SIGNALS.get(te_type.get_name())
+            for value in values:
+                signals.append((shared.hash_type, HASH_TYPES.get(shared.hash_type).normalize(str(value))))
+        if not signals:
+            offered = sorted(getattr(merged, "fingerprints", {}) or {})
+            result.rejected.append(
+                ItemError(
+                    f"{name}:{record_key}",
+                    f"no signal Vigil can match (offered: {', '.join(offered) or 'none'}; "
+                    f"usable: {', '.join(SIGNALS.names())}), or the exchange's filters exclude it",
+                )
+            )
+            continue
+        records.append(banks.Record(record_key, signals, _provenance(name, record_key, merged)))
+    return records, deletions
 
 
 STALE_FETCH = timedelta(hours=6)  # a fetch "running" this long died without letting go of the lock
@@ -156,7 +201,7 @@ def fetch(store: Store, actor: Actor, name: str, *, max_deltas: int | None = Non
             raise NotFound(f"no exchange {name!r}")
         list_name = session.get_one(HashList, row.list_id).name
     cls = _api_cls(row.api)
-    collab = _collab(row)
+    collab = collab_config(row)
     checkpoint = None
     if row.checkpoint is not None:
         checkpoint = dacite.from_dict(
@@ -172,17 +217,24 @@ def fetch(store: Store, actor: Actor, name: str, *, max_deltas: int | None = Non
             raise Conflict(f"exchange {name}: a fetch is already running (since {since})")
     finished = False
     try:
-        client = cls.for_collab(collab)
-        for delta in client.fetch_iter(te_types(), checkpoint):
+        fetcher = client(store, row)
+        for delta in fetcher.fetch_iter(te_types(), checkpoint):
             if issubclass(cls, SignalExchangeAPIWithSimpleUpdates):
-                adds, removals = _rows_from_simple(name, delta.updates, row.category, result)
+                records, deletions = _records_from_simple(name, delta.updates, result)
             else:
-                adds, removals = _rows_from_records(cls, collab, delta.updates, name, row.category), []
-            if adds:
-                imported = lists.import_rows(store, actor, list_name, adds, how="exchange_fetch")
-                result.added += imported.rows
-            if removals:
-                result.removed += lists.remove(store, actor, list_name, removals)
+                records, deletions = _records_from_keyed(cls, collab, delta.updates, name, result)
+            if records or deletions:
+                added, removed = banks.apply_records(
+                    store,
+                    actor,
+                    list_name,
+                    records,
+                    deletions,
+                    category=row.category,
+                    origin=f"exchange:{name}",
+                )
+                result.added += added
+                result.removed += removed
             _save_checkpoint(store, name, delta.checkpoint, result)
             result.deltas += 1
             if max_deltas is not None and result.deltas >= max_deltas:
@@ -258,7 +310,7 @@ def share(store: Store, actor: Actor, name: str) -> int:
             raise NotFound(f"no exchange {name!r}")
         if not row.share:
             raise Conflict(f"exchange {name!r} was not added with --share; sharing is opt-in")
-        client = _api_cls(row.api).for_collab(_collab(row))
+        sender = client(store, row)
         done = repo.shared_signals(session, row.id)
         sent = 0
         for item in review_repo.confirmed(session):
@@ -271,7 +323,7 @@ def share(store: Store, actor: Actor, name: str) -> int:
                 if (signal_name, value) in done:
                     continue
                 shared = SIGNALS.get(signal_name)
-                client.report_opinion(
+                sender.report_opinion(
                     shared.te_type, value, SignalOpinion(True, SignalOpinionCategory.POSITIVE_CLASS, set())
                 )
                 session.add(

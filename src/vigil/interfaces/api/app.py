@@ -12,7 +12,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from vigil.actions.reports.domain import ReportSettings
 from vigil.core import defaults
 from vigil.core.actor import Actor, Permission
-from vigil.core.errors import VigilError
+from vigil.core.errors import InvalidInput, VigilError
 from vigil.interfaces import hma
 from vigil.interfaces.api.deps import need
 from vigil.interfaces.api.guards import Guards
@@ -41,12 +41,16 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        """Checkpoint the audit chain every minute while the service runs; stop the hashing pool."""
-        task = asyncio.create_task(_checkpoints(service))
+        """Checkpoint the audit chain every minute and keep the index current while the service
+        runs; stop the hashing pool."""
+        tasks = [asyncio.create_task(_checkpoints(service))]
+        if service.config.index_watch:
+            tasks.append(asyncio.create_task(_index_watch(service)))
         try:
             yield
         finally:
-            task.cancel()
+            for task in tasks:
+                task.cancel()
             service.media.close()
 
     public = service.config.public_docs
@@ -126,15 +130,44 @@ async def _checkpoints(service: Service, every: float = 60.0) -> None:
         last = point.seq if point else last
 
 
+async def _index_watch(service: Service) -> None:
+    """Look at the store's list generation every `index_check_every` seconds and rebuild off the event
+    loop when it moved (an exchange fetch or import by another process), so the first lookup after a
+    change does not pay for the build and /status can tell a refresher that stopped."""
+    while True:
+        await asyncio.sleep(service.config.index_check_every)
+        try:
+            await run_in_threadpool(service.matchers.refresh)
+        except (OSError, StoreError) as exc:  # the database away for a moment: /status shows it
+            LOG.warning("index refresh failed: %s", exc)
+
+
+def _number(name: str, default: float, kind: type[int] | type[float] = int) -> Any:
+    """A numeric setting from the environment; a value that is no number stops the start with the
+    variable's name (HMA answers every request 500 "Service misconfigured" instead)."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return kind(default)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise InvalidInput(f"{name} must be a number, not {raw!r}") from None
+
+
 def from_env() -> FastAPI:
     """App factory for multi-worker servers (`uvicorn --factory`), configured by environment."""
     env = os.environ.get
+    # HMA's own defaults: no API keys (trust the network), URL hashing from any public host
+    hma_compatible = env("VIGIL_HMA_COMPATIBLE") == "1"
     config = ServiceConfig(
         required_votes=int(env("VIGIL_VOTES", str(defaults.REQUIRED_VOTES))),
         reports=ReportSettings.from_env(),
         index_dir=Path(env("VIGIL_INDEX_DIR", "")) if env("VIGIL_INDEX_DIR") else None,
-        hma_anonymous_role=env("VIGIL_HMA_ANONYMOUS_ROLE") or None,
-        hma_allowed_hosts=tuple(h for h in env("VIGIL_HMA_ALLOWED_HOSTS", "").split(",") if h),
+        hma_anonymous_role=env("VIGIL_HMA_ANONYMOUS_ROLE") or ("admin" if hma_compatible else None),
+        hma_allowed_hosts=tuple(h for h in env("VIGIL_HMA_ALLOWED_HOSTS", "").split(",") if h)
+        or (("*",) if hma_compatible else ()),
+        hma_max_remote_file_size=_number("VIGIL_HMA_MAX_REMOTE_FILE_SIZE", 100 * 1024 * 1024),
+        hma_index_stale_after=_number("VIGIL_HMA_INDEX_STALE_AFTER", 0.0, float),
         scan_roots=[Path(p) for p in env("VIGIL_SCAN_ROOTS", "").split(os.pathsep) if p],
         media_workers=int(env("VIGIL_MEDIA_WORKERS", "2")),
         rate_per_second=float(env("VIGIL_RATE", "100")),

@@ -28,7 +28,9 @@ class ServiceConfig:
     scan_roots: list[Path] = field(default_factory=list)  # folders the API may scan; empty: any
     index_dir: Path | None = None  # shared memory-mapped index snapshots (multi-worker deployments)
     hma_anonymous_role: str | None = None  # role for keyless HMA-API callers (trusted networks only)
-    hma_allowed_hosts: tuple[str, ...] = ()  # hosts HMA's URL hashing may fetch from
+    hma_allowed_hosts: tuple[str, ...] = ()  # hosts HMA's URL hashing may fetch from ("*": any public)
+    hma_max_remote_file_size: int = 100 * 1024 * 1024  # HMA's MAX_REMOTE_FILE_SIZE default
+    hma_index_stale_after: float = 0.0  # /status answers INDEX-STALE past this many seconds (0: never)
     limits: Limits = field(default_factory=Limits)  # request body sizes per path
     media_workers: int = 2  # processes hashing uploads
     media_backlog: int = 8  # uploads that may wait for a worker before 429
@@ -38,6 +40,7 @@ class ServiceConfig:
     public_docs: bool = False  # serve /docs and /openapi.json without a key
     spool_dir: Path = Path("vigil-spool")  # uploaded list files wait here for `vigil worker`
     index_check_every: float = 1.0  # seconds between looks at the store's list generation
+    index_watch: bool = True  # look in the background too, not only before a match (HMA's index cache task)
 
 
 class Service:

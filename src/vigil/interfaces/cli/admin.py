@@ -170,8 +170,16 @@ def serve(
         str | None, typer.Option(help="Role for keyless HMA-API clients (trusted networks only)")
     ] = None,
     hma_allowed_host: Annotated[
-        list[str] | None, typer.Option(help="Host HMA URL hashing may fetch from (repeatable)")
+        list[str] | None,
+        typer.Option(help="Host HMA URL hashing may fetch from (repeatable; * for any public host)"),
     ] = None,
+    hma_compatible: Annotated[
+        bool,
+        typer.Option(
+            help="HMA's defaults: keyless HMA callers act as admin and URLs hash from any public host "
+            "(trusted networks only; the two options above override)"
+        ),
+    ] = False,
     scan_root: Annotated[
         list[Path] | None, typer.Option(help="Folder API scans may read (repeatable; default: any)")
     ] = None,
@@ -202,6 +210,7 @@ def serve(
         "VIGIL_INDEX_DIR": str(index_dir or ""),
         "VIGIL_HMA_ANONYMOUS_ROLE": hma_anonymous_role or "",
         "VIGIL_HMA_ALLOWED_HOSTS": ",".join(hma_allowed_host or []),
+        "VIGIL_HMA_COMPATIBLE": "1" if hma_compatible else "",
         "VIGIL_SCAN_ROOTS": os.pathsep.join(str(p) for p in scan_root or []),
         "VIGIL_MEDIA_WORKERS": str(media_workers),
         "VIGIL_RATE": str(rate),

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from vigil.core.actor import KEY_ROLES
 from vigil.core.errors import InvalidInput
 from vigil.interfaces.api.service import Service
-from vigil.interfaces.hma import core, curation, hashing, matching
+from vigil.interfaces.hma import core, curation, exchanges, hashing, matching
 from vigil.interfaces.hma.common import HmaError
 
 
@@ -33,7 +33,7 @@ def install(app: FastAPI, service: Service) -> list[APIRouter]:
     async def hma_error(_request: Request, exc: HmaError) -> JSONResponse:
         return JSONResponse({"message": str(exc)}, status_code=exc.status)
 
-    routers = [module.router for module in (core, hashing, matching, curation)]
+    routers = [module.router for module in (core, hashing, matching, curation, exchanges)]
     for router in routers:
         app.include_router(router)
     app.state.hma_routes = [route for router in routers for route in router.routes]

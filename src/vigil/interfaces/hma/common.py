@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import httpx
 from fastapi import Request
 
@@ -12,9 +14,7 @@ from vigil.interfaces.api.deps import principal
 from vigil.interfaces.api.service import Service, get_service
 from vigil.lists.banks import Bank
 from vigil.signals.compute import compute, crypto_hashes
-from vigil.web.fetch import TooLarge, get_sync
-
-MAX_FETCH = 100 * 1024 * 1024
+from vigil.web.fetch import STRICT, TooLarge, get_sync
 
 
 class HmaError(VigilError):
@@ -84,25 +84,45 @@ async def hash_form(request: Request) -> dict[str, str]:
     return hash_upload(field, await upload.read())
 
 
+ANY_HOST = "*"  # in hma_allowed_hosts: any public host (HMA's default), never a private address
+
+
+def url_problem(url: str | None, allowed: tuple[str, ...]) -> str | None:
+    """Why HMA's URL hashing must not fetch `url`, or None when it may: an http(s) URL with a host,
+    a numeric port if one is written, and a host on the allow-list (or any host with `*`)."""
+    if not url:
+        return "Invalid URL: a URL is required"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"Invalid URL: {exc}"
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host or parts.netloc.endswith(":"):
+        return "Invalid URL: an http(s) URL with a host (and a port, if any, that is a number) is needed"
+    if port is not None and not 0 < port < 65536:
+        return "Invalid URL: the port is out of range"
+    if ANY_HOST not in allowed and not any(host == a or host.endswith(f".{a}") for a in allowed):
+        return "URL hashing is limited to configured hosts (VIGIL_HMA_ALLOWED_HOSTS)"
+    return None
+
+
 def hash_url(service: Service, url: str, content_type: str | None) -> dict[str, str]:
-    """Fetch and hash a URL, from configured hosts only (no open fetcher on the network). A URL that
-    does not parse (a port that is no number) is the caller's error: 400, as HMA answers."""
-    try:
-        parsed = httpx.URL(url)
-        port = parsed.port
-    except httpx.InvalidURL as exc:
-        raise HmaError(400, f"Invalid URL: {exc}") from None
-    host = parsed.host
-    if parsed.scheme not in ("http", "https") or not host or (port is not None and not 0 < port < 65536):
-        raise HmaError(400, "Invalid URL: an http(s) URL with a host and a valid port is needed")
+    """Fetch and hash a URL from an allowed host (no open fetcher on the network): a host named in
+    the allow-list may be anywhere, one allowed only by `*` must resolve to public addresses. A body
+    larger than the configured limit is refused from its Content-Length, before it is read."""
     allowed = service.config.hma_allowed_hosts
-    if not allowed or not any(host == a or host.endswith(f".{a}") for a in allowed):
-        raise HmaError(400, "URL hashing is limited to configured hosts (VIGIL_HMA_ALLOWED_HOSTS)")
+    problem = url_problem(url, allowed)
+    if problem:
+        raise HmaError(400, problem)
+    host = urlsplit(url).hostname or ""
+    named = any(host == a or host.endswith(f".{a}") for a in allowed)
+    limit = service.config.hma_max_remote_file_size
     try:
-        got = get_sync(url, timeout=30, max_bytes=MAX_FETCH, addresses=None)  # the host allow-list rules
+        got = get_sync(url, timeout=30, max_bytes=limit, addresses=None if named else STRICT)
     except TooLarge:
         raise HmaError(413, "Content too large") from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, OSError, VigilError) as exc:
         raise HmaError(400, f"Failed to fetch URL: {exc}") from None
     if got.status >= 400:
         raise HmaError(400, f"Failed to fetch URL: HTTP {got.status}")

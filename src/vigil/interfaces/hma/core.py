@@ -1,4 +1,4 @@
-"""HMA's core routes: /status, /status/live, /site-map and the OpenAPI document at HMA's path.
+"""HMA's core routes: /status (readiness), /status/live (liveness), /site-map and OpenAPI.
 
 Orchestrators probe /status/live (a Kubernetes livenessProbe copied from an HMA deployment), clients
 generate code from /openapi/openapi.json and explore with /site-map; each answers as HMA's does.
@@ -6,6 +6,7 @@ generate code from /openapi/openapi.json and explore with /site-map; each answer
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,9 +23,18 @@ HMA_TITLE = "Open Media Match API"  # what HMA clients (and HMA's own tests) loo
 
 
 @router.get("/status", response_class=PlainTextResponse)
-def status() -> str:
-    """Liveness, as HMA answers it."""
-    return "I-AM-ALIVE"
+def status(request: Request) -> PlainTextResponse:
+    """Readiness, as HMA answers it: 503 INDEX-NOT-LOADED before an index serves, 503 INDEX-STALE
+    when nothing has compared the index with the store for longer than the configured limit (the
+    refresher stopped), else I-AM-ALIVE. Reads no database, so a load balancer may poll it freely."""
+    service = get_service(request)
+    matchers = service.matchers
+    if not matchers.ready:
+        return PlainTextResponse("INDEX-NOT-LOADED", status_code=503)
+    limit = service.config.hma_index_stale_after
+    if limit and time.time() - matchers.checked_at > limit:
+        return PlainTextResponse("INDEX-STALE", status_code=503)
+    return PlainTextResponse("I-AM-ALIVE")
 
 
 @router.get("/status/live", response_class=PlainTextResponse)

@@ -1,4 +1,4 @@
-"""HMA's /c endpoints: banks, bank content (add, show, update, delete) and exchange status."""
+"""HMA's /c bank endpoints: banks and bank content (add, show, update, delete)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from vigil.actions.exchanges import sync as exchanges
 from vigil.actions.exchanges.signals import SIGNALS, by_hash_type
 from vigil.core.actor import Actor, Permission
 from vigil.core.errors import Conflict
@@ -85,6 +85,44 @@ def bank_delete(request: Request, bank_name: str) -> dict[str, str]:
     return {"message": "Done"}
 
 
+class UserMetadata(BaseModel):
+    """HMA's metadata for an added content: these three fields and nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+    content_id: str | None = None
+    content_uri: str | None = None
+    json_data: dict[str, Any] | None = Field(None, alias="json")
+
+
+def _user_metadata(meta: Any) -> dict[str, Any] | None:
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        raise HmaError(400, "metadata should be a json object")
+    meta = {k: v for k, v in meta.items() if k != "collab"}  # provenance is the server's to say
+    try:
+        checked = UserMetadata.model_validate(meta)
+    except ValidationError as exc:
+        raise HmaError(400, f"Invalid metadata: {exc.errors()[0]['msg']}") from None
+    return checked.model_dump(by_alias=True, exclude_none=True) or None
+
+
+def _shown_metadata(meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    """HMA's metadata shape (every field, null when unset); a Vigil extra, `provenance`, carries
+    what an exchange said about the record (NCMEC: member ESP, classification)."""
+    if not meta:
+        return None
+    out: dict[str, Any] = {
+        "content_id": meta.get("content_id"),
+        "content_uri": meta.get("content_uri"),
+        "json": meta.get("json"),
+        "collab": meta.get("collab"),
+    }
+    if "provenance" in meta:
+        out["provenance"] = meta["provenance"]
+    return out
+
+
 def _add(
     request: Request, actor: Actor, bank_name: str, signals: dict[str, str], note: Any, meta: Any
 ) -> dict[str, Any]:
@@ -92,8 +130,7 @@ def _add(
         raise HmaError(400, "No signals given")
     if note is not None and (not isinstance(note, str) or len(note) > 255):
         raise HmaError(400, "note must be a string of at most 255 characters")
-    if meta is not None and not isinstance(meta, dict):
-        raise HmaError(400, "metadata should be a json object")
+    meta = _user_metadata(meta)
     checked: dict[str, str] = {}
     for name, value in signals.items():
         if name not in SIGNALS:
@@ -166,8 +203,9 @@ def bank_get_content(
     }
     if include_signals:
         out["signals"] = {s.name: value for kind, value in found.signals if (s := by_hash_type(kind))}
-    if include_metadata and found.meta:
-        out["metadata"] = found.meta
+    shown = _shown_metadata(found.meta) if include_metadata else None
+    if shown is not None:
+        out["metadata"] = shown
     if found.note:
         out["note"] = found.note
     return out
@@ -209,8 +247,12 @@ async def bank_update_content(request: Request, bank_name: str, content_id: int)
     changes = {k: body[k] for k in ("note",) if k in body}
     if until is not None:
         changes["disable_until_ts"] = until
-    banks.update_content(get_service(request).store, actor, bank_name, content_id, changes)
-    return {"id": content_id, "disable_until_ts": until if until is not None else 1}
+    try:
+        now = banks.update_content(get_service(request).store, actor, bank_name, content_id, changes)
+    except Conflict as exc:
+        raise HmaError(400, str(exc)) from None
+    get_service(request).matchers.mark_stale()
+    return {"id": content_id, "disable_until_ts": now}
 
 
 @router.delete("/c/bank/{bank_name}/content/{content_id}")
@@ -221,33 +263,3 @@ def bank_delete_content(request: Request, bank_name: str, content_id: int) -> di
     deleted = banks.delete_content(service.store, actor, bank_name, content_id)
     service.matchers.mark_stale()
     return {"deleted": deleted}
-
-
-@router.get("/c/exchanges")
-def exchange_list(request: Request) -> list[str]:
-    """Names of the configured exchanges."""
-    who(request, Permission.MATCH)
-    return [row["name"] for row in exchanges.status(get_service(request).store)]
-
-
-@router.get("/c/exchange/{exchange_name}/status")
-def exchange_status(request: Request, exchange_name: str) -> dict[str, Any]:
-    """HMA's fetch status: checkpoint, a fetch running now, the last one's end and outcome, whether
-    it reached the end of the exchange's data, and how many items it has fetched in all."""
-    who(request, Permission.MATCH)
-    row = next((r for r in exchanges.status(get_service(request).store) if r["name"] == exchange_name), None)
-    if row is None:
-        raise HmaError(404, f"Exchange '{exchange_name}' not found")
-    return {
-        # HMA 2.0's fields (python-threatexchange's FetchStatus)
-        "checkpoint_ts": row["checkpoint_time"] or None,
-        "running_fetch_start_ts": row["running_since"],
-        "last_fetch_complete_ts": row["last_fetch_time"] or None,
-        "last_fetch_succeeded": row["last_success"],
-        "up_to_date": row["up_to_date"],
-        "fetched_items": row["fetched"],
-        # the older shape HMA's docstring describes, kept for clients written against it
-        "last_fetch_time": row["last_fetch_time"],
-        "checkpoint_time": row["checkpoint_time"],
-        "success": row["success"],
-    }

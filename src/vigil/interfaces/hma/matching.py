@@ -35,13 +35,12 @@ def lookup(
     distance = {m.entry_id: int(m.distance) for m in found}
     coin = 0.0 if bypass else random.Random(seed).random()
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for bank, ratio, entry_id, content in banks.hits(service.store, list(distance)):
-        if (wanted is not None and bank not in wanted) or ratio < coin:
+    for hit in banks.hits(service.store, list(distance)):
+        if (wanted is not None and hit.bank not in wanted) or hit.enabled_ratio < coin:
             continue
-        if content is not None and not _enabled(content.disable_until_ts):
+        if not _enabled(hit.disable_until_ts):
             continue
-        cid = content.primary_entry_id if content is not None and content.primary_entry_id else entry_id
-        out[bank].append({"bank_content_id": cid, "distance": str(distance[entry_id])})
+        out[hit.bank].append({"bank_content_id": hit.content_id, "distance": str(distance[hit.entry_id])})
     return dict(out)
 
 

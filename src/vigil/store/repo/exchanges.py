@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
+from vigil.core.clock import utcnow
 from vigil.store.db import Tx
-from vigil.store.models import Exchange, ExchangeShare
+from vigil.store.models import Exchange, ExchangeCredential, ExchangeShare
 
 
 def by_name(tx: Tx, name: str) -> Exchange | None:
@@ -47,3 +49,20 @@ def claim_fetch(tx: Tx, name: str, now: datetime, stale_before: datetime) -> boo
         .execution_options(synchronize_session=False)
     )
     return bool(tx.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def credentials(tx: Tx, api: str) -> ExchangeCredential | None:
+    return tx.get(ExchangeCredential, api)
+
+
+def set_credentials(tx: Tx, api: str, value: dict[str, Any] | None, actor: str) -> None:
+    """Store (or with None, forget) the credentials set for one exchange API."""
+    found = tx.get(ExchangeCredential, api)
+    if value is None:
+        if found is not None:
+            tx.delete(found)
+        return
+    if found is None:
+        tx.add(ExchangeCredential(api=api, credentials=value, set_by=actor, set_at=utcnow()))
+    else:
+        found.credentials, found.set_by, found.set_at = value, actor, utcnow()

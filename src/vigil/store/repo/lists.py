@@ -10,14 +10,23 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Insert, Table, delete, func, select, text, update
+from sqlalchemy import Insert, Table, delete, exists, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vigil.core.clock import utcnow
 from vigil.core.errors import Conflict, InvalidInput, NotFound
 from vigil.core.states import ImportStatus, ListPurpose
 from vigil.store.db import Store, Tx
-from vigil.store.models import Entry, EntrySource, HashList, ListImport, VideoFrame, import_rows
+from vigil.store.models import (
+    BankItem,
+    BankItemSignal,
+    Entry,
+    EntrySource,
+    HashList,
+    ListImport,
+    VideoFrame,
+    import_rows,
+)
 from vigil.store.repo import generations
 
 IN_CHUNK = 900  # values per IN (...) list: below SQLite's host-parameter limit
@@ -506,13 +515,20 @@ def on_known_lists(tx: Tx, pairs: Iterable[tuple[str, str]]) -> set[tuple[str, s
 
 
 def remove_entries(tx: Tx, list_id: int, entry_ids: Iterable[int]) -> int:
-    """Take entries off one list; entries stay if other lists hold them."""
+    """Take entries off one list (and off its bank items); entries stay if other lists hold them."""
     removed = 0
     for chunk in chunks(sorted(entry_ids)):
         result = tx.execute(
             delete(EntrySource).where(EntrySource.list_id == list_id, EntrySource.entry_id.in_(chunk))
         )
         removed += int(getattr(result, "rowcount", 0) or 0)
+        tx.execute(
+            delete(BankItemSignal).where(
+                BankItemSignal.list_id == list_id, BankItemSignal.entry_id.in_(chunk)
+            )
+        )
     if removed:
+        empty = ~exists().where(BankItemSignal.item_id == BankItem.id)  # bank items left without a hash
+        tx.execute(delete(BankItem).where(BankItem.list_id == list_id, empty))
         generations.bump(tx)
     return removed
