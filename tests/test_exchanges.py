@@ -58,7 +58,7 @@ def test_file_exchange_round_trip_matches_the_partners_images(store: Store, tmp_
     assert result.added == len(PARTNER) + 1
     assert [p.reason for p in result.rejected] == [
         "invalid PDQ hash",
-        "signal type 'raw_text' is not one Vigil can match (pdq, video_md5)",
+        "signal type 'raw_text' is not one Vigil can match (pdq, video_md5, video_sha256)",
     ]
     matcher = Matcher(store)
     for image in PARTNER:

@@ -30,7 +30,8 @@ KNOWN = bsds_images()[10:12]
 @pytest.fixture
 def api(store: Store, tmp_path: Path):
     designate_known(store, KNOWN)
-    config = ServiceConfig(index_check_every=0, spool_dir=tmp_path / "spool")
+    # every match looks at the store's generation; no background watcher, so a test sees "stale"
+    config = ServiceConfig(index_check_every=0, index_watch=False, spool_dir=tmp_path / "spool")
     app = create_app(store, Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key"), config)
     keys = {
         role: {"X-API-Key": create_key(store, OPERATOR, role, role)}
@@ -190,7 +191,10 @@ def test_workers_share_index_snapshots_and_reload_without_restart(store: Store, 
     designate_known(store, KNOWN[:1])
     index_dir = tmp_path / "index"
     vault = Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key")
-    config = ServiceConfig(index_dir=index_dir, index_check_every=0, spool_dir=tmp_path / "spool")
+    # no background watcher: which app notices first is decided by the requests below
+    config = ServiceConfig(
+        index_dir=index_dir, index_check_every=0, index_watch=False, spool_dir=tmp_path / "spool"
+    )
     admin = {"X-API-Key": create_key(store, OPERATOR, "admin", "admin")}
     other = compute("x", bsds_images()[301].read_bytes(), "exact")
     query = {"hashes": [{"type": "pdq", "value": other.pdq}]}

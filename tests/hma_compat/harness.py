@@ -39,6 +39,7 @@ from PIL import Image
 from tests.conftest import PDQ_REF, ServerThread
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
+from threatexchange.signal_type.sha256 import VideoSHA256Signal
 from threatexchange.signal_type.signal_base import SignalType
 
 from vigil.interfaces.api.app import ServiceConfig, create_app
@@ -284,6 +285,6 @@ class SignalTypeConfig:
 
 def signal_type_configs(client: HmaClient) -> dict[str, SignalTypeConfig]:
     """HMA's `storage.get_signal_type_configs()`, read over HTTP (python-threatexchange's classes)."""
-    installed = {cls.get_name(): cls for cls in (PdqSignal, VideoMD5Signal)}
+    installed = {cls.get_name(): cls for cls in (PdqSignal, VideoMD5Signal, VideoSHA256Signal)}
     listed = client.get("/c/signal_type").json
     return {c["name"]: SignalTypeConfig(installed[c["name"]], c["enabled_ratio"]) for c in listed}

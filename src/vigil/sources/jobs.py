@@ -197,14 +197,18 @@ def work(
     once: bool = False,
     poll: float = 2.0,
     cluster: str | None = None,
+    idle: Callable[[], object] | None = None,
 ) -> int:
-    """Run jobs until none is left (`once`) or forever; returns how many ran."""
+    """Run jobs until none is left (`once`) or forever; returns how many ran. `idle` runs whenever
+    the queue is empty (scheduled work: exchange fetches)."""
     ran = 0
     while True:
         job = run_next(store, protected, cluster=cluster)
         if job is not None:
             ran += 1
             continue
+        if idle is not None:
+            idle()
         if once:
             return ran
         time.sleep(poll)

@@ -540,7 +540,13 @@ class ExchangeCredential(Base):
 
 
 class ExchangeShare(Base):
-    """A signal we shared to an exchange, once, with the review item whose agreement backs it."""
+    """A signal we share to an exchange, once, with the review item whose agreement backs it.
+
+    Written as `pending` (and audited) before the partner is called, then `sent` or `failed`: a
+    crash or a refusal half-way leaves a row saying so, and the next run retries only what is not
+    `sent`. A `pending` row after a crash may or may not have reached the partner; it is sent again
+    (partners' opinion APIs are idempotent; the file exchange skips a line it already holds).
+    """
 
     __tablename__ = "exchange_shares"
     __table_args__ = (UniqueConstraint("exchange_id", "signal_type", "value", name="uq_share_signal"),)
@@ -549,7 +555,11 @@ class ExchangeShare(Base):
     signal_type: Mapped[str] = mapped_column(String(50))
     value: Mapped[str] = mapped_column(String(128))
     review_item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"))
-    shared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    shared_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)  # first attempt
+    status: Mapped[str] = mapped_column(String(16), default="sent", server_default="sent")
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    error: Mapped[str | None] = mapped_column(Text)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CrawlJob(Base):

@@ -1,7 +1,8 @@
 """Signal types shared with threatexchange and HMA, mapped to Vigil's hash types.
 
-HMA and threatexchange name signals `pdq` and `video_md5` (the MD5 of a video file's bytes, which is
-Vigil's `md5`). Signal types Vigil cannot match are refused per item, not silently kept.
+HMA and threatexchange name signals `pdq`, `video_md5` and `video_sha256` (the MD5 and SHA-256 of a
+video file's bytes, which are Vigil's `md5` and `sha256`). Signal types Vigil cannot match here
+(`url`, `url_md5`, `raw_text`, `trend_query`) are refused per item with the reason, not silently kept.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
+from threatexchange.signal_type.sha256 import VideoSHA256Signal
 from threatexchange.signal_type.signal_base import SignalType
 
 from vigil.core.registry import Registry
@@ -27,6 +29,7 @@ SIGNALS: Registry[SharedSignal] = Registry("shared signal type")
 for _s in (
     SharedSignal("pdq", "pdq", PdqSignal, "photo"),
     SharedSignal("video_md5", "md5", VideoMD5Signal, "video"),
+    SharedSignal("video_sha256", "sha256", VideoSHA256Signal, "video"),
 ):
     SIGNALS.add(_s.name, _s)
 

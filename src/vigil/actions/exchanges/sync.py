@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import dacite
@@ -156,12 +158,38 @@ def _records_from_simple(
     return records, deletions
 
 
+FILE_FINGERPRINTS = ("md5", "sha1", "sha256")  # file hashes a record may carry, which Vigil matches exactly
+
+
+def _record_signals(
+    api: Any, collab: Any, key: Any, record: Any, where: str, result: FetchResult
+) -> list[tuple[str, str]]:
+    """A record's signals: what the API's own converter makes of it, plus the file hashes it carries
+    (NCMEC lists photo MD5s and SHA-1s, which python-threatexchange has no signal type for but Vigil
+    matches as it matches any file). A bad value is rejected with its reason, the rest kept."""
+    found: dict[tuple[str, str], None] = {}
+    for te_type, values in api.naive_convert_to_signal_type(te_types(), collab, {key: record}).items():
+        shared = SIGNALS.get(te_type.get_name())
+        for value in values:
+            found[(shared.hash_type, HASH_TYPES.get(shared.hash_type).normalize(str(value)))] = None
+    wanted = getattr(collab, "only_esp_ids", None)
+    if wanted and getattr(record, "member_id", None) not in wanted:
+        return []  # the exchange's own filter (NCMEC: only these ESPs' entries)
+    for kind, value in (getattr(record, "fingerprints", None) or {}).items():
+        if kind in FILE_FINGERPRINTS:
+            try:
+                found[(kind, HASH_TYPES.get(kind).normalize(str(value)))] = None
+            except ValueError as exc:
+                result.rejected.append(ItemError(f"{where}:{kind}", str(exc)))
+    return list(found)
+
+
 def _records_from_keyed(
     api: Any, collab: Any, updates: dict[Any, Any], name: str, result: FetchResult
 ) -> tuple[list[banks.Record], list[str]]:
     """Record-keyed APIs (NCMEC, StopNCII, ThreatExchange): the API's own merge rule says whether a
-    record is a deletion (NCMEC's tombstones); its own converter turns each record into signals. A
-    record that yields no signal Vigil can match is rejected with the reason, never dropped."""
+    record is a deletion (NCMEC's tombstones), its converter which signals it holds. A record that
+    yields no signal Vigil can match is rejected with the reason, never dropped silently."""
     records: list[banks.Record] = []
     deletions: list[str] = []
     for key, record in updates.items():
@@ -170,18 +198,15 @@ def _records_from_keyed(
         if merged is None:
             deletions.append(record_key)
             continue
-        signals: list[tuple[str, str]] = []
-        for te_type, values in api.naive_convert_to_signal_type(te_types(), collab, {key: merged}).items():
-            shared = SIGNALS.get(te_type.get_name())
-            for value in values:
-                signals.append((shared.hash_type, HASH_TYPES.get(shared.hash_type).normalize(str(value))))
+        signals = _record_signals(api, collab, key, merged, f"{name}:{record_key}", result)
         if not signals:
             offered = sorted(getattr(merged, "fingerprints", {}) or {})
             result.rejected.append(
                 ItemError(
                     f"{name}:{record_key}",
-                    f"no signal Vigil can match (offered: {', '.join(offered) or 'none'}; "
-                    f"usable: {', '.join(SIGNALS.names())}), or the exchange's filters exclude it",
+                    f"no signal Vigil can match (offered: {', '.join(offered) or 'none'}; usable: "
+                    f"{', '.join([*SIGNALS.names(), *FILE_FINGERPRINTS])}), "
+                    "or the exchange's filters exclude it",
                 )
             )
             continue
@@ -267,6 +292,32 @@ def fetch(store: Store, actor: Actor, name: str, *, max_deltas: int | None = Non
     return result
 
 
+def fetch_due(store: Store, actor: Actor, every: timedelta) -> dict[str, str]:
+    """Fetch every enabled exchange whose last fetch is older than `every` (what `vigil worker
+    --fetch-every` runs between jobs); exchange -> outcome. A failure is recorded on the exchange
+    (its status says so) and the others still run; one already fetching elsewhere is skipped."""
+    now = utcnow()
+    with store.session() as session:
+        due = [
+            r.name
+            for r in repo.all_exchanges(session)
+            if r.enabled and (r.last_fetch_at is None or _aware(r.last_fetch_at) <= now - every)
+        ]
+    outcomes: dict[str, str] = {}
+    for name in due:
+        try:
+            done = fetch(store, actor, name)
+            outcomes[name] = f"added {done.added}, removed {done.removed}, rejected {len(done.rejected)}"
+        except (Conflict, Unavailable, InvalidInput) as exc:
+            outcomes[name] = str(exc)
+    return outcomes
+
+
+def _aware(moment: Any) -> Any:
+    """SQLite hands back naive datetimes for UTC columns."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _save_checkpoint(store: Store, name: str, checkpoint: Any, result: FetchResult) -> None:
     with store.transaction() as session:
         stored = repo.by_name(session, name)
@@ -302,17 +353,72 @@ def status(store: Store) -> list[dict[str, Any]]:
         ]
 
 
-def share(store: Store, actor: Actor, name: str) -> int:
-    """Send confirmed items' signals to an exchange that opted in; each share is audited with the votes."""
+@contextmanager
+def _exchange_lock(store: Store, name: str, what: str) -> Iterator[None]:
+    """Hold the exchange's lock (the one a fetch takes) for a share: a fetch and a share, or two
+    shares, of one exchange never run at once."""
+    started = utcnow()
     with store.transaction() as session:
+        if not repo.claim_fetch(session, name, started, started - STALE_FETCH):
+            raise Conflict(f"exchange {name}: a fetch or share is already running; {what} refused")
+    try:
+        yield
+    finally:
+        with store.transaction() as session:
+            held = repo.by_name(session, name)
+            if held is not None:
+                held.fetch_started_at = None
+
+
+@dataclass(frozen=True)
+class _Share:
+    item_id: int
+    signal: str  # threatexchange name
+    value: str
+    category: str | None
+    agreement: list[dict[str, Any]]
+
+
+def share(store: Store, actor: Actor, name: str) -> int:
+    """Send confirmed items' signals to an exchange that opted in; how many were sent.
+
+    Each signal is written `pending` and audited before the partner is called, then confirmed
+    `sent` (audited with the reviewers' agreement) or marked `failed` with the error, which stops
+    the run with a clear message. A retry sends only what is not `sent`, so nothing goes twice and
+    nothing goes unrecorded. One share or fetch per exchange at a time (the exchange's lock)."""
+    with store.session() as session:
         row = repo.by_name(session, name)
         if row is None:
             raise NotFound(f"no exchange {name!r}")
         if not row.share:
             raise Conflict(f"exchange {name!r} was not added with --share; sharing is opt-in")
+        exchange_id = row.id
+    with _exchange_lock(store, name, "share"):
         sender = client(store, row)
-        done = repo.shared_signals(session, row.id)
         sent = 0
+        for planned in _to_share(store, exchange_id):
+            share_id = _begin_share(store, actor, name, exchange_id, planned)
+            try:
+                shared = SIGNALS.get(planned.signal)
+                opinion = SignalOpinion(True, SignalOpinionCategory.POSITIVE_CLASS, set())
+                sender.report_opinion(shared.te_type, planned.value, opinion)
+            except Exception as exc:  # a partner can fail in many ways: record it, stop, say so
+                error = f"{type(exc).__name__}: {exc}"
+                _end_share(store, actor, name, share_id, planned, error)
+                raise Unavailable(
+                    f"exchange {name}: sharing stopped at {planned.signal} {planned.value[:16]}... after "
+                    f"{sent} sent ({error}); run it again to retry what was not sent"
+                ) from None
+            _end_share(store, actor, name, share_id, planned, None)
+            sent += 1
+    return sent
+
+
+def _to_share(store: Store, exchange_id: int) -> list[_Share]:
+    """Signals of confirmed items the partner has not confirmed receiving, with their agreement."""
+    out: list[_Share] = []
+    with store.session() as session:
+        done = repo.shared_signals(session, exchange_id)
         for item in review_repo.confirmed(session):
             votes = review_repo.votes(session, item.id)
             agreement = [
@@ -320,42 +426,78 @@ def share(store: Store, actor: Actor, name: str) -> int:
                 for v in votes
             ]
             for signal_name, value in _item_signals(session, item):
-                if (signal_name, value) in done:
-                    continue
-                shared = SIGNALS.get(signal_name)
-                sender.report_opinion(
-                    shared.te_type, value, SignalOpinion(True, SignalOpinionCategory.POSITIVE_CLASS, set())
-                )
-                session.add(
-                    ExchangeShare(
-                        exchange_id=row.id, signal_type=signal_name, value=value, review_item_id=item.id
-                    )
-                )
-                audit.record(
-                    session,
-                    actor,
-                    "exchange.share",
-                    name,
-                    {
-                        "signal_type": signal_name,
-                        "value": value,
-                        "review_item": item.id,
-                        "category": item.category,
-                        "agreement": agreement,
-                    },
-                )
-                done.add((signal_name, value))
-                sent += 1
-    return sent
+                if (signal_name, value) not in done:
+                    done.add((signal_name, value))
+                    out.append(_Share(item.id, signal_name, value, item.category, agreement))
+    return out
+
+
+def _begin_share(store: Store, actor: Actor, name: str, exchange_id: int, planned: _Share) -> int:
+    with store.transaction() as session:
+        found = repo.share_row(session, exchange_id, planned.signal, planned.value)
+        if found is None:
+            found = ExchangeShare(
+                exchange_id=exchange_id,
+                signal_type=planned.signal,
+                value=planned.value,
+                review_item_id=planned.item_id,
+                status="pending",
+                attempts=1,
+            )
+            session.add(found)
+        else:
+            found.status, found.attempts, found.error = "pending", found.attempts + 1, None
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "exchange.share_pending",
+            name,
+            {"signal_type": planned.signal, "value": planned.value, "attempt": found.attempts},
+        )
+        return found.id
+
+
+def _end_share(
+    store: Store, actor: Actor, name: str, share_id: int, planned: _Share, error: str | None
+) -> None:
+    with store.transaction() as session:
+        found = session.get_one(ExchangeShare, share_id)
+        found.status, found.error = ("failed", error) if error else ("sent", None)
+        if error:
+            audit.record(
+                session,
+                actor,
+                "exchange.share_failed",
+                name,
+                {"signal_type": planned.signal, "value": planned.value, "error": error},
+            )
+            return
+        found.confirmed_at = utcnow()
+        audit.record(
+            session,
+            actor,
+            "exchange.share",
+            name,
+            {
+                "signal_type": planned.signal,
+                "value": planned.value,
+                "review_item": planned.item_id,
+                "category": planned.category,
+                "agreement": planned.agreement,
+            },
+        )
 
 
 def _item_signals(session: Tx, item: ReviewItem) -> list[tuple[str, str]]:
-    """The shareable signals of a confirmed item: PDQ for images, the file MD5 for videos."""
+    """The shareable signals of a confirmed item: PDQ for images, the file MD5 and SHA-256 for videos."""
     out = []
     scan_item = scan_repo.scan_item(session, item.scan_item_id) if item.scan_item_id else None
     if scan_item is not None and scan_item.pdq:
         out.append(("pdq", scan_item.pdq))
-    video = by_hash_type("md5")
-    if item.md5 and item.media_type == "video" and video is not None:
-        out.append((video.name, item.md5))
+    if item.media_type == "video":
+        for kind, value in (("md5", item.md5), ("sha256", item.sha256)):
+            shared = by_hash_type(kind)
+            if value and shared is not None:
+                out.append((shared.name, value))
     return out

@@ -135,7 +135,7 @@ async def _index_watch(service: Service) -> None:
     loop when it moved (an exchange fetch or import by another process), so the first lookup after a
     change does not pay for the build and /status can tell a refresher that stopped."""
     while True:
-        await asyncio.sleep(service.config.index_check_every)
+        await asyncio.sleep(max(service.config.index_check_every, 0.1))  # 0 means "before every match"
         try:
             await run_in_threadpool(service.matchers.refresh)
         except (OSError, StoreError) as exc:  # the database away for a moment: /status shows it

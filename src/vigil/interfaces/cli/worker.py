@@ -1,4 +1,5 @@
-"""`vigil worker`: runs the long jobs the service queues (scans asked for over the API)."""
+"""`vigil worker`: runs the long jobs the service queues (scans asked for over the API) and, with
+`--fetch-every`, fetches exchanges on schedule."""
 
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def worker(
     cluster: Annotated[
         str | None, typer.Option(help="Dask scheduler (tcp://host:8786) to hash scans on; default: local")
     ] = None,
+    fetch_every: Annotated[
+        float, typer.Option(help="Fetch every enabled exchange this often, in seconds (0: never)")
+    ] = 0.0,
     db: DbOption = None,
 ) -> None:
     """Run queued jobs one at a time, as the key holder who asked; a failed job keeps its reason.
@@ -39,5 +43,19 @@ def worker(
     from vigil.sources import jobs
 
     protected = [*(protect or []), *(Path(v) for name in ENV_PATHS if (v := os.environ.get(name)))]
-    ran = jobs.work(open_store(db), protected, once=once, poll=poll, cluster=cluster)
+    store = open_store(db)
+    idle = None
+    if fetch_every > 0:
+        from datetime import timedelta
+
+        from vigil.actions.exchanges import sync
+        from vigil.core.actor import Actor
+
+        def idle() -> None:  # services notice the new list generation and rebuild their index
+            for name, outcome in sync.fetch_due(
+                store, Actor.system("scheduler"), timedelta(seconds=fetch_every)
+            ).items():
+                console.print(f"exchange {name}: {outcome}", soft_wrap=True)
+
+    ran = jobs.work(store, protected, once=once, poll=poll, cluster=cluster, idle=idle)
     console.print(f"{ran} jobs run")

@@ -69,7 +69,8 @@ def hash_upload(field: str, data: bytes) -> dict[str, str]:
             return {"pdq": ""}  # as HMA: too flat to match on, so no hash (and a bank refuses it)
         return {"pdq": signals.pdq}
     if field == "video":
-        return {"video_md5": crypto_hashes(data)[0]}
+        md5, _sha1, sha256 = crypto_hashes(data)
+        return {"video_md5": md5, "video_sha256": sha256}
     raise HmaError(400, f"no such content_type: '{field}'")
 
 

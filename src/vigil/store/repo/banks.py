@@ -28,7 +28,6 @@ from vigil.store.models import (
 from vigil.store.repo import generations
 from vigil.store.repo.lists import chunks, insert_ignore, lookup_exact
 
-
 INT4_MAX = 2**31 - 1
 
 

@@ -25,14 +25,28 @@ def feeding(tx: Tx, list_id: int) -> Exchange | None:
 
 
 def shared_signals(tx: Tx, exchange_id: int) -> set[tuple[str, str]]:
+    """Signals the partner confirmed receiving (pending and failed ones are to be sent again)."""
     query = select(ExchangeShare.signal_type, ExchangeShare.value).where(
-        ExchangeShare.exchange_id == exchange_id
+        ExchangeShare.exchange_id == exchange_id, ExchangeShare.status == "sent"
     )
     return {(t, v) for t, v in tx.execute(query)}
 
 
+def share_row(tx: Tx, exchange_id: int, signal_type: str, value: str) -> ExchangeShare | None:
+    query = select(ExchangeShare).where(
+        ExchangeShare.exchange_id == exchange_id,
+        ExchangeShare.signal_type == signal_type,
+        ExchangeShare.value == value,
+    )
+    return tx.scalar(query)
+
+
 def share_counts(tx: Tx) -> dict[int, int]:
-    query = select(ExchangeShare.exchange_id, func.count()).group_by(ExchangeShare.exchange_id)
+    query = (
+        select(ExchangeShare.exchange_id, func.count())
+        .where(ExchangeShare.status == "sent")
+        .group_by(ExchangeShare.exchange_id)
+    )
     return dict(tx.execute(query).all())
 
 
