@@ -574,3 +574,26 @@ def test_the_migration_seals_rows_written_before_sealing(
         assert "fox.owner@example.org" in submission.report_xml
         assert submission.account_key == sealed.blind_index("email:fox.owner@example.org")
     store.close()
+
+
+def test_no_category_is_preselected_and_a_confirm_without_one_records_nothing(service) -> None:
+    """A quick Confirm must not record the worst category by default: the form starts on an empty
+    choice, and the server refuses a confirmation without a category (the reviewer is told why)."""
+    client, store, _, keys = service
+    item = _pending_item(store)
+    cookie, token = _login(client, keys["reviewer"])
+    page = client.get(f"/ui/items/{item}", cookies={"vigil_session": cookie}).text
+    options = re.findall(r"<option([^>]*)>", page)
+    assert options[0] == ' value="" selected' and all("selected" not in o for o in options[1:])
+    origin = {"Origin": str(client.base_url).rstrip("/")}
+    reply = client.post(
+        f"/ui/items/{item}/vote",
+        data={"decision": "confirm", "category": "", "csrf": token},
+        cookies={"vigil_session": cookie},
+        headers=origin,
+        follow_redirects=False,
+    )
+    assert reply.status_code == 303 and reply.headers["location"] == f"/ui/items/{item}"
+    told = client.get(f"/ui/items/{item}", cookies={"vigil_session": cookie}).text
+    assert "a confirmation needs a category" in told
+    assert audit.action_counts(store).get("review.vote", 0) == 0

@@ -1,7 +1,10 @@
 """Match file signals against the store's lists: exact hashes by lookup, PDQ by Hamming radius.
 
 Every dihedral variant of a query image is searched, so a flipped or rotated copy of a listed
-image matches; each hit carries its distance, the variant that hit, and all list provenance.
+image matches, and so are the normalised variants a fast-mode hash carries (the picture inside
+borders, bars and caption bands; small counter-rotations), so a padded, screenshotted, captioned or
+slightly turned copy matches too. Each hit carries its distance, the variant that hit, and all list
+provenance.
 Items whose exact hash is on an `ignore` list (NSRL-style) are flagged and not reported.
 """
 
@@ -36,6 +39,7 @@ class MatchConfig:
     radius: int = DEFAULT_RADIUS
     min_quality: int = DEFAULT_MIN_QUALITY
     dihedral: bool = True
+    normalise: bool = True  # also search the content-region and counter-rotation variants (`regions`)
     index: str = "auto"
     video_match_percent: float = DEFAULT_MATCH_PERCENT
 
@@ -164,6 +168,10 @@ class Matcher:
             for name, value in zip(DIHEDRAL_NAMES, variants, strict=False):
                 queries.append(bytes.fromhex(value))
                 owners.append((i, name, None))
+            if self.config.normalise:
+                for name, value in signals.pdq_variants:
+                    queries.append(bytes.fromhex(value))
+                    owners.append((i, name, None))
         if not queries or len(self._index) == 0:
             return
         codes = np.frombuffer(b"".join(queries), dtype=np.uint8).reshape(-1, 32)

@@ -9,7 +9,7 @@ from typing import Any
 
 from vigil.media import decode as media
 from vigil.media.video import CorruptVideo, looks_like_video
-from vigil.signals import pdq, vpdq
+from vigil.signals import pdq, regions, vpdq
 
 
 @dataclass
@@ -25,6 +25,9 @@ class FileSignals:
     pdq: str | None = None
     pdq_quality: int | None = None
     pdq_dihedral: tuple[str, ...] = field(default_factory=tuple)
+    # query-side normalisation (fast mode): (variant name, PDQ) of the content inside borders,
+    # bars and bands and of small counter-rotations (`vigil.signals.regions`)
+    pdq_variants: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     video: vpdq.VideoHash | None = None
     scores: list[tuple[str, str, str, float]] = field(default_factory=list)  # model, version, name, score
     error: str | None = None
@@ -45,6 +48,7 @@ class FileSignals:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["pdq_dihedral"] = list(self.pdq_dihedral)
+        data["pdq_variants"] = [list(v) for v in self.pdq_variants]
         if self.video is not None:
             data["video"] = {
                 "fps": self.video.fps,
@@ -101,6 +105,17 @@ def compute(
         signals.error = str(exc)
         return signals
     signals.media_type = "image"
-    result = pdq.fast(pixels) if mode == "fast" else pdq.exact(pixels)
-    signals.pdq, signals.pdq_quality, signals.pdq_dihedral = result.hash_hex, result.quality, result.dihedral
+    image_pdq(signals, pixels, mode)
     return signals
+
+
+def image_pdq(signals: FileSignals, pixels: Any, mode: media.Mode, *, normalise: bool = True) -> None:
+    """PDQ with its dihedral variants; in fast mode (scans) also the normalised query variants.
+    Exact mode (building lists with the reference hasher) hashes the file as it is, nothing else."""
+    if mode != "fast":
+        result = pdq.exact(pixels)
+    else:
+        gray = pdq.gray8(pixels)
+        result = pdq.fast_from_gray(gray)
+        signals.pdq_variants = regions.variants(gray) if normalise else ()
+    signals.pdq, signals.pdq_quality, signals.pdq_dihedral = result.hash_hex, result.quality, result.dihedral

@@ -36,8 +36,8 @@ from vigil.media.archives import (
 )
 from vigil.media.video import CorruptVideo, looks_like_video
 from vigil.media.walk import ItemRef, Listed, Member
-from vigil.signals import pdq, vpdq
-from vigil.signals.compute import FileSignals
+from vigil.signals import vpdq
+from vigil.signals.compute import FileSignals, image_pdq
 
 Emit = Callable[[FileSignals | Listed], None]
 Started = Callable[[ItemRef], None]
@@ -49,6 +49,7 @@ class HashSettings:
     mode: media.Mode = "fast"
     seconds_per_hash: float = 1.0
     limits: Limits = field(default_factory=Limits)
+    normalise: bool = True  # also hash the content region and small counter-rotations (fast mode)
 
 
 class _Digests:
@@ -182,12 +183,7 @@ class UnitHasher:
         except media.CorruptImage as exc:
             signals.error = str(exc)
             return
-        result = pdq.fast(pixels) if settings.mode == "fast" else pdq.exact(pixels)
-        signals.pdq, signals.pdq_quality, signals.pdq_dihedral = (
-            result.hash_hex,
-            result.quality,
-            result.dihedral,
-        )
+        image_pdq(signals, pixels, settings.mode, normalise=settings.normalise)
         if self.classify is not None:
             try:
                 signals.scores = self.classify(kept)

@@ -192,16 +192,20 @@ def fast_from_gray(gray: np.ndarray, *, dihedral: bool = True, limited_range: bo
     return PdqResult(hexes[0], quality, hexes)
 
 
+def gray8(image: np.ndarray) -> np.ndarray:
+    """8-bit luma of an RGB or grey uint8 array (what `fast` hashes)."""
+    if image.ndim == 2:
+        return image
+    import cv2  # 16 MiB: loaded where a colour image needs it, not in every process
+
+    out: np.ndarray = cv2.cvtColor(_rgb(image), cv2.COLOR_RGB2GRAY)
+    return out
+
+
 def fast(image: np.ndarray, *, dihedral: bool = True) -> PdqResult:
     """Vectorised PDQ of an RGB or grey uint8 array; within a few bits of `exact`.
 
     Luma is taken as 8-bit (as a JPEG's Y channel already is), which costs well under a
     bit on average; use `fast_from_gray(luma(image))` for float luma.
     """
-    if image.ndim == 2:
-        gray = image
-    else:
-        import cv2  # 16 MiB: loaded where a colour image needs it, not in every process
-
-        gray = cv2.cvtColor(_rgb(image), cv2.COLOR_RGB2GRAY)
-    return fast_from_gray(gray, dihedral=dihedral)
+    return fast_from_gray(gray8(image), dihedral=dihedral)

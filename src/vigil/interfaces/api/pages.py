@@ -46,7 +46,8 @@ ITEM = """{% extends "base" %}{% block title %}Vigil - item {{ item.id }}{% endb
 <h2>Your decision</h2>
 <label><input type=radio name=decision value=confirm required> Confirm</label>
 <label><input type=radio name=decision value=reject> Not matching / not pertinent</label>
-<p><label>Category <select name=category>{% for scheme, code, label in choices %}
+<p><label>Category <select name=category id=category>
+<option value="" selected>- choose (a confirmation needs one; none is assumed) -</option>{% for scheme, code, label in choices %}
 <option value="{{ scheme }}:{{ code }}">{{ scheme }} {{ code }} - {{ label }}</option>{% endfor %}</select></label></p>
 <p>If you saw it yourself (left unticked, a report says nothing about it):
 <label><input type=checkbox name=publicly_available value=1> publicly available</label>

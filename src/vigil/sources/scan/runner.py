@@ -66,6 +66,7 @@ class ScanOptions:
             "radius": self.match.radius,
             "min_quality": self.match.min_quality,
             "dihedral": self.match.dihedral,
+            "normalise": self.match.normalise,
             "classifiers": list(self.classifiers),
             "max_pixels": self.limits.max_pixels,
             "max_depth": self.limits.max_depth,
@@ -78,7 +79,7 @@ class ScanOptions:
 
     @property
     def hashing(self) -> HashSettings:
-        return HashSettings(self.mode, self.seconds_per_hash, self.limits)
+        return HashSettings(self.mode, self.seconds_per_hash, self.limits, self.match.normalise)
 
 
 def start_or_resume(

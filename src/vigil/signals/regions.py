@@ -1,0 +1,207 @@
+"""Query-side normalisation: extra PDQ hashes of the picture inside whatever was put around it.
+
+Known material is re-shared with borders, padding, letterbox bars, screenshot chrome (status and
+navigation bars, app headers), meme caption bands and small rotations. PDQ hashes the whole frame,
+so each of those moves the content against PDQ's fixed grid and a copy is missed. Lists from NCMEC,
+IWF and partners carry hashes only, so the fix has to be on the query side: find the content region
+and hash it too, and hash the picture turned back by a few degrees.
+
+Every extra hash is a named variant (`trim1`, `rot+2`, `rot+2/cut`...) searched beside the original
+and its dihedral variants, and a match says which variant hit. Variants only add chances to match a
+listed image; they never replace the original hash. Cost: the work happens on a copy at most
+`WORK_SIDE` pixels wide, a few milliseconds per image beside the decode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vigil.signals import pdq
+
+WORK_SIDE = 512  # boxes and turns work on a copy this size (PDQ itself looks at 64x64; a 256-pixel
+# copy turned back lands 10-15 bits further from the original, measured on BSDS500)
+FLAT = 8.0  # a border line's grey levels spread less than this (JPEG noise on a solid fill)
+BAND_SHARE = 0.6  # a chrome line: this share of its pixels within BAND_TOLERANCE of its colour
+TEXT_SHARE = 0.35  # a chrome line with text on it (a comment line, a header with a name)
+CAPTION_SHARE = 0.2  # a line through a caption's big letters: still the band's colour, on less of it
+BAND_TOLERANCE = 14
+SAME_TOLERANCE = 4
+MAX_SEGMENTS = 3  # band boundaries tried inside a run of chrome, from each end
+GAP_SHARE = 0.03  # lines of a band that may fail in a row (bold letters), as a share of the side
+MIN_CONTENT = 0.35  # never keep less than this share of a side: past that it is not a border
+MIN_TRIM = 0.02  # trims smaller than this share of a side change nothing worth a hash
+ROTATIONS = (-5.0, -3.5, -2.0, 2.0, 3.5, 5.0)  # a copy turned by up to ±5° is within 0.75° of one
+
+
+def _work_copy(gray: np.ndarray) -> np.ndarray:
+    import cv2
+
+    height, width = gray.shape
+    scale = WORK_SIDE / max(height, width)
+    if scale >= 1:
+        return gray
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    out: np.ndarray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    return out
+
+
+def _run(kinds: np.ndarray, colours: np.ndarray, tolerance: float | None, gap: int) -> int:
+    """How many lines from the start are border or band lines; with a `tolerance`, only while
+    their colour stays that close to the first line's (one caption band), else one band after
+    another whatever their colours (a status bar, then an app header). Up to `gap` lines in a row
+    may fail (a caption's boldest letters cover most of a line) if the band goes on after them."""
+    ok = kinds.copy()
+    if tolerance is not None:
+        ok &= np.abs(colours - colours[0]) <= tolerance
+    end, missed = 0, 0
+    for index, good in enumerate(ok):
+        if good:
+            end, missed = index + 1, 0
+        else:
+            missed += 1
+            if missed > gap:
+                break
+    return end
+
+
+# How lines are told apart from the picture, as (share of a line near its colour, how far the
+# colour may drift from the first line's, None: any): borders and bars are flat lines; a caption
+# band keeps exactly one colour (a photo's sky next to it drifts more), with text on as little as
+# a fifth of a line; screenshot chrome is band after band of different colours (status bar, app
+# header, comment lines, navigation bar).
+FLAT_ONLY: tuple[float, float | None] = (1.1, 2 * BAND_TOLERANCE)
+ROW_RULES: tuple[tuple[float, float | None], ...] = (
+    FLAT_ONLY,
+    (CAPTION_SHARE, 6.0),
+    (BAND_SHARE, None),
+    (TEXT_SHARE, None),
+)
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """Per line (row) of an image: its colour (median), whether it is flat, and the share of its
+    pixels near its colour. Computed once per axis; each rule only compares."""
+
+    colour: np.ndarray
+    flat: np.ndarray
+    near: np.ndarray  # share of the line within BAND_TOLERANCE of its colour
+    same: np.ndarray  # share within SAME_TOLERANCE: drawn chrome is one exact colour, a sky is not
+
+    @classmethod
+    def of(cls, gray: np.ndarray) -> _Lines:
+        sample = gray[:, ::2]  # every other pixel of a line says as much about its colour
+        middle = sample.shape[1] // 2
+        colour = np.partition(sample, middle, axis=1)[:, middle].astype(np.int16)
+        off = np.abs(sample.astype(np.int16) - colour[:, None])
+        near, same = (off <= BAND_TOLERANCE).mean(axis=1), (off <= SAME_TOLERANCE).mean(axis=1)
+        return cls(colour, sample.std(axis=1) < FLAT, near, same)
+
+    def segments(self, share: float, *, from_end: bool) -> list[int]:
+        """Where, inside a run of chrome lines, a new band of another colour starts (counted from
+        the start, or from the end): the picture's own uniform edge may continue a run of chrome,
+        so each such boundary is a place the picture may begin."""
+        kinds = self.flat | (self.same >= share)
+        colours = self.colour[::-1] if from_end else self.colour
+        kinds = kinds[::-1] if from_end else kinds
+        starts = []
+        for index in range(1, len(kinds)):
+            if not kinds[index]:
+                break
+            if abs(int(colours[index]) - int(colours[index - 1])) > BAND_TOLERANCE:
+                starts.append(index)
+        return starts[:MAX_SEGMENTS]
+
+    def runs(self, share: float, tolerance: float | None) -> tuple[int, int]:
+        """Lines to trim from the start and from the end under one rule (a rule without colour
+        tolerance, for chrome, counts only pixels of exactly the line's colour)."""
+        kinds = self.flat | ((self.near if tolerance is not None else self.same) >= share)
+        caption = share <= 1 and tolerance is not None  # gaps only inside one band of one colour
+        gap = max(1, round(GAP_SHARE * len(kinds))) if caption else 0
+        return (
+            _run(kinds, self.colour, tolerance, gap),
+            _run(kinds[::-1], self.colour[::-1], tolerance, gap),
+        )
+
+
+def content_boxes(gray: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(top, bottom, left, right) of the picture: inside borders and bars (flat lines on any side),
+    and inside caption bands or screenshot chrome above and below it (with flat side borders):
+    each distinct box that trims something and leaves enough to be the picture. A photo's own sky
+    can pass for a band, which is why the stricter boxes are kept beside the looser ones."""
+    height, width = gray.shape
+    rows, columns = _Lines.of(gray), _Lines.of(gray.T)
+    left, right = columns.runs(*FLAT_ONLY)
+    flat_top, flat_bottom = rows.runs(*FLAT_ONLY)
+    boxes: list[tuple[int, int, int, int]] = []
+    for share, tolerance in ROW_RULES:
+        top, bottom = rows.runs(share, tolerance)
+        # a band above, a band below, or both: a photo's own edge may look like a band too
+        cuts = [(top, bottom), (top, flat_bottom), (flat_top, bottom)]
+        if tolerance is None:  # chrome: also cut where each band of another colour begins
+            cuts += [(t, bottom) for t in rows.segments(share, from_end=False)]
+            cuts += [(top, b) for b in rows.segments(share, from_end=True)]
+        for t, b in cuts:
+            box = (t, height - b, left, width - right)
+            if box[1] - box[0] < MIN_CONTENT * height or box[3] - box[2] < MIN_CONTENT * width:
+                continue
+            if max(t, b) < MIN_TRIM * height and max(left, right) < MIN_TRIM * width:
+                continue
+            if box not in boxes:
+                boxes.append(box)
+    return boxes
+
+
+def _turn(gray: np.ndarray, degrees: float, *, expand: bool) -> np.ndarray:
+    """The picture turned by `degrees` (on a canvas that holds all of it with `expand`), new corners
+    filled with the colour of the old ones: a copy that was itself turned has its fill there."""
+    import cv2
+
+    height, width = gray.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    size = (width, height)
+    if expand:
+        cos, sin = abs(matrix[0, 0]), abs(matrix[0, 1])
+        size = (int(height * sin + width * cos), int(height * cos + width * sin))
+        matrix[0, 2] += size[0] / 2 - width / 2
+        matrix[1, 2] += size[1] / 2 - height / 2
+    fill = float(np.mean([gray[0, 0], gray[0, -1], gray[-1, 0], gray[-1, -1]]))
+    out: np.ndarray = cv2.warpAffine(
+        gray, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill
+    )
+    return out
+
+
+def _unexpand(gray: np.ndarray, degrees: float) -> np.ndarray | None:
+    """Undo a turn by -`degrees` that enlarged the canvas: the original W x H satisfies
+    canvas = (W cos + H sin, W sin + H cos), so turn back on a larger canvas and cut W x H out of
+    its centre, leaving none of the turned copy's corner fill."""
+    height, width = gray.shape
+    cos, sin = abs(np.cos(np.radians(degrees))), abs(np.sin(np.radians(degrees)))
+    det = cos * cos - sin * sin
+    inner_w, inner_h = (width * cos - height * sin) / det, (height * cos - width * sin) / det
+    if inner_w < MIN_CONTENT * width or inner_h < MIN_CONTENT * height:
+        return None
+    turned = _turn(gray, degrees, expand=True)
+    top, left = (turned.shape[0] - inner_h) / 2, (turned.shape[1] - inner_w) / 2
+    return turned[round(top) : round(top + inner_h), round(left) : round(left + inner_w)]
+
+
+def variants(gray: np.ndarray) -> tuple[tuple[str, str], ...]:
+    """(name, PDQ hex) of the content region and of small counter-rotations: turned back in place
+    (`rot+2`: a copy turned within its frame) and turned back and cut out (`rot+2/cut`: a copy
+    turned on a canvas enlarged to hold it, as editors and phones do)."""
+    work = _work_copy(gray)
+    out: list[tuple[str, str]] = []
+    for n, (top, bottom, left, right) in enumerate(content_boxes(work)):
+        inner = work[top:bottom, left:right]
+        out.append((f"trim{n + 1}", pdq.fast_from_gray(inner, dihedral=False).hash_hex))
+    for degrees in ROTATIONS:
+        name = f"rot{degrees:+g}"
+        out.append((name, pdq.fast_from_gray(_turn(work, degrees, expand=False), dihedral=False).hash_hex))
+        cut = _unexpand(work, degrees)
+        if cut is not None:
+            out.append((f"{name}/cut", pdq.fast_from_gray(cut, dihedral=False).hash_hex))
+    return tuple(out)
