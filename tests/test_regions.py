@@ -111,6 +111,7 @@ def test_a_scan_finds_a_screenshot_of_a_listed_photo_and_says_how(store: Store, 
     (folder / "shot.jpg").write_bytes(_jpeg(EDITS["screenshot"](Image.open(KNOWN[0]).convert("RGB"))))
     found = scan_report.build(store, run_scan(store, OPERATOR, folder, ScanOptions(workers=1)))
     [item] = found["matches"]
-    assert [m["variant"] for m in item["matches"] if m["hash_type"] == "pdq"][0].startswith("trim")
+    [by_pdq] = [m for m in item["matches"] if m["hash_type"] == "pdq"]
+    assert by_pdq["variant"].startswith("trim")
     off = ScanOptions(workers=1, match=MatchConfig(normalise=False))
     assert scan_report.build(store, run_scan(store, OPERATOR, folder, off))["matches"] == []

@@ -26,13 +26,13 @@ FLAT = 8.0  # a border line's grey levels spread less than this (JPEG noise on a
 BAND_SHARE = 0.6  # a chrome line: this share of its pixels within BAND_TOLERANCE of its colour
 TEXT_SHARE = 0.35  # a chrome line with text on it (a comment line, a header with a name)
 CAPTION_SHARE = 0.2  # a line through a caption's big letters: still the band's colour, on less of it
-BAND_TOLERANCE = 14
-SAME_TOLERANCE = 4
+BAND_TOLERANCE = 14  # grey levels from a line's colour that still count as that colour (JPEG noise)
+SAME_TOLERANCE = 4  # ... and for drawn chrome, which is one exact colour (a photo's sky is not)
 MAX_SEGMENTS = 3  # band boundaries tried inside a run of chrome, from each end
 GAP_SHARE = 0.03  # lines of a band that may fail in a row (bold letters), as a share of the side
 MIN_CONTENT = 0.35  # never keep less than this share of a side: past that it is not a border
 MIN_TRIM = 0.02  # trims smaller than this share of a side change nothing worth a hash
-ROTATIONS = (-5.0, -3.5, -2.0, 2.0, 3.5, 5.0)  # a copy turned by up to ±5° is within 0.75° of one
+ROTATIONS = (-5.0, -3.5, -2.0, 2.0, 3.5, 5.0)  # a turn of up to ±5° is within 1° of one (or of none)
 
 
 def _work_copy(gray: np.ndarray) -> np.ndarray:
