@@ -1,11 +1,15 @@
 """PDQ matching speed at list sizes of 1M and 10M: our multi-index hashing vs faiss, in one run.
 
-Lists are uniformly random 256-bit codes plus clusters of near-duplicates; queries are list
-members with 0-40 random bit flips and never-seen random codes. Recall is measured against
-`faiss.IndexBinaryFlat` brute force (radius 31) on a query subset. One thread for all.
+Two kinds of list. `uniform`: uniformly random 256-bit codes plus clusters of near-duplicates;
+queries are list members with 0-40 random bit flips and never-seen random codes. `correlated`: real
+PDQ codes, of random crops (50-100% of each side), flips and tone changes of 250 BSDS500 photos,
+as many as the size asks; queries are new edits of those photos and edits of the 250 photos not on
+the list. Real codes are far from uniform (bits correlate, codes of one photo cluster), which fills
+some multi-index buckets much more than others. Recall is measured against `faiss.IndexBinaryFlat`
+brute force (radius 31) on a query subset. One thread for all.
 
-    .venv/bin/python bench/matching.py            # 1M and 10M (about 3 GB RAM at 10M)
-    .venv/bin/python bench/matching.py --sizes 1000000
+    .venv/bin/python bench/matching.py            # 1M and 10M, both kinds (about 3 GB RAM at 10M)
+    .venv/bin/python bench/matching.py --sizes 1000000 --data correlated
 """
 
 from __future__ import annotations
@@ -38,6 +42,43 @@ def make_data(size: int, queries: int, seed: int = 0) -> tuple[np.ndarray, np.nd
     return codes, np.vstack([near, unseen])
 
 
+def make_correlated(size: int, queries: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Real PDQ codes of edited BSDS500 photos: crops, flips, gamma (about 0.15 ms each)."""
+    from PIL import Image
+
+    from _common import bsds_images
+    from vigil.signals import pdq
+
+    rng = np.random.default_rng(seed)
+    photos = []
+    for path in bsds_images():
+        image = Image.open(path).convert("L")
+        image.thumbnail((240, 240))
+        photos.append(np.asarray(image))
+    known, unseen = photos[0::2], photos[1::2]
+
+    def edits(pool: list[np.ndarray], count: int) -> np.ndarray:
+        out = np.empty((count, 32), dtype=np.uint8)
+        for i in range(count):
+            gray = pool[int(rng.integers(len(pool)))]
+            h, w = gray.shape
+            ch, cw = int(h * rng.uniform(0.5, 1.0)), int(w * rng.uniform(0.5, 1.0))
+            top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+            crop = gray[top : top + ch, left : left + cw]
+            if rng.random() < 0.5:
+                crop = crop[:, ::-1]
+            if rng.random() < 0.5:
+                crop = (255 * (crop / 255) ** rng.uniform(0.6, 1.6)).astype(np.uint8)
+            out[i] = np.frombuffer(
+                bytes.fromhex(pdq.fast_from_gray(np.ascontiguousarray(crop), dihedral=False).hash_hex),
+                dtype=np.uint8,
+            )
+        return out
+
+    codes = edits(known, size)
+    return codes, np.vstack([edits(known, queries // 2), edits(unseen, queries - queries // 2)])
+
+
 def per_query_ms(index: object, queries: np.ndarray) -> tuple[float, list[list[tuple[int, int]]]]:
     start = time.perf_counter()
     hits = index.search(queries, 31)  # type: ignore[attr-defined]
@@ -49,15 +90,18 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--truth-queries", type=int, default=200)
+    parser.add_argument("--data", choices=["uniform", "correlated", "both"], default="both")
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)
+    kinds = ["uniform", "correlated"] if args.data == "both" else [args.data]
     print(f"# PDQ radius-31 search, one thread, {machine()}")
-    print(f"{'entries':>11} {'index':10} {'build s':>8} {'ms/query':>9} {'vs flat':>8} {'recall':>7}")
-    for size in args.sizes:
-        codes, queries = make_data(size, args.queries)
+    print(f"{'entries':>11} {'index':10} {'build s':>8} {'ms/query':>9} {'vs flat':>8} {'recall':>7}  data")
+    for size, kind in ((size, kind) for size in args.sizes for kind in kinds):
+        maker = make_data if kind == "uniform" else make_correlated
+        codes, queries = maker(size, args.queries)
         flat = FlatIndex(codes)
         flat_ms, truth = per_query_ms(flat, queries[: args.truth_queries])
-        print(f"{size:>11,} {'flat':10} {0:>8.1f} {flat_ms:>9.3f} {1:>7.1f}x {1:>7.3f}")
+        print(f"{size:>11,} {'flat':10} {0:>8.1f} {flat_ms:>9.3f} {1:>7.1f}x {1:>7.3f}  {kind}")
         for name, build in (("faiss-mih", FaissMultiHashIndex), ("vigil-mih", MultiIndexHash)):
             start = time.perf_counter()
             index = build(codes)
@@ -68,7 +112,7 @@ def main() -> None:
             recall = found / expected if expected else 1.0
             exact = all(sorted(h) == sorted(t) for h, t in zip(hits, truth, strict=False))
             print(
-                f"{size:>11,} {name:10} {built:>8.1f} {ms:>9.3f} {flat_ms / ms:>7.1f}x {recall:>7.3f}"
+                f"{size:>11,} {name:10} {built:>8.1f} {ms:>9.3f} {flat_ms / ms:>7.1f}x {recall:>7.3f}  {kind}"
                 f"{'' if exact else '  (differs from brute force!)'}"
             )
             del index
