@@ -14,6 +14,7 @@ import pytest
 import requests
 from sqlalchemy import select
 from tests.conftest import OPERATOR, ServerThread, bsds_images
+from tests.test_exchanges import PageCheckpoint, PagedExchange
 from tests.test_review import _person
 from threatexchange.exchanges import fetch_state as state
 from threatexchange.exchanges.clients.ncmec.hash_api import NCMECEntryType, NCMECEntryUpdate
@@ -261,3 +262,51 @@ def test_the_worker_fetches_exchanges_on_schedule(store: Store, tmp_path: Path) 
     third = runner.invoke(cli, ["worker", "--once", "--fetch-every", "1", "--db", store.url])
     assert "exchange SCHEDULED: added 2" in third.output  # the file exchange sends its whole file again
     assert {r.value for r in lists.rows_of(store, "SCHEDULED")} == {PDQ_A, PDQ_B}
+
+
+URL_DELTAS: list[dict[tuple[str, str], t.Any]] = [
+    {
+        ("url", "https://bad.example.org/gallery/1.jpg"): state.FetchedSignalMetadata(),
+        ("url", "https://kept.example.org/a/b.html"): state.FetchedSignalMetadata(),
+        ("url", "https://imgur.com/"): state.FetchedSignalMetadata(),  # a shared host: never whole
+        ("raw_text", "some words"): state.FetchedSignalMetadata(),
+    },
+    {
+        ("url", "https://bad.example.org/gallery/1.jpg"): None,
+        ("url", "https://kept.example.org/a/b.html"): None,
+    },
+]
+
+
+class UrlExchange(PagedExchange):
+    """Two deltas of URL signals; the second withdraws both."""
+
+    def fetch_iter(self, _types: t.Any, checkpoint: t.Any) -> t.Iterator[t.Any]:
+        for page in range(checkpoint.page if checkpoint else 0, len(URL_DELTAS)):
+            yield state.FetchDelta(dict(URL_DELTAS[page]), PageCheckpoint(page + 1))
+
+
+def test_url_signals_become_blocklist_proposals_that_people_review(store: Store) -> None:
+    from vigil.actions.blocking import blocklist
+    from vigil.core.states import BlockStatus
+
+    if "urls" not in EXCHANGE_APIS:
+        EXCHANGE_APIS.add("urls", lambda: UrlExchange)
+    sync.add_exchange(store, OPERATOR, "URLS", "urls", {})
+    first = sync.fetch(store, OPERATOR, "URLS", max_deltas=1)
+    assert first.routed == 2
+    reasons = {e.where.split(":", 2)[1]: e.reason for e in first.rejected}
+    assert "refused" in reasons["url"] and "raw_text" in reasons  # shared host and unknown type listed
+    entries = {e.value: e for e in blocklist.entries(store)}
+    assert {v: (e.status, e.source) for v, e in entries.items()} == {
+        "https://bad.example.org/gallery/1.jpg": (BlockStatus.PENDING, "exchange:URLS"),
+        "https://kept.example.org/a/b.html": (BlockStatus.PENDING, "exchange:URLS"),
+    }
+    assert blocklist.approved(store) == []  # nothing is blocked before a person approves it
+    blocklist.review(store, Actor("dana", Role.ADMIN), entries["https://kept.example.org/a/b.html"].id, True)
+    sync.fetch(store, OPERATOR, "URLS")  # the exchange withdraws both
+    after = {e.value: e.status for e in blocklist.entries(store)}
+    assert after == {
+        "https://bad.example.org/gallery/1.jpg": BlockStatus.REJECTED,  # withdrawn while pending
+        "https://kept.example.org/a/b.html": BlockStatus.APPROVED,  # a person's decision stands
+    }

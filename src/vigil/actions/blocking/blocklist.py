@@ -126,6 +126,21 @@ def add(
         return entry
 
 
+def withdraw(store: Store, actor: Actor, value: str, source: str) -> bool:
+    """The source of a proposal withdrew it: a still-pending entry from that source is rejected
+    (audited); an entry a person already reviewed stays as they decided. True if one was withdrawn."""
+    is_url = "://" in value and urlsplit(value.strip()).path not in ("", "/")
+    kind = BlockKind.URL if is_url else BlockKind.DOMAIN
+    text = value.strip() if is_url else normalise_domain(value)
+    with store.transaction() as tx:
+        entry = repo.find(tx, kind, text)
+        if entry is None or entry.status != BlockStatus.PENDING or entry.source != source:
+            return False
+        entry.status, entry.reviewer, entry.reviewed_at = BlockStatus.REJECTED, actor.label, utcnow()
+        audit.record(tx, actor, "blocklist.withdrawn", f"block:{entry.id}", {"value": text, "source": source})
+        return True
+
+
 def review(store: Store, reviewer: Actor, entry_id: int, approve: bool) -> BlockEntry:
     """Approve or reject a proposed entry; only approved entries are ever exported."""
     with store.transaction() as tx:

@@ -1,8 +1,9 @@
 """Signal types shared with threatexchange and HMA, mapped to Vigil's hash types.
 
 HMA and threatexchange name signals `pdq`, `video_md5` and `video_sha256` (the MD5 and SHA-256 of a
-video file's bytes, which are Vigil's `md5` and `sha256`). Signal types Vigil cannot match here
-(`url`, `url_md5`, `raw_text`, `trend_query`) are refused per item with the reason, not silently kept.
+video file's bytes, which are Vigil's `md5` and `sha256`). A `url` goes to the blocklist as a
+proposal (`routes`); `url_md5`, `raw_text` and `trend_query` are refused per item with the reason,
+not silently kept.
 """
 
 from __future__ import annotations

@@ -22,10 +22,11 @@ from threatexchange.exchanges.fetch_state import SignalOpinion, SignalOpinionCat
 from threatexchange.exchanges.signal_exchange_api import SignalExchangeAPIWithSimpleUpdates
 
 from vigil.actions.exchanges.apis import EXCHANGE_APIS
+from vigil.actions.exchanges.routes import ROUTES
 from vigil.actions.exchanges.signals import SIGNALS, by_hash_type, te_types
 from vigil.core.actor import Actor
 from vigil.core.clock import utcnow
-from vigil.core.errors import Conflict, InvalidInput, ItemError, NotFound, Unavailable
+from vigil.core.errors import Conflict, InvalidInput, ItemError, NotFound, Unavailable, VigilError
 from vigil.core.states import ListPurpose
 from vigil.lists import banks
 from vigil.signals.types import HASH_TYPES
@@ -43,6 +44,7 @@ class FetchResult:
     exchange: str
     added: int = 0
     removed: int = 0
+    routed: int = 0  # signals handed to another engine (URLs to the blocklist, for review)
     deltas: int = 0
     rejected: list[ItemError] = field(default_factory=list)
 
@@ -124,14 +126,18 @@ def _provenance(exchange: str, key: str, value: Any) -> dict[str, Any]:
 
 
 def _records_from_simple(
-    name: str, updates: dict[Any, Any], result: FetchResult
+    name: str, updates: dict[Any, Any], result: FetchResult, routed: list[tuple[str, str, str, bool]]
 ) -> tuple[list[banks.Record], list[str]]:
-    """(type, signal) keyed updates: validate each; None means the exchange withdrew it."""
+    """(type, signal) keyed updates: validate each; None means the exchange withdrew it. Signals
+    of a routed type (`routes.ROUTES`: a URL) go to `routed` for their engine."""
     records: list[banks.Record] = []
     deletions: list[str] = []
     for key, metadata in updates.items():
         type_name, signal = key
         where = f"{name}:{type_name}:{str(signal)[:24]}"
+        if type_name in ROUTES:
+            routed.append((where, type_name, str(signal), metadata is None))
+            continue
         if type_name not in SIGNALS:
             result.rejected.append(
                 ItemError(
@@ -244,8 +250,9 @@ def fetch(store: Store, actor: Actor, name: str, *, max_deltas: int | None = Non
     try:
         fetcher = client(store, row)
         for delta in fetcher.fetch_iter(te_types(), checkpoint):
+            routed: list[tuple[str, str, str, bool]] = []
             if issubclass(cls, SignalExchangeAPIWithSimpleUpdates):
-                records, deletions = _records_from_simple(name, delta.updates, result)
+                records, deletions = _records_from_simple(name, delta.updates, result, routed)
             else:
                 records, deletions = _records_from_keyed(cls, collab, delta.updates, name, result)
             if records or deletions:
@@ -260,6 +267,12 @@ def fetch(store: Store, actor: Actor, name: str, *, max_deltas: int | None = Non
                 )
                 result.added += added
                 result.removed += removed
+            for where, type_name, value, withdrawn in routed:
+                try:
+                    ROUTES.get(type_name)(store, actor, name, value, withdrawn)
+                    result.routed += 1
+                except VigilError as exc:  # refused by its engine (a shared host): listed, not lost
+                    result.rejected.append(ItemError(where, str(exc)))
             _save_checkpoint(store, name, delta.checkpoint, result)
             result.deltas += 1
             if max_deltas is not None and result.deltas >= max_deltas:

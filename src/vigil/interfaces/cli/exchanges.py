@@ -66,6 +66,7 @@ def fetch(
         err.print(f"[yellow]rejected[/] {problem}")
     console.print(
         f"{name}: {result.added} signals applied, {result.removed} withdrawn, "
+        f"{result.routed} URLs proposed to the blocklist (pending review), "
         f"{len(result.rejected)} rejected, {result.deltas} update batch(es)"
     )
 
