@@ -597,3 +597,32 @@ def test_no_category_is_preselected_and_a_confirm_without_one_records_nothing(se
     told = client.get(f"/ui/items/{item}", cookies={"vigil_session": cookie}).text
     assert "a confirmation needs a category" in told
     assert audit.action_counts(store).get("review.vote", 0) == 0
+
+
+def test_votes_stay_blind_until_you_vote_and_an_escalation_shows_each_one(service) -> None:
+    """A reviewer who has not voted sees how many votes there are, not what they say (independent
+    votes); after voting, or as the senior reviewer ruling on an escalation, they see each vote
+    with the reviewer, the decision, the category and the note."""
+    client, store, _, _ = service
+    item = _pending_item(store)
+    erin_key, erin = key_holder(store, "erin", "reviewer")
+    _, frank = key_holder(store, "frank", "reviewer")
+    gina_key, _ = key_holder(store, "gina", "reviewer")
+    sam_key, _ = key_holder(store, "sam", "senior_reviewer")
+    review.vote(store, erin, item, "confirm", "projectvic", "1", "same series as case 12")
+    review.vote(store, frank, item, "reject", None, None, "adult, not a match")
+
+    def seen_by(key: str) -> str:
+        cookie, _ = _login(client, key)
+        return client.get(f"/ui/items/{item}", cookies={"vigil_session": cookie}).text
+
+    blind = seen_by(gina_key)
+    assert "votes so far: 2" in blind and "hidden until you vote" in blind
+    assert "same series" not in blind and "erin" not in blind
+    for key in (sam_key, erin_key):
+        shown = seen_by(key)
+        rows = re.findall(r"<tr><td>(\w+)</td><td>(\w+)[^<]*</td>\s*<td>([^<]*)</td><td>([^<]*)</td>", shown)
+        assert rows == [
+            ("erin", "confirm", "projectvic:1", "same series as case 12"),
+            ("frank", "reject", "-", "adult, not a match"),
+        ]

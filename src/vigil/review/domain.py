@@ -306,14 +306,29 @@ def queue(store: Store, reviewer: Actor, limit: int = 50) -> list[ReviewItem]:
 
 
 @dataclass(frozen=True)
+class Ballot:
+    """One vote as shown to those allowed to see it: who, what, which category, their note."""
+
+    reviewer: str
+    decision: str
+    category: str | None
+    note: str | None
+    final: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
 class ItemView:
-    """What a reviewer sees of one item, and whether (and why not) they may vote now."""
+    """What a reviewer sees of one item, and whether (and why not) they may vote now. `ballots` is
+    empty while the reviewer could still vote blind: they see the others' votes after their own,
+    on an escalation they rule on, and once the item is decided."""
 
     item: ReviewItem
     votes: int
     can_vote: bool
     why_not: str
     unblurred: bool
+    ballots: tuple[Ballot, ...] = ()
 
 
 def view_item(store: Store, reviewer: Actor, item_id: int) -> ItemView:
@@ -324,6 +339,12 @@ def view_item(store: Store, reviewer: Actor, item_id: int) -> ItemView:
             raise NotFound(f"no review item {item_id}")
         mine = repo.vote_of(tx, item_id, reviewer.key_id) if reviewer.key_id is not None else None
         count = repo.vote_count(tx, item_id)
+        ruling = item.status == ReviewStatus.ESCALATED and reviewer.can(Permission.ESCALATION)
+        shown = mine is not None or ruling or item.status.decided
+        ballots = tuple(
+            Ballot(name, v.decision.value, _category(v), v.note, v.final, v.created_at)
+            for v, name in (repo.votes_with_names(tx, item_id) if shown else [])
+        )
         audit.record(tx, reviewer, "review.view", f"review:{item_id}")
     can_vote, why_not = True, ""
     if item.status.decided:
@@ -332,7 +353,11 @@ def view_item(store: Store, reviewer: Actor, item_id: int) -> ItemView:
         can_vote, why_not = False, "You have voted on this item."
     elif item.status == ReviewStatus.ESCALATED and not reviewer.can(Permission.ESCALATION):
         can_vote, why_not = False, "Escalated: a senior reviewer decides."
-    return ItemView(item, count, can_vote, why_not, unblurred(store, reviewer, item_id))
+    return ItemView(item, count, can_vote, why_not, unblurred(store, reviewer, item_id), ballots)
+
+
+def _category(vote: ReviewVote) -> str | None:
+    return f"{vote.category_scheme}:{vote.category}" if vote.category_scheme and vote.category else None
 
 
 def unblur(store: Store, reviewer: Actor, item_id: int) -> None:

@@ -40,7 +40,11 @@ ITEM = """{% extends "base" %}{% block title %}Vigil - item {{ item.id }}{% endb
 <button id=unblur type=submit>Unblur (recorded in the audit log)</button></form>{% endif %}</div>
 <div class=card><h2>Why it is here</h2><ul>{% for line in reasons %}<li>{{ line }}</li>{% endfor %}</ul>
 <p class=muted>SHA-256 {{ item.sha256 }}{% if item.path %}<br>Path {{ item.path }}{% endif %}</p>
-<p>Needs {{ item.required_votes }} agreeing reviewers; votes so far: {{ votes }}.</p></div>
+<p>Needs {{ item.required_votes }} agreeing reviewers; votes so far: {{ votes }}.</p>
+{% if ballots %}<table id=votes><tr><th>Reviewer</th><th>Decision</th><th>Category</th><th>Note</th><th>When</th></tr>
+{% for b in ballots %}<tr><td>{{ b.reviewer }}</td><td>{{ b.decision }}{% if b.final %} (ruling){% endif %}</td>
+<td>{{ b.category or "-" }}</td><td>{{ b.note or "" }}</td><td class=muted>{{ b.at.strftime("%Y-%m-%d %H:%M UTC") }}</td></tr>{% endfor %}</table>
+{% elif votes %}<p class=muted>Other reviewers' votes are hidden until you vote.</p>{% endif %}</div>
 {% if can_vote %}<form method=post action="/ui/items/{{ item.id }}/vote" class=card id=vote>
 <input type=hidden name=csrf value="{{ csrf }}">
 <h2>Your decision</h2>

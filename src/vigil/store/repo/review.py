@@ -28,6 +28,17 @@ def votes(tx: Tx, item_id: int) -> list[ReviewVote]:
     return list(tx.scalars(select(ReviewVote).where(ReviewVote.item_id == item_id).order_by(ReviewVote.id)))
 
 
+def votes_with_names(tx: Tx, item_id: int) -> list[tuple[ReviewVote, str]]:
+    """An item's votes in order, each with the name of the key holder who cast it."""
+    query = (
+        select(ReviewVote, ApiKey.name)
+        .join(ApiKey, ApiKey.id == ReviewVote.reviewer_id)
+        .where(ReviewVote.item_id == item_id)
+        .order_by(ReviewVote.id)
+    )
+    return [(vote, name) for vote, name in tx.execute(query)]
+
+
 def vote_count(tx: Tx, item_id: int) -> int:
     return int(tx.scalar(select(func.count()).where(ReviewVote.item_id == item_id)) or 0)
 

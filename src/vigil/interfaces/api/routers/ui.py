@@ -176,6 +176,7 @@ def ui_item(item_id: int, request: Request, service: ServiceDep) -> Response:
         who,
         item=item,
         votes=view.votes,
+        ballots=view.ballots,
         reasons=reasons,
         can_vote=view.can_vote,
         why_not=view.why_not,
