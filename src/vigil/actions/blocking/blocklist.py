@@ -90,6 +90,12 @@ def shared_host_reason(domain: str) -> str | None:
     return None
 
 
+def _entry_key(value: str) -> tuple[BlockKind, str]:
+    """How an entry is stored: a URL with a path as it is, anything else as its domain."""
+    is_url = "://" in value and urlsplit(value.strip()).path not in ("", "/")
+    return (BlockKind.URL, value.strip()) if is_url else (BlockKind.DOMAIN, normalise_domain(value))
+
+
 def add(
     store: Store,
     actor: Actor,
@@ -105,10 +111,8 @@ def add(
         level = BlockLevel(level)
     except ValueError:
         raise BlocklistError(f"level must be one of {', '.join(v.value for v in BlockLevel)}") from None
-    is_url = "://" in value and urlsplit(value.strip()).path not in ("", "/")
-    kind = BlockKind.URL if is_url else BlockKind.DOMAIN
+    kind, text = _entry_key(value)
     domain = normalise_domain(value)
-    text = value.strip() if is_url else domain
     reason = shared_host_reason(domain)
     if reason and kind == BlockKind.DOMAIN and not force:
         raise BlocklistError(f"refused: {reason}; blocking it would cut off unrelated sites (use force)")
@@ -129,9 +133,7 @@ def add(
 def withdraw(store: Store, actor: Actor, value: str, source: str) -> bool:
     """The source of a proposal withdrew it: a still-pending entry from that source is rejected
     (audited); an entry a person already reviewed stays as they decided. True if one was withdrawn."""
-    is_url = "://" in value and urlsplit(value.strip()).path not in ("", "/")
-    kind = BlockKind.URL if is_url else BlockKind.DOMAIN
-    text = value.strip() if is_url else normalise_domain(value)
+    kind, text = _entry_key(value)
     with store.transaction() as tx:
         entry = repo.find(tx, kind, text)
         if entry is None or entry.status != BlockStatus.PENDING or entry.source != source:

@@ -19,8 +19,8 @@ from vigil.actions.exchanges.apis import EXCHANGE_APIS
 from vigil.core.actor import Actor
 from vigil.core.errors import InvalidInput, NotFound
 from vigil.store import audit
-from vigil.store.db import Store
-from vigil.store.models import HashList
+from vigil.store.db import Store, Tx
+from vigil.store.models import Exchange, HashList
 from vigil.store.repo import exchanges as repo
 from vigil.store.repo import lists as list_repo
 
@@ -140,22 +140,23 @@ def create(store: Store, actor: Actor, name: str, api: str, api_json: dict[str, 
         set_enabled(store, actor, created.name, False)
 
 
+def _exchange(tx: Tx, name: str) -> Exchange:
+    found = repo.by_name(tx, name)
+    if found is None:
+        raise NotFound(f"Exchange '{name}' not found")
+    return found
+
+
 def show(store: Store, name: str) -> dict[str, Any]:
     """The exchange's configuration as HMA shows it: name, api, enabled and the API's own fields."""
     with store.session() as tx:
-        row = repo.by_name(tx, name)
-        if row is None:
-            raise NotFound(f"Exchange '{name}' not found")
-        collab = sync.collab_config(row)
+        collab = sync.collab_config(_exchange(tx, name))
     return {k: _json(v) for k, v in dataclasses.asdict(collab).items()}
 
 
 def set_enabled(store: Store, actor: Actor, name: str, enabled: bool) -> dict[str, Any]:
     with store.transaction() as tx:
-        row = repo.by_name(tx, name)
-        if row is None:
-            raise NotFound(f"Exchange '{name}' not found")
-        row.enabled = enabled
+        _exchange(tx, name).enabled = enabled
         audit.record(tx, actor, "exchange.update", name, {"enabled": enabled})
     return show(store, name)
 

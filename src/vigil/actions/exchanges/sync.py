@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 import dacite
@@ -25,7 +25,7 @@ from vigil.actions.exchanges.apis import EXCHANGE_APIS
 from vigil.actions.exchanges.routes import ROUTES
 from vigil.actions.exchanges.signals import SIGNALS, by_hash_type, te_types
 from vigil.core.actor import Actor
-from vigil.core.clock import utcnow
+from vigil.core.clock import aware, utcnow
 from vigil.core.errors import Conflict, InvalidInput, ItemError, NotFound, Unavailable, VigilError
 from vigil.core.states import ListPurpose
 from vigil.lists import banks
@@ -240,12 +240,7 @@ def fetch(store: Store, actor: Actor, name: str, *, max_deltas: int | None = Non
         )
     result = FetchResult(name)
     error: str | None = None
-    started = utcnow()
-    with store.transaction() as session:
-        if not repo.claim_fetch(session, name, started, started - STALE_FETCH):
-            running = repo.by_name(session, name)
-            since = running.fetch_started_at if running is not None else None
-            raise Conflict(f"exchange {name}: a fetch is already running (since {since})")
+    _claim(store, name, "fetch")  # released with the outcome below, in one transaction
     finished = False
     try:
         fetcher = client(store, row)
@@ -314,7 +309,7 @@ def fetch_due(store: Store, actor: Actor, every: timedelta) -> dict[str, str]:
         due = [
             r.name
             for r in repo.all_exchanges(session)
-            if r.enabled and (r.last_fetch_at is None or _aware(r.last_fetch_at) <= now - every)
+            if r.enabled and (r.last_fetch_at is None or aware(r.last_fetch_at) <= now - every)
         ]
     outcomes: dict[str, str] = {}
     for name in due:
@@ -324,11 +319,6 @@ def fetch_due(store: Store, actor: Actor, every: timedelta) -> dict[str, str]:
         except (Conflict, Unavailable, InvalidInput) as exc:
             outcomes[name] = str(exc)
     return outcomes
-
-
-def _aware(moment: Any) -> Any:
-    """SQLite hands back naive datetimes for UTC columns."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _save_checkpoint(store: Store, name: str, checkpoint: Any, result: FetchResult) -> None:
@@ -366,14 +356,23 @@ def status(store: Store) -> list[dict[str, Any]]:
         ]
 
 
-@contextmanager
-def _exchange_lock(store: Store, name: str, what: str) -> Iterator[None]:
-    """Hold the exchange's lock (the one a fetch takes) for a share: a fetch and a share, or two
-    shares, of one exchange never run at once."""
+def _claim(store: Store, name: str, what: str) -> None:
+    """Take the exchange's lock for a fetch or a share, or refuse with Conflict (saying since when
+    the holder runs): a fetch and a share, or two of either, of one exchange never run at once."""
     started = utcnow()
     with store.transaction() as session:
         if not repo.claim_fetch(session, name, started, started - STALE_FETCH):
-            raise Conflict(f"exchange {name}: a fetch or share is already running; {what} refused")
+            running = repo.by_name(session, name)
+            since = running.fetch_started_at if running is not None else None
+            raise Conflict(
+                f"exchange {name}: a fetch or share is already running (since {since}); {what} refused"
+            )
+
+
+@contextmanager
+def _exchange_lock(store: Store, name: str, what: str) -> Iterator[None]:
+    """Hold the exchange's lock for the block (a share; a fetch releases it with its outcome)."""
+    _claim(store, name, what)
     try:
         yield
     finally:

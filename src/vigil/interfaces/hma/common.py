@@ -88,6 +88,11 @@ async def hash_form(request: Request) -> dict[str, str]:
 ANY_HOST = "*"  # in hma_allowed_hosts: any public host (HMA's default), never a private address
 
 
+def _named(host: str, allowed: tuple[str, ...]) -> bool:
+    """The host, or a domain it is under, is named on the allow-list."""
+    return any(host == a or host.endswith(f".{a}") for a in allowed)
+
+
 def url_problem(url: str | None, allowed: tuple[str, ...]) -> str | None:
     """Why HMA's URL hashing must not fetch `url`, or None when it may: an http(s) URL with a host,
     a numeric port if one is written, and a host on the allow-list (or any host with `*`)."""
@@ -103,7 +108,7 @@ def url_problem(url: str | None, allowed: tuple[str, ...]) -> str | None:
         return "Invalid URL: an http(s) URL with a host (and a port, if any, that is a number) is needed"
     if port is not None and not 0 < port < 65536:
         return "Invalid URL: the port is out of range"
-    if ANY_HOST not in allowed and not any(host == a or host.endswith(f".{a}") for a in allowed):
+    if ANY_HOST not in allowed and not _named(host, allowed):
         return "URL hashing is limited to configured hosts (VIGIL_HMA_ALLOWED_HOSTS)"
     return None
 
@@ -117,7 +122,7 @@ def hash_url(service: Service, url: str, content_type: str | None) -> dict[str, 
     if problem:
         raise HmaError(400, problem)
     host = urlsplit(url).hostname or ""
-    named = any(host == a or host.endswith(f".{a}") for a in allowed)
+    named = _named(host, allowed)
     limit = service.config.hma_max_remote_file_size
     try:
         got = get_sync(url, timeout=30, max_bytes=limit, addresses=None if named else STRICT)

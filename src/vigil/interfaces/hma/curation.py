@@ -94,6 +94,12 @@ class UserMetadata(BaseModel):
     json_data: dict[str, Any] | None = Field(None, alias="json")
 
 
+def _check_note(note: Any) -> None:
+    """HMA's rule for a content's note: absent, or a string of at most 255 characters."""
+    if note is not None and (not isinstance(note, str) or len(note) > 255):
+        raise HmaError(400, "note must be a string of at most 255 characters")
+
+
 def _user_metadata(meta: Any) -> dict[str, Any] | None:
     if meta is None:
         return None
@@ -128,8 +134,7 @@ def _add(
 ) -> dict[str, Any]:
     if not signals:
         raise HmaError(400, "No signals given")
-    if note is not None and (not isinstance(note, str) or len(note) > 255):
-        raise HmaError(400, "note must be a string of at most 255 characters")
+    _check_note(note)
     meta = _user_metadata(meta)
     checked: dict[str, str] = {}
     for name, value in signals.items():
@@ -238,12 +243,7 @@ async def bank_update_content(request: Request, bank_name: str, content_id: int)
     if not isinstance(body, dict):
         raise HmaError(400, "the body must be a JSON object")
     until = _until(body["disable_until_ts"]) if "disable_until_ts" in body else None
-    if (
-        "note" in body
-        and body["note"] is not None
-        and (not isinstance(body["note"], str) or len(body["note"]) > 255)
-    ):
-        raise HmaError(400, "note must be a string of at most 255 characters")
+    _check_note(body.get("note"))
     changes = {k: body[k] for k in ("note",) if k in body}
     if until is not None:
         changes["disable_until_ts"] = until

@@ -28,6 +28,12 @@ async def _object(request: Request) -> dict[str, Any]:
     return body
 
 
+def _known_api(api_name: str) -> None:
+    """HMA answers an unknown API name with 400 on these routes (404 only on /schema)."""
+    if api_name not in manage.api_names():
+        raise HmaError(400, f"no such Exchange API '{api_name}'")
+
+
 @router.get("/c/exchanges/apis")
 def exchange_apis(request: Request) -> list[str]:
     """Names of the exchange APIs this server can use."""
@@ -39,8 +45,7 @@ def exchange_apis(request: Request) -> list[str]:
 def exchange_api(request: Request, api_name: str) -> dict[str, bool]:
     """Whether the API takes credentials and whether some were set here."""
     who(request, Permission.MATCH)
-    if api_name not in manage.api_names():
-        raise HmaError(400, f"no such Exchange API '{api_name}'")
+    _known_api(api_name)
     return manage.auth_state(get_service(request).store, api_name)
 
 
@@ -48,8 +53,7 @@ def exchange_api(request: Request, api_name: str) -> dict[str, bool]:
 async def exchange_api_credentials(request: Request, api_name: str) -> dict[str, bool]:
     """Set the API's credentials (`credential_json`); an empty object forgets them."""
     actor = who(request, Permission.KEYS)  # secrets, as API keys are
-    if api_name not in manage.api_names():
-        raise HmaError(400, f"no such Exchange API '{api_name}'")
+    _known_api(api_name)
     body = await _object(request)
     store = get_service(request).store
     if "credential_json" not in body or body["credential_json"] is None:

@@ -12,7 +12,14 @@ LISTS = "lists"  # bumped by every change to list entries (imports, removals, de
 
 
 def bump(tx: Tx, name: str = LISTS) -> None:
-    """Count one more change, in the caller's transaction (committed or rolled back with it)."""
+    """Count one more change, in the caller's transaction (committed or rolled back with it). Once
+    per transaction is enough for readers to notice, so later bumps in the same one (an exchange
+    delta of thousands of records) write nothing."""
+    current_tx = tx.get_transaction()
+    bumped = tx.info.setdefault("generations_bumped", {})
+    if current_tx is not None and bumped.get(name) is current_tx:
+        return
+    bumped[name] = current_tx
     now = utcnow()
     changed = tx.execute(
         update(Generation).where(Generation.name == name).values(value=Generation.value + 1, changed_at=now)
