@@ -405,6 +405,8 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
         (ALICE, "key.rotate"),
         (ALICE, "report.draft"),
         (ALICE, "report.submit"),
+        (ALICE, "evidence.release_hold"),
+        (ALICE, "evidence.place_hold"),
     }
     assert expected <= events, sorted(expected - events)
 
@@ -431,6 +433,18 @@ def _reports(cli: Cli, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyP
         vault_options = ["--evidence-dir", str(vault_dir), "--key-file", str(key_file)]
         assert "finished" in cli("reports", "submit", "1", *vault_options, "--actor", "alice")
     assert state.calls == ["submit", "upload", "fileinfo", "finish"]
+    assert "verifies" in cli("evidence", "list", "--actor", "alice")
+    reason = ["--reason", "case closed, ref 114", *vault_options, "--actor", "alice"]
+    assert "hold released" in cli("evidence", "release", "1", *reason)
+    assert "held" in cli("evidence", "hold", "1", *reason)
+    shown = json.loads(cli("evidence", "show", "1", "--json", "--actor", "alice"))
+    assert [s["action"] for s in shown["custody"]] == [
+        "preserved",
+        "accessed",
+        "hold_released",
+        "hold_placed",
+    ]
+    assert shown["evidence"]["legal_hold"] is True and shown["evidence"]["problem"] is None
 
 
 def _p2p_list(folder: Path, data: object) -> Path:

@@ -23,6 +23,7 @@ from vigil.review import domain as review
 from vigil.review.evidence import Vault
 from vigil.review.keys import create_key
 from vigil.sources.scan.runner import ScanOptions, run_scan
+from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import Evidence, ReviewItem
 from vigil.testing.fake_clearinghouse import create_fake
@@ -45,12 +46,16 @@ CHROME_ARGS = [
 KNOWN = bsds_images()[200:202]
 
 
-def _until_loaded(image: object, seconds: float = 10.0) -> None:
-    """Wait until an <img> has loaded. Polled from here: Playwright's `wait_for_function` compiles
-    its predicate inside the page, which the UI's Content-Security-Policy (no eval) refuses."""
+def until_previewed(store: Store, who: str, item_id: int, seconds: float = 10.0) -> None:
+    """Wait until the browser has fetched this item's preview, as the audit log records it (the
+    preview is an <input type=image>, which has no load state a page script could read)."""
     deadline = time.monotonic() + seconds
-    while not image.evaluate("img => img.complete && img.naturalWidth > 0"):  # type: ignore[attr-defined]
-        assert time.monotonic() < deadline, "the preview did not load"
+    while not [
+        e
+        for e in audit.events(store, action="review.preview", target=f"review:{item_id}")
+        if e.actor == f"reviewer:{who}"
+    ]:
+        assert time.monotonic() < deadline, "the preview was not fetched"
         time.sleep(0.05)
 
 
@@ -112,27 +117,25 @@ def test_scan_review_evidence_report_audit(case) -> None:
             browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROME_ARGS)
             base = vigil.url
             alice = _login(browser, base, keys["alice"])
-            assert alice.locator("#queue tr").count() == 3  # header + 2 items
-            alice.click(f"a[href='/ui/items/{item_id}']")
-            preview = alice.locator("img.preview")
+            assert alice.locator("#queue").count() == 0  # nothing is assigned before she asks
+            alice.goto(f"{base}/ui/items/{item_id}")  # a free place: the item is leased to her
+            preview = alice.locator("input.preview")
             assert "blurred" in preview.get_attribute("alt")
-            _until_loaded(preview)
+            until_previewed(store, "alice", item_id)
             blurred = alice.request.get(f"{base}/ui/items/{item_id}/preview").body()
             alice.click("#unblur")
-            assert "unblurred" in alice.locator("img.preview").get_attribute("alt")
+            assert "unblurred" in alice.locator("input.preview").get_attribute("alt")
             clear = alice.request.get(f"{base}/ui/items/{item_id}/preview?clear=1").body()
             assert _sharpness(clear) > 2 * _sharpness(blurred)
-            alice.check("input[value=confirm]")
-            alice.select_option("select[name=category]", "projectvic:1")
+            alice.check("input[value='confirm:projectvic:1']")
             alice.click("#submit-vote")
             assert "pending" in alice.locator(".flash").inner_text()
             bob = _login(browser, base, keys["bob"])
-            bob.click(f"a[href='/ui/items/{item_id}']")
+            bob.goto(f"{base}/ui/items/{item_id}")
             assert (
-                bob.locator("img.preview").get_attribute("alt") == "preview (blurred)"
+                bob.locator("input.preview").get_attribute("alt") == "preview (blurred)"
             )  # unblur is per reviewer
-            bob.check("input[value=confirm]")
-            bob.select_option("select[name=category]", "projectvic:1")
+            bob.check("input[value='confirm:projectvic:1']")
             bob.click("#submit-vote")
             assert "confirmed" in bob.locator(".flash").inner_text()
             browser.close()

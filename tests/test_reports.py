@@ -64,8 +64,9 @@ _names = itertools.count()
 
 
 def _file(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / f"upload-{next(_names)}.bin"
-    path.write_bytes(f"benign stand-in bytes {text}".encode())
+    number = next(_names)
+    path = tmp_path / f"upload-{number}.bin"
+    path.write_bytes(f"benign stand-in bytes {text} #{number}".encode())  # distinct: copies would link
     return path
 
 

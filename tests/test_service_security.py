@@ -577,14 +577,18 @@ def test_the_migration_seals_rows_written_before_sealing(
 
 
 def test_no_category_is_preselected_and_a_confirm_without_one_records_nothing(service) -> None:
-    """A quick Confirm must not record the worst category by default: the form starts on an empty
-    choice, and the server refuses a confirmation without a category (the reviewer is told why)."""
+    """A quick Confirm must not record the worst category by default: no choice starts ticked, only
+    categories that can confirm are offered for a confirmation, and the server refuses a
+    confirmation without a category (the reviewer is told why)."""
     client, store, _, keys = service
     item = _pending_item(store)
     cookie, token = _login(client, keys["reviewer"])
     page = client.get(f"/ui/items/{item}", cookies={"vigil_session": cookie}).text
-    options = re.findall(r"<option([^>]*)>", page)
-    assert options[0] == ' value="" selected' and all("selected" not in o for o in options[1:])
+    choices = re.findall(r'<input type=radio name=choice value="?([^" >]+)"?([^>]*)>', page)
+    offered = {value for value, _ in choices}
+    assert "reject" in offered and "confirm:caid:A" in offered and "confirm:projectvic:1" in offered
+    assert not offered & {"confirm:projectvic:0", "confirm:projectvic:2", "confirm:projectvic:4"}
+    assert all("checked" not in attributes for _, attributes in choices)
     origin = {"Origin": str(client.base_url).rstrip("/")}
     reply = client.post(
         f"/ui/items/{item}/vote",
@@ -626,3 +630,39 @@ def test_votes_stay_blind_until_you_vote_and_an_escalation_shows_each_one(servic
             ("erin", "confirm", "projectvic:1", "same series as case 12"),
             ("frank", "reject", "-", "adult, not a match"),
         ]
+
+
+def test_every_ui_form_refuses_a_post_without_the_sessions_csrf_token(service) -> None:
+    """Read from the app's own routes, so a new form without the guard fails here: each state-
+    changing /ui route answers 403 as a page (not JSON) to a wrong token, and the refusal is audited."""
+    from vigil.interfaces.ui import ROUTERS
+
+    client, store, _, keys = service
+    cookie, _ = _login(client, keys["admin"])
+    forms = sorted(
+        {
+            route.path
+            for router in ROUTERS
+            for route in router.routes
+            if "POST" in getattr(route, "methods", set()) and route.path != "/ui/login"
+        }
+    )
+    assert len(forms) >= 12
+    fields = {"change": "release", "step": "submit"}
+    data = {
+        "csrf": "forged",
+        **{k: "5" for k in ("blur", "preview_size", "break_after", "break_minutes", "daily_cap", "item_id")},
+        **{"reason": "x", "choice": "reject", "item": "1", "at.x": "1", "at.y": "1", "since": "1"},
+    }
+    before = audit.action_counts(store).get("ui.csrf_refused", 0)
+    for path in forms:
+        url = re.sub(r"\{(\w+)\}", lambda m: fields.get(m.group(1), "1"), path)
+        reply = client.post(
+            url,
+            data=data,
+            cookies={"vigil_session": cookie},
+            headers={"Origin": str(client.base_url).rstrip("/")},
+            follow_redirects=False,
+        )
+        assert reply.status_code == 403 and reply.headers["content-type"].startswith("text/html"), path
+    assert audit.action_counts(store).get("ui.csrf_refused", 0) - before == len(forms)

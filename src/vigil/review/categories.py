@@ -83,6 +83,15 @@ def confirmable(scheme: str, category: str) -> tuple[str, str]:
     return scheme, category
 
 
+def can_confirm(scheme: str, category: str) -> bool:
+    """Whether this category may confirm an item (forms offer only these for a confirmation)."""
+    try:
+        confirmable(scheme, category)
+    except (KeyError, InvalidInput):
+        return False
+    return True
+
+
 def mapped(scheme: str, category: str) -> dict[str, tuple[str, ...]]:
     return MAPPINGS.get((scheme.lower(), category), {})
 

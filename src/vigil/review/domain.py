@@ -15,16 +15,17 @@ from typing import Any
 
 from vigil.core import defaults
 from vigil.core.actor import Actor, Permission
-from vigil.core.clock import utcnow
+from vigil.core.clock import aware, utcnow
 from vigil.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vigil.core.states import Decision, ReviewSource, ReviewStatus
 from vigil.intel.classify import monitor
 from vigil.intel.classify.priority import PriorityWeights, priority
 from vigil.match.matcher import Match, Matcher
-from vigil.review import categories
+from vigil.review import assign, categories, links
 from vigil.review.context import validate as validate_context
 from vigil.review.context import validate_all as validate_contexts
 from vigil.review.evidence import Vault
+from vigil.review.wellness import Look
 from vigil.signals.compute import FileSignals, compute
 from vigil.store import audit
 from vigil.store.db import Store, Tx
@@ -52,12 +53,15 @@ def enqueue_scan(
     contexts: dict[str, dict[str, Any]] | None = None,
     classifier_threshold: float = 0.5,
     weights: PriorityWeights | None = None,
+    hooks: links.Hooks = (None, None),
 ) -> int:
     """Turn a scan's matched items, and items an active classifier scored at or above the threshold,
     into review items (once each); returns how many were added.
 
     `contexts` maps an item path (absolute, or relative to the scan root) to what the provider
-    knows about it: uploader, account, IP capture events, country. Reports need it.
+    knows about it: uploader, account, IP capture events, country. Reports need it. A file already
+    in review (same SHA-256, or a decided item's PDQ within a few bits) is linked, not queued again;
+    `hooks` run when such a link inherits a confirmation or rejection (evidence preservation).
     """
     contexts = validate_contexts(contexts)
     demoted = monitor.demoted_models(store)
@@ -75,6 +79,7 @@ def enqueue_scan(
                 grouped[scan_item.id] = (scan_item, [])
         scan = scan_repo.scan(tx, scan_id)
         root = scan.root if scan else ""
+        pool = links.DecidedPdqs(tx)
         for item_id, (scan_item, matches) in grouped.items():
             if item_id in existing:
                 continue
@@ -91,6 +96,7 @@ def enqueue_scan(
                 sha256=scan_item.sha256 or "",
                 md5=scan_item.md5,
                 media_type=scan_item.media_type,
+                pdq=_linkable(scan_item.pdq, scan_item.pdq_quality),
                 priority=priority({m.hash_type for m in matches}, scores, demoted, weights),
                 reason={
                     "scan_id": scan_id,
@@ -106,6 +112,7 @@ def enqueue_scan(
             tx.add(review)
             tx.flush()
             audit.record(tx, actor, "review.enqueue", f"review:{review.id}", {"scan_item": item_id})
+            links.link_new(tx, review, actor, hooks, pool)
             added += 1
     return added
 
@@ -123,7 +130,10 @@ def submit_item(
     priority: float,
     required_votes: int = DEFAULT_REQUIRED_VOTES,
     source: ReviewSource = ReviewSource.API,
+    pdq: str | None = None,
+    hooks: links.Hooks = (None, None),
 ) -> int:
+    """Queue one submitted file, or link it to the item it repeats (see `links`)."""
     context = validate_context(context)
     with store.transaction() as tx:
         review = ReviewItem(
@@ -136,11 +146,18 @@ def submit_item(
             reason=reason,
             context=context,
             required_votes=required_votes,
+            pdq=pdq,
         )
         tx.add(review)
         tx.flush()
         audit.record(tx, actor, "review.enqueue", f"review:{review.id}", {"source": source.value})
+        links.link_new(tx, review, actor, hooks)
         return review.id
+
+
+def _linkable(pdq: str | None, quality: int | None) -> str | None:
+    """A PDQ hash good enough to link copies by (a flat image's hash is near many others)."""
+    return pdq if pdq and (quality or 0) >= defaults.PDQ_MIN_QUALITY else None
 
 
 @dataclass(frozen=True)
@@ -186,12 +203,16 @@ def vote(
             raise NotFound(f"no review item {item_id}")
         if item.status.decided:
             raise ReviewError(f"item {item_id} is already {item.status}")
+        if item.linked_to is not None:
+            raise ReviewError(f"item {item_id} repeats item {item.linked_to}; requeue it to review it alone")
         votes = repo.votes(tx, item_id)
         if any(v.reviewer_id == reviewer.key_id for v in votes):
             raise ReviewError("each reviewer votes once per item")
         final = item.status == ReviewStatus.ESCALATED
         if final and not reviewer.can(Permission.ESCALATION):
             raise Forbidden("escalated items are decided by a senior reviewer")
+        assign.claim(tx, item, reviewer)
+        assign.release(tx, item_id, reviewer.key_id)
         tx.add(
             ReviewVote(
                 item_id=item_id,
@@ -260,6 +281,7 @@ def _decide(
         on_confirmed(tx, item, reviewer)
     elif item.status == ReviewStatus.REJECTED and on_rejected is not None:
         on_rejected(tx, item, reviewer)
+    links.settle_linked(tx, item, then)
 
 
 def _flags(flags: Mapping[str, bool | None] | None) -> dict[str, bool]:
@@ -287,12 +309,16 @@ def _agreed_flags(deciding: list[dict[str, bool]]) -> dict[str, bool]:
 
 def file_views(tx: Tx, item_id: int) -> list[audit.ViewRecord]:
     """Who saw this item's file unblurred, and when, from the audit log (the only source of truth
-    for a report's fileViewedByEsp): an unblur, or a clear preview served to a reviewer."""
-    return [
-        audit.ViewRecord(event.actor, event.at, event.action)
-        for event in audit.events_on(tx, f"review:{item_id}", ("review.unblur", "review.preview"))
-        if event.action == "review.unblur" or audit.detail_of(event).get("blurred") is False
-    ]
+    for a report's fileViewedByEsp): an unblur, a clear preview served to a reviewer, or a preview
+    served with a region shown clear (a peek is a view of part of the file)."""
+    views = []
+    for event in audit.events_on(tx, f"review:{item_id}", ("review.unblur", "review.preview")):
+        detail = audit.detail_of(event)
+        if event.action == "review.unblur" or detail.get("blurred") is False:
+            views.append(audit.ViewRecord(event.actor, event.at, event.action))
+        elif "peek" in detail:
+            views.append(audit.ViewRecord(event.actor, event.at, "review.peek"))
+    return views
 
 
 def queue(store: Store, reviewer: Actor, limit: int = 50) -> list[ReviewItem]:
@@ -321,7 +347,8 @@ class Ballot:
 class ItemView:
     """What a reviewer sees of one item, and whether (and why not) they may vote now. `ballots` is
     empty while the reviewer could still vote blind: they see the others' votes after their own,
-    on an escalation they rule on, and once the item is decided."""
+    on an escalation they rule on, and once the item is decided. `lease_until`: how long the item
+    is assigned to this reviewer; `undo_until`: until when their vote can be taken back."""
 
     item: ReviewItem
     votes: int
@@ -329,15 +356,25 @@ class ItemView:
     why_not: str
     unblurred: bool
     ballots: tuple[Ballot, ...] = ()
+    lease_until: datetime | None = None
+    undo_until: datetime | None = None
 
 
 def view_item(store: Store, reviewer: Actor, item_id: int) -> ItemView:
-    """Open an item for a reviewer; the view is audited."""
+    """Open an item for a reviewer; the view is audited. An open item they have not voted on is
+    leased to them first (refused with `assign.Taken` when it is assigned to others)."""
+    lease_until = undo_until = None
     with store.transaction() as tx:
         item = repo.item(tx, item_id)
         if item is None:
             raise NotFound(f"no review item {item_id}")
         mine = repo.vote_of(tx, item_id, reviewer.key_id) if reviewer.key_id is not None else None
+        open_item = not item.status.decided and item.linked_to is None
+        may_rule = item.status != ReviewStatus.ESCALATED or reviewer.can(Permission.ESCALATION)
+        if open_item and mine is None and reviewer.can(Permission.REVIEW) and may_rule:
+            lease_until = assign.claim(tx, item, reviewer)
+        if mine is not None and not item.status.decided:
+            undo_until = aware(mine.created_at) + assign.UNDO_FOR
         count = repo.vote_count(tx, item_id)
         ruling = item.status == ReviewStatus.ESCALATED and reviewer.can(Permission.ESCALATION)
         shown = mine is not None or ruling or item.status.decided
@@ -347,13 +384,19 @@ def view_item(store: Store, reviewer: Actor, item_id: int) -> ItemView:
         )
         audit.record(tx, reviewer, "review.view", f"review:{item_id}")
     can_vote, why_not = True, ""
-    if item.status.decided:
+    if item.linked_to is not None:
+        can_vote, why_not = False, f"Linked to item {item.linked_to}: the same file, already in review."
+    elif item.status.decided:
         can_vote, why_not = False, f"Decided: {item.status.value}."
     elif mine is not None:
         can_vote, why_not = False, "You have voted on this item."
     elif item.status == ReviewStatus.ESCALATED and not reviewer.can(Permission.ESCALATION):
         can_vote, why_not = False, "Escalated: a senior reviewer decides."
-    return ItemView(item, count, can_vote, why_not, unblurred(store, reviewer, item_id), ballots)
+    if undo_until is not None and undo_until <= utcnow():
+        undo_until = None
+    return ItemView(
+        item, count, can_vote, why_not, unblurred(store, reviewer, item_id), ballots, lease_until, undo_until
+    )
 
 
 def _category(vote: ReviewVote) -> str | None:
@@ -380,6 +423,11 @@ def unblurred(store: Store, reviewer: Actor, item_id: int, now: datetime | None 
     return (now or utcnow()) - datetime.fromisoformat(last.at) < UNBLUR_FOR
 
 
+def confirmed_items(store: Store) -> list[ReviewItem]:
+    with store.session() as tx:
+        return repo.confirmed(tx)
+
+
 def votes_of(store: Store, item_id: int) -> list[ReviewVote]:
     with store.session() as tx:
         return repo.votes(tx, item_id)
@@ -402,11 +450,13 @@ def submit_upload(
     context: dict[str, Any],
     required_votes: int = DEFAULT_REQUIRED_VOTES,
     signals: FileSignals | None = None,
+    hooks: links.Hooks = (None, None),
 ) -> UploadOutcome:
     """Hash and match an uploaded file; a match from a submitter is quarantined and queued for review.
 
     Other roles only learn whether it matches. The lookup is audited either way. `signals`: the
     file's hashes when the caller computed them elsewhere (the service hashes in worker processes).
+    A copy of a file already in review is linked to it, not queued again (`hooks` as for scans).
     """
     context = validate_context(context)
     signals = signals or compute(name, data, "fast")
@@ -421,10 +471,15 @@ def submit_upload(
             md5=signals.md5,
             path=None,
             media_type=signals.media_type,
-            reason={"matches": [[m.hash_type, m.distance, m.entry_id] for m in matches], "name": name},
+            reason={
+                "matches": [[m.hash_type, m.distance, m.entry_id, m.variant] for m in matches],
+                "name": name,
+            },
             context=context,
             priority=priority({m.hash_type for m in matches}, {}, set()),
             required_votes=required_votes,
+            pdq=_linkable(signals.pdq, signals.pdq_quality),
+            hooks=hooks,
         )
     audit.log(
         store, actor, "match.media", signals.sha256, {"matches": len(matches), "review_item": review_id}
@@ -441,15 +496,61 @@ def settle_quarantine(store: Store, vault: Vault, sha256: str) -> bool:
     return vault.release(sha256)
 
 
-def preview(store: Store, reviewer: Actor, vault: Vault, item_id: int, clear: bool) -> bytes:
-    """The item's preview: blurred unless this reviewer unblurred it and asks for it clear (audited)."""
+def preview(
+    store: Store,
+    reviewer: Actor,
+    vault: Vault,
+    item_id: int,
+    clear: bool,
+    look: Look | None = None,
+    peek: bool = False,
+) -> bytes:
+    """The item's preview: blurred unless this reviewer unblurred it and asks for it clear, with one
+    region clear when they peeked at it (audited either way), drawn with the reviewer's settings."""
     from vigil.review.previews import render
 
+    look = look or Look()
     unblur_now = clear and unblurred(store, reviewer, item_id)
+    spot = peeked(store, reviewer, item_id) if peek and not unblur_now else None
     with store.session() as tx:
         item = repo.item(tx, item_id)
     if item is None:
         raise NotFound(f"no review item {item_id}")
     data = vault.content(item) or b""
-    audit.log(store, reviewer, "review.preview", f"review:{item_id}", {"blurred": not unblur_now})
-    return render(data, item.path or "", blurred=not unblur_now)
+    detail: dict[str, Any] = {"blurred": not unblur_now}
+    if spot is not None:
+        detail["peek"] = [round(spot[0], 3), round(spot[1], 3)]
+    audit.log(store, reviewer, "review.preview", f"review:{item_id}", detail)
+    return render(
+        data,
+        item.path or "",
+        blurred=not unblur_now,
+        blur=look.blur,
+        greyscale=look.greyscale,
+        side=look.preview_size,
+        peek=spot,
+    )
+
+
+def peek(store: Store, reviewer: Actor, item_id: int, x: float, y: float) -> None:
+    """Record that this reviewer asked to see one spot of the item unblurred (x, y: fractions)."""
+    if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+        raise InvalidInput("a peek is at fractions of the width and height, between 0 and 1")
+    with store.transaction() as tx:
+        if repo.item(tx, item_id) is None:
+            raise NotFound(f"no review item {item_id}")
+        audit.record(tx, reviewer, "review.peek", f"review:{item_id}", {"x": round(x, 3), "y": round(y, 3)})
+
+
+def peeked(
+    store: Store, reviewer: Actor, item_id: int, now: datetime | None = None
+) -> tuple[float, float] | None:
+    """The spot this reviewer last peeked at on this item, while it lasts (as an unblur does)."""
+    with store.session() as tx:
+        last = audit.last_event(tx, reviewer, f"review:{item_id}", ("review.peek", "review.vote"))
+    if last is None or last.action != "review.peek":
+        return None
+    if (now or utcnow()) - datetime.fromisoformat(last.at) >= UNBLUR_FOR:
+        return None
+    detail = audit.detail_of(last)
+    return float(detail["x"]), float(detail["y"])

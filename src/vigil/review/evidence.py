@@ -273,11 +273,30 @@ class Vault:
             session, actor, "evidence.release_hold", f"evidence:{evidence_id}", {"reason": reason, **custody}
         )
 
+    def place_hold(self, session: Tx, evidence_id: int, actor: Actor, reason: str) -> None:
+        """Put evidence (back) under legal hold: it cannot be deleted until an admin releases it."""
+        if not actor.can(Permission.EVIDENCE):
+            raise Forbidden(f"role {actor.role} cannot place a legal hold")
+        evidence = session.get(Evidence, evidence_id)
+        if evidence is None or evidence.deleted_at is not None:
+            raise NotFound(f"no evidence {evidence_id}")
+        evidence.legal_hold = True
+        custody = self._custody(session, evidence, "hold_placed", actor, {"reason": reason})
+        audit.record(
+            session, actor, "evidence.place_hold", f"evidence:{evidence_id}", {"reason": reason, **custody}
+        )
+
     def verify_custody(self, session: Tx, evidence_id: int) -> bool:
         return custody_problem(session, evidence_id) is None
 
 
-CUSTODY_ACTIONS = ("evidence.preserve", "evidence.read", "evidence.delete", "evidence.release_hold")
+CUSTODY_ACTIONS = (
+    "evidence.preserve",
+    "evidence.read",
+    "evidence.delete",
+    "evidence.release_hold",
+    "evidence.place_hold",
+)
 
 
 def custody_problem(session: Tx, evidence_id: int) -> str | None:

@@ -32,6 +32,7 @@ class Session:
     actor: Actor
     csrf: str
     flash: str | None = None
+    started: datetime | None = None  # when this login began (exposure per session counts from it)
 
 
 def _hash(session_id: str) -> str:
@@ -51,10 +52,12 @@ def login(store: Store, key: str, client: str = "") -> tuple[str, Actor] | None:
     return session_id, who
 
 
-def resolve(store: Store, session_id: str | None, now: datetime | None = None) -> Session | None:
+def resolve(
+    store: Store, session_id: str | None, now: datetime | None = None, *, take_flash: bool = True
+) -> Session | None:
     """The live session behind a cookie, or None when it is unknown, ended, idle or too old.
 
-    Reading it takes (and clears) the one pending flash message.
+    Reading it takes (and clears) the one pending flash message, unless `take_flash` is false.
     """
     if not session_id:
         return None
@@ -69,8 +72,10 @@ def resolve(store: Store, session_id: str | None, now: datetime | None = None) -
             return None
         if now - aware(row.last_seen_at) > TOUCH_EVERY:
             row.last_seen_at = now
-        flash, row.flash = row.flash, None
-        return Session(Actor(key.name, key.role, key.id), row.csrf, flash)
+        flash = row.flash
+        if take_flash:
+            row.flash = None
+        return Session(Actor(key.name, key.role, key.id), row.csrf, flash, aware(row.created_at))
 
 
 def csrf_ok(session: Session, token: str | None) -> bool:

@@ -1,7 +1,8 @@
 """Transparency report: what was reviewed, from which source, with what outcome and error rate.
 
 The false-positive rate is measured from human decisions: among decided items raised by a kind
-of match, the share that reviewers rejected.
+of match, the share that reviewers rejected. Copies that inherited a decision (linked items) are
+counted as `inherited`, not as decisions.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def build(store: Store) -> dict[str, Any]:
         kinds = {"exact" if m[0] in _EXACT else m[0] for m in matches} or {"other"}
         for name in {list_names.get(m[2], "unknown") for m in matches}:
             by_list[name][item.status.value] += 1
-        if item.status.decided:
+        if item.status.decided and item.linked_to is None:  # human decisions only
             decided_by_kind["+".join(sorted(kinds))][item.status.value] += 1
     false_positive = {
         kind: {
@@ -47,6 +48,7 @@ def build(store: Store) -> dict[str, Any]:
         "generated_at": utcnow().isoformat(),
         "items": len(items),
         "outcome": dict(outcome),
+        "inherited": sum(item.linked_to is not None and item.status.decided for item in items),
         "by_source": dict(by_source),
         "by_list": {name: dict(c) for name, c in sorted(by_list.items())},
         "confirmed_by_category": dict(by_category),

@@ -276,7 +276,7 @@ class ReviewItem(Base):
     source: Mapped[ReviewSource] = mapped_column(state(ReviewSource, "source"))
     path: Mapped[str | None] = mapped_column(Text)
     ref: Mapped[str | None] = mapped_column(Text)  # the scanned item's reference, to re-open it
-    sha256: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)  # copies are found by it (links)
     md5: Mapped[str | None] = mapped_column(String(32))
     media_type: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[ReviewStatus] = mapped_column(
@@ -295,6 +295,46 @@ class ReviewItem(Base):
     flags: Mapped[dict[str, bool] | None] = mapped_column(JSON)  # what the deciding reviewers recorded
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pdq: Mapped[str | None] = mapped_column(String(64))  # to link near-identical copies (no re-exposure)
+    linked_to: Mapped[int | None] = mapped_column(  # the item whose decision this one inherits
+        ForeignKey("review_items.id", ondelete="SET NULL"), index=True
+    )
+
+
+class ReviewLease(Base):
+    """An item handed to one reviewer until `expires_at`: each of the N votes comes from a reviewer
+    the item was assigned to, and no more reviewers hold it at once than it still needs."""
+
+    __tablename__ = "review_leases"
+    __table_args__ = (UniqueConstraint("item_id", "reviewer_id", name="uq_lease_item_reviewer"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    leased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReviewerSettings(Base):
+    """How one reviewer wants previews shown (their own choice; every change is audited)."""
+
+    __tablename__ = "reviewer_settings"
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), primary_key=True)
+    blur: Mapped[int] = mapped_column(Integer)  # blur radius in preview pixels (the minimum is enforced)
+    greyscale: Mapped[bool] = mapped_column()
+    preview_size: Mapped[int] = mapped_column(Integer)  # longest side in CSS pixels
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WellnessLimits(Base):
+    """Exposure limits an admin sets for everyone: a break prompt after `break_after` items, and
+    no more than `daily_cap` items a day per reviewer (one row, id 1)."""
+
+    __tablename__ = "wellness_limits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    break_after: Mapped[int] = mapped_column(Integer)
+    break_minutes: Mapped[int] = mapped_column(Integer)
+    daily_cap: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ReviewVote(Base):

@@ -112,6 +112,11 @@ class ClearinghouseClient:
                 self.sleep(self.backoff * (2**attempt))
         raise SubmissionError(f"{path}: gave up after {self.retries + 1} attempts: {last}")
 
+    def retract(self, remote_id: str, key: str) -> None:
+        """Withdraw a report the clearinghouse opened but that was never finished."""
+        with self._client() as client:
+            self._post(client, "/retract", key, data={"id": remote_id})
+
     def _send_file(self, client: httpx.Client, key: str, report_id: str, upload: Upload) -> tuple[str, str]:
         tag = f"{key}:{hashlib.sha256(upload.data).hexdigest()[:16]}"
         answer = self._post(

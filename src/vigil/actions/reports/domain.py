@@ -25,7 +25,7 @@ from vigil.actions.reports import cybertip
 from vigil.actions.reports.client import ClearinghouseClient, SubmissionError, Upload
 from vigil.core.actor import Actor, Permission
 from vigil.core.clock import aware, utcnow
-from vigil.core.errors import Conflict, Forbidden, NotFound
+from vigil.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vigil.core.states import ReviewStatus, SubmissionStatus
 from vigil.review import categories
 from vigil.review.context import validate as validate_context
@@ -90,12 +90,11 @@ def _viewed(tx: Tx, item: ReviewItem) -> cybertip.Stated:
     if not views:
         return cybertip.Stated(
             False,
-            "no reviewer saw this file unblurred: the audit log holds no unblur and no clear preview "
-            f"for review:{item.id}",
+            "no reviewer saw this file unblurred: the audit log holds no unblur, no clear preview and "
+            f"no peek for review:{item.id}",
         )
-    seen = "; ".join(
-        f"{v.actor} ({'unblurred' if v.action == 'review.unblur' else 'clear preview'}) {v.at}" for v in views
-    )
+    how = {"review.unblur": "unblurred", "review.peek": "a region shown clear"}
+    seen = "; ".join(f"{v.actor} ({how.get(v.action, 'clear preview')}) {v.at}" for v in views)
     return cybertip.Stated(True, f"seen unblurred: {seen}")
 
 
@@ -417,3 +416,41 @@ def submit(
     if failure is not None:
         raise failure
     return result
+
+
+def retract(
+    store: Store, actor: Actor, report_id: int, settings: ReportSettings, reason: str
+) -> dict[str, Any]:
+    """Withdraw a report the clearinghouse opened but never finished (a finished report is the
+    clearinghouse's to withdraw); the reason is audited."""
+    _may_report(actor)
+    if not reason.strip():
+        raise InvalidInput("say why the report is retracted")
+    with store.session() as tx:
+        row = repo.submission(tx, report_id)
+        if row is None:
+            raise NotFound(f"no report {report_id}")
+        remote_id, status, key = row.remote_id, row.status, row.idempotency_key
+    if remote_id is None or status not in (SubmissionStatus.SUBMITTED, SubmissionStatus.FAILED):
+        raise Conflict(
+            f"report {report_id} is {status.value}: only a report opened at the clearinghouse and not "
+            "finished can be retracted here"
+        )
+    if not settings.clearinghouse_url:
+        raise Conflict("no clearinghouse configured")
+    client = ClearinghouseClient(
+        settings.clearinghouse_url, settings.clearinghouse_user, settings.clearinghouse_password
+    )
+    client.retract(remote_id, key)
+    with store.transaction() as tx:
+        row = repo.submission(tx, report_id, for_update=True)
+        assert row is not None
+        row.status, row.updated_at = SubmissionStatus.RETRACTED, utcnow()
+        audit.record(
+            tx,
+            actor,
+            "report.retract",
+            f"report:{report_id}",
+            {"remote_id": remote_id, "reason": reason.strip()},
+        )
+    return {"status": SubmissionStatus.RETRACTED.value, "remote_id": remote_id}

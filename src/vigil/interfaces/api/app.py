@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from vigil.actions.reports.domain import ReportSettings
 from vigil.core import defaults
 from vigil.core.actor import Actor, Permission
 from vigil.core.errors import InvalidInput, VigilError
-from vigil.interfaces import hma
+from vigil.interfaces import hma, ui
 from vigil.interfaces.api.deps import need
 from vigil.interfaces.api.guards import Guards
-from vigil.interfaces.api.routers import audit, jobs, lists, match, reports, review, scans, ui
+from vigil.interfaces.api.routers import audit, evidence, jobs, lists, match, reports, review, scans
 from vigil.interfaces.api.service import Service, ServiceConfig
 from vigil.review.evidence import Vault
 from vigil.store import audit as audit_log
@@ -81,10 +81,11 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
         review.router,
         reports.router,
         audit.router,
-        ui.router,
+        evidence.router,
     ]
     for router in routers:
         app.include_router(router)
+    routers += ui.install(app)
     routers += hma.install(app, service)
     app.state.site_map = sorted(
         {
@@ -94,10 +95,13 @@ def create_app(store: Store, vault: Vault, config: ServiceConfig | None = None) 
     )  # what HMA's /site-map lists: every path served, each once
 
     @app.exception_handler(VigilError)
-    async def vigil_error(request: Request, exc: VigilError) -> JSONResponse:
+    async def vigil_error(request: Request, exc: VigilError) -> Response:
         """Domain refusals keep their meaning over HTTP (404, 409, 422...); HMA paths use HMA's shape."""
         if request.url.path.startswith(HMA_PREFIXES):
             return JSONResponse({"message": str(exc)}, status_code=exc.status)
+        shown = await ui.as_page(request, exc)
+        if shown is not None:
+            return shown
         body: dict[str, object] = {"detail": str(exc)}  # (errors below: per-field problems)
         errors = getattr(exc, "errors", None)  # per-field problems (contexts, schema validation)
         if errors:

@@ -34,8 +34,9 @@ def client_of(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def need(permission: Permission) -> Any:
-    """A dependency that answers 401 without a valid key and 403 (audited) without the permission."""
+def need(permission: Permission, *also: Permission) -> Any:
+    """A dependency that answers 401 without a valid key and 403 (audited) without the permission
+    (or any one of `also`)."""
 
     def check(request: Request) -> Actor:
         who = principal(request)
@@ -51,15 +52,16 @@ def need(permission: Permission) -> Any:
         service = get_service(request)
         if not service.rate.allow(who.label):
             raise HTTPException(429, "too many requests for this key; slow down", {"Retry-After": "1"})
-        if not who.can(permission):
+        if not any(who.can(p) for p in (permission, *also)):
+            names = " or ".join(repr(p.value) for p in (permission, *also))
             audit.log(
                 get_service(request).store,
                 who,
                 "access.denied",
                 request.url.path,
-                {"permission": permission.value},
+                {"permission": names.replace("'", "")},
             )
-            raise HTTPException(403, f"role {who.role} lacks permission {permission.value!r}")
+            raise HTTPException(403, f"role {who.role} lacks permission {names}")
         return who
 
     return Depends(check)

@@ -175,3 +175,40 @@ class VerifyResponse(BaseModel):
     events: int
     first_bad_seq: int | None
     problem: str | None
+
+
+class Reason(BaseModel):
+    reason: str = Field(min_length=1, description="Why (recorded in the audit log or custody trail)")
+
+
+class NextItem(BaseModel):
+    item_id: int | None = Field(description="The item leased to you now; null when nothing is waiting")
+    lease_until: str | None = Field(description="When the lease ends (ISO 8601, UTC)")
+
+
+class EvidenceOut(BaseModel):
+    id: int
+    review_item_id: int
+    sha256: str
+    md5: str
+    size: int
+    legal_hold: bool
+    retain_until: str
+    created_at: str
+    deleted_at: str | None
+    problem: str | None = Field(description="Why the custody trail does not verify; null when it does")
+
+
+class CustodyStepOut(BaseModel):
+    action: str
+    actor: str
+    at: str
+    detail: dict[str, Any]
+    chain_hash: str
+    signed: bool = Field(description="Whether the step carries a MAC under the audit key")
+
+
+class EvidenceDossierOut(BaseModel):
+    evidence: EvidenceOut
+    context: dict[str, Any] = Field(description="What was known about the file when it was preserved")
+    custody: list[CustodyStepOut]

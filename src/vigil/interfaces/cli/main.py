@@ -10,6 +10,7 @@ from vigil.interfaces.cli.admin import audit_app, keys_app, models_app, review_a
 from vigil.interfaces.cli.blocking import blocklist_app, search_app, stop_page
 from vigil.interfaces.cli.common import App
 from vigil.interfaces.cli.crawl import crawl_app, sites_app, takedown_app
+from vigil.interfaces.cli.evidence import evidence_app
 from vigil.interfaces.cli.exchanges import exchanges_app
 from vigil.interfaces.cli.finance import finance_app
 from vigil.interfaces.cli.lists import lists_app
@@ -33,6 +34,7 @@ for sub, name in (
     (audit_app, "audit"),
     (review_app, "review"),
     (reports_app, "reports"),
+    (evidence_app, "evidence"),
     (models_app, "models"),
     (blocklist_app, "blocklist"),
     (search_app, "search-warning"),

@@ -60,8 +60,8 @@ def reviewer_names(tx: Tx, item_id: int) -> list[str]:
 
 
 def open_for(tx: Tx, reviewer_id: int | None, statuses: list[ReviewStatus], limit: int) -> list[ReviewItem]:
-    """Open items in these states that this reviewer has not voted on, highest priority first."""
-    query = select(ReviewItem).where(ReviewItem.status.in_(statuses))
+    """Open, unlinked items in these states this reviewer has not voted on, highest priority first."""
+    query = select(ReviewItem).where(ReviewItem.status.in_(statuses), ReviewItem.linked_to.is_(None))
     if reviewer_id is not None:
         voted = select(ReviewVote.item_id).where(ReviewVote.reviewer_id == reviewer_id)
         query = query.where(ReviewItem.id.not_in(voted))
@@ -114,3 +114,45 @@ def undecided_with_hash(tx: Tx, sha256: str) -> bool:
         ReviewItem.sha256 == sha256, ReviewItem.status.in_((ReviewStatus.PENDING, ReviewStatus.ESCALATED))
     )
     return tx.scalar(query.limit(1)) is not None
+
+
+def latest_vote_by(tx: Tx, reviewer_id: int) -> ReviewVote | None:
+    query = select(ReviewVote).where(ReviewVote.reviewer_id == reviewer_id).order_by(ReviewVote.id.desc())
+    return tx.scalars(query.limit(1)).first()
+
+
+def unlinked_with_hash(tx: Tx, sha256: str, besides: int) -> list[ReviewItem]:
+    """Items with this SHA-256 that are not themselves links, oldest first."""
+    query = select(ReviewItem).where(
+        ReviewItem.sha256 == sha256, ReviewItem.linked_to.is_(None), ReviewItem.id != besides
+    )
+    return list(tx.scalars(query.order_by(ReviewItem.id)))
+
+
+def decided_with_pdq(tx: Tx) -> list[tuple[int, str]]:
+    """(id, PDQ) of decided items that are not links: what near-identical copies link to."""
+    query = select(ReviewItem.id, ReviewItem.pdq).where(
+        ReviewItem.pdq.is_not(None),
+        ReviewItem.linked_to.is_(None),
+        ReviewItem.status.in_((ReviewStatus.CONFIRMED, ReviewStatus.REJECTED)),
+    )
+    return [(item_id, pdq) for item_id, pdq in tx.execute(query) if pdq]
+
+
+def linked(tx: Tx, item_id: int, *, open_only: bool = False) -> list[ReviewItem]:
+    """Items linked to this one (only the undecided ones with `open_only`)."""
+    query = select(ReviewItem).where(ReviewItem.linked_to == item_id)
+    if open_only:
+        query = query.where(ReviewItem.status.in_((ReviewStatus.PENDING, ReviewStatus.ESCALATED)))
+    return list(tx.scalars(query.order_by(ReviewItem.id)))
+
+
+def with_hash(tx: Tx, sha256: str, besides: int) -> list[ReviewItem]:
+    query = select(ReviewItem).where(ReviewItem.sha256 == sha256, ReviewItem.id != besides)
+    return list(tx.scalars(query.order_by(ReviewItem.id)))
+
+
+def match_variants(tx: Tx, scan_item_id: int) -> dict[tuple[str, int], str]:
+    """(hash type, entry id) -> the variant that matched, for one scanned item."""
+    rows = tx.scalars(select(ScanMatch).where(ScanMatch.item_id == scan_item_id))
+    return {(row.hash_type, row.entry_id): row.variant for row in rows if row.variant}

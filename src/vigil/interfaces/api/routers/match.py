@@ -79,6 +79,7 @@ async def match_media(
         extra,
         service.config.required_votes,
         signals,
+        (service.on_confirmed, service.on_rejected),
     )
     return MediaMatchResponse(
         signals={k: v for k, v in outcome.signals.to_dict().items() if k != "video"},

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from vigil.actions.reports import domain as reports
 from vigil.core.actor import Actor, Permission
 from vigil.interfaces.api.deps import ServiceDep, need
-from vigil.interfaces.api.schemas import DraftRequest, DraftResponse, ReportRow, SubmitResponse
+from vigil.interfaces.api.schemas import DraftRequest, DraftResponse, Reason, ReportRow, SubmitResponse
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 Reporter = Annotated[Actor, need(Permission.REPORT)]
@@ -40,3 +40,10 @@ def submit_report(report_id: int, who: Reporter, service: ServiceDep) -> SubmitR
     """Send a validated report with its evidence; a failure is recorded and answered with 502."""
     result = reports.submit(service.store, who, report_id, service.vault, service.config.reports)
     return SubmitResponse.model_validate(result)
+
+
+@router.post("/{report_id}/retract")
+def retract_report(report_id: int, body: Reason, who: Reporter, service: ServiceDep) -> SubmitResponse:
+    """Withdraw a report the clearinghouse opened but never finished, with the reason (audited)."""
+    result = reports.retract(service.store, who, report_id, service.config.reports, body.reason)
+    return SubmitResponse.model_validate({**result, "failure": None})

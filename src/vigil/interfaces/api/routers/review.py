@@ -8,7 +8,8 @@ from fastapi import APIRouter
 
 from vigil.core.actor import Actor, Permission
 from vigil.interfaces.api.deps import ServiceDep, need
-from vigil.interfaces.api.schemas import QueueItem, VoteRequest, VoteResponse
+from vigil.interfaces.api.schemas import NextItem, QueueItem, Reason, VoteRequest, VoteResponse
+from vigil.review import assign, links
 from vigil.review import domain as review
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
@@ -41,3 +42,31 @@ def review_vote(
         service.on_rejected,
     )
     return VoteResponse(status=result.status.value, votes=result.votes)
+
+
+@router.post("/next")
+def review_next(who: Annotated[Actor, need(Permission.REVIEW)], service: ServiceDep) -> NextItem:
+    """Lease the next item to this reviewer (the one they hold, else the highest-priority open one
+    with a free place); votes come from reviewers an item was handed to."""
+    item_id = assign.next_item(service.store, who)
+    ends = assign.lease_ends(service.store, who, [item_id]) if item_id is not None else {}
+    until = ends.get(item_id) if item_id is not None else None
+    return NextItem(item_id=item_id, lease_until=until.isoformat() if until else None)
+
+
+@router.post("/{item_id}/undo")
+def review_undo(
+    item_id: int, who: Annotated[Actor, need(Permission.REVIEW)], service: ServiceDep
+) -> VoteResponse:
+    """Take back one's own vote within the undo window, unless it decided the item."""
+    status = assign.undo(service.store, who, item_id)
+    return VoteResponse(status=status.value, votes=len(review.votes_of(service.store, item_id)))
+
+
+@router.post("/{item_id}/requeue")
+def review_requeue(
+    item_id: int, body: Reason, who: Annotated[Actor, need(Permission.REVIEW)], service: ServiceDep
+) -> VoteResponse:
+    """Ask for a linked item (a copy of one already in review) to be reviewed on its own."""
+    links.requeue(service.store, who, item_id, body.reason)
+    return VoteResponse(status="pending", votes=0)
