@@ -96,3 +96,80 @@ def test_hamming_and_hex_helpers() -> None:
     assert pdq.hamming("0" * 64, b) == 1
     with pytest.raises(ValueError):
         pdq.hex_to_bytes("abc")
+
+
+# Meta's expected PDQ hashes of its EXIF test images (ThreatExchange pdq reg-test output, hashed as
+# stored: Meta's C++ hasher does not apply the EXIF orientation). Reference vectors, not our output.
+META_EXIF = {
+    1: "f439d924da56a1d4c63973a56acfc926cd53d9341b18367d318666cf9b142649",
+    3: "3acfa3cfab36b95e39cfa0023946790af441f1417d850401f7616005ffc17ff2",
+    6: "e9782aad54ae0b6365315ac278592d68d4b5434a5fcd7471f7abcb594b481a94",
+    8: "6b507c23b4adb07ec2fe2b4db52038b15e0c970fcaf3f049058ae8687bf9251e",
+}
+
+
+@pytest.mark.parametrize("orientation", sorted(META_EXIF))
+def test_the_as_stored_hash_matches_metas_exif_vectors(orientation: int) -> None:
+    from vigil.signals.compute import compute
+
+    path = PDQ_REF / f"reg-test-input/exif-rotn/exif-rotn-{orientation}.jpg"
+    signals = compute(path.name, path.read_bytes(), "exact")
+    assert signals.exif_orientation == orientation
+    stored = signals.pdq_as_stored or signals.pdq or ""
+    assert pdq.hamming(stored, META_EXIF[orientation]) <= REFERENCE_TOLERANCE
+    if orientation != 1:  # the upright hash is another convention: far from Meta's
+        assert pdq.hamming(signals.pdq or "", META_EXIF[orientation]) > 64
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_gives_the_upright_and_the_as_stored_hash(orientation: int) -> None:
+    """Each of the 8 orientations, written at test time: the upright hash equals pdqhash of the
+    upright picture, and the as-stored hash (a dihedral variant of it, computed from the same DCT as
+    pdqhash's own variants) is within the reference tolerance of pdqhash of the stored pixels."""
+    import io
+
+    from PIL import Image
+
+    from vigil.signals.compute import compute
+
+    upright = Image.open(bsds_images()[7]).convert("RGB")
+    undo = {
+        2: Image.Transpose.FLIP_LEFT_RIGHT,
+        3: Image.Transpose.ROTATE_180,
+        4: Image.Transpose.FLIP_TOP_BOTTOM,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_90,
+        7: Image.Transpose.TRANSVERSE,
+        8: Image.Transpose.ROTATE_270,
+    }
+    stored = upright.transpose(undo[orientation]) if orientation in undo else upright
+    tags = stored.getexif()
+    tags[0x0112] = orientation
+    buffer = io.BytesIO()
+    stored.save(buffer, "PNG", exif=tags.tobytes())
+    for mode in ("exact", "fast"):
+        signals = compute("turned.png", buffer.getvalue(), mode)
+        limit = 0 if mode == "exact" else 12
+        assert pdq.hamming(signals.pdq or "", _pdqhash_hex(np.asarray(upright))) <= limit
+        if orientation == 1:
+            assert signals.pdq_as_stored is None
+        else:
+            distance = pdq.hamming(signals.pdq_as_stored or "", _pdqhash_hex(np.asarray(stored)))
+            assert distance <= REFERENCE_TOLERANCE + limit, (mode, distance)
+
+
+def test_a_list_built_from_a_turned_photo_holds_both_conventions_and_says_which(store, tmp_path) -> None:
+    from tests.conftest import OPERATOR
+
+    from vigil.lists import domain as lists
+
+    folder = tmp_path / "known"
+    folder.mkdir()
+    (folder / "turned.jpg").write_bytes((PDQ_REF / "reg-test-input/exif-rotn/exif-rotn-6.jpg").read_bytes())
+    lists.add_files(store, OPERATOR, folder, "phones")
+    rows = [r for r in lists.rows_of(store, "phones") if r.hash_type == "pdq"]
+    origins = sorted(r.origin or "" for r in rows)
+    assert len(rows) == 2 and origins[0].endswith("[as stored, EXIF orientation 6]")
+    assert origins[1].endswith("[upright per EXIF]")
+    stored = next(r.value for r in rows if "as stored" in (r.origin or ""))
+    assert pdq.hamming(stored, META_EXIF[6]) <= REFERENCE_TOLERANCE  # what a partner hashing as stored has

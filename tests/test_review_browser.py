@@ -70,7 +70,12 @@ class Desk:
     def shot(self, page: Any, name: str, *, whole: bool = False) -> None:
         """A small PNG of the page (64 colours: the previews are blurred greyscale anyway); the
         1280x800 window, or the whole page with `whole`."""
-        raw = page.screenshot(full_page=whole)
+        page.wait_for_load_state("load")  # a form post may still be navigating
+        try:
+            raw = page.screenshot(full_page=whole)
+        except playwright_api.Error:  # Chromium refuses a capture while a frame is being swapped
+            time.sleep(0.5)
+            raw = page.screenshot(full_page=whole)
         small = Image.open(io.BytesIO(raw)).convert("RGB").quantize(64)
         small.save(self.shots / f"{name}.png", optimize=True)
 
@@ -129,6 +134,12 @@ def _votes(store: Store, name: str) -> list[tuple[int, str, str | None]]:
             .order_by(ReviewVote.item_id)
         )
         return [(i, d.value, c) for i, d, c in tx.execute(query)]
+
+
+def _submit(page: Any, selector: str) -> None:
+    """Click a form's button and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.click(selector)
 
 
 def _focused(page: Any, selector: str) -> bool:
@@ -221,13 +232,13 @@ def test_an_escalation_shows_each_vote_to_the_senior_and_hides_them_before_ones_
     assert "a region is shown" in ann.content()
     ann.check("input[value='confirm:caid:B']")
     ann.fill("input[name=note]", "clear match, same scene")
-    ann.click("#submit-vote")
+    _submit(ann, "#submit-vote")
     ben = desk.login("ben")
     ben.goto(f"{desk.base}/ui/items/{item}")
     assert ben.locator("#votes").count() == 0 and "hidden until you vote" in ben.content()
     ben.check("input[value=reject]")
     ben.fill("input[name=note]", "different picture")
-    ben.click("#submit-vote")
+    _submit(ben, "#submit-vote")
     sam = desk.login("sam")
     with sam.expect_navigation():
         sam.keyboard.press("n")
@@ -300,7 +311,7 @@ def test_a_lease_keeps_others_out_until_it_expires(desk: Desk) -> None:
     ben.reload()
     assert ben.locator("#vote").is_visible()
     ann.check("input[value=reject]")
-    ann.click("#submit-vote")
+    _submit(ann, "#submit-vote")
     assert "your lease expired" in ann.locator(".flash").inner_text()
     assert _votes(desk.store, "ann") == []
 
@@ -311,13 +322,15 @@ def test_wellness_settings_break_prompt_and_daily_cap(desk: Desk) -> None:
     ada.goto(f"{desk.base}/ui/settings")
     ada.fill("#limits input[name=break_after]", "2")
     ada.fill("#limits input[name=daily_cap]", "4")
-    ada.click("#save-limits")
+    with ada.expect_navigation():
+        ada.click("#save-limits")
     assert "Limits saved" in ada.locator(".flash").inner_text()
     ann = desk.login("ann")
     ann.goto(f"{desk.base}/ui/settings")
     ann.uncheck("input[name=greyscale]")
     ann.fill("input[name=preview_size]", "240")
-    ann.click("#save-look")
+    with ann.expect_navigation():
+        ann.click("#save-look")
     desk.shot(ann, "settings")
     preview = ann.request.get(f"{desk.base}/ui/items/{items[0]}/preview")
     shown = Image.open(io.BytesIO(preview.body()))
@@ -334,7 +347,7 @@ def test_wellness_settings_break_prompt_and_daily_cap(desk: Desk) -> None:
     assert "Time for a break" in ann.locator("h1").inner_text()
     assert "today 2/4" in ann.locator("#exposure").inner_text()
     desk.shot(ann, "break")
-    ann.click("#take-break")
+    _submit(ann, "#take-break")
     assert "On a break" in ann.locator("h1").inner_text()
     paused = audit.events(desk.store, action="wellness.break")
     assert [e.actor for e in paused] == ["reviewer:ann"]
@@ -342,9 +355,9 @@ def test_wellness_settings_break_prompt_and_daily_cap(desk: Desk) -> None:
     for _ in range(4):
         ben.goto(f"{desk.base}/ui/next")
         if ben.locator("#skip-break").count():
-            ben.click("#skip-break")
+            _submit(ben, "#skip-break")
         ben.check("input[value=reject]")
-        ben.click("#submit-vote")
+        _submit(ben, "#submit-vote")
     ben.goto(f"{desk.base}/ui/next")
     assert "enough for today" in ben.locator("h1").inner_text()
     assert [e.actor for e in audit.events(desk.store, action="wellness.break_skipped")] == ["reviewer:ben"]
@@ -355,7 +368,7 @@ def test_evidence_report_and_audit_pages_per_role(desk: Desk) -> None:
     sam = desk.login("sam")
     sam.goto(f"{desk.base}/ui/items/{items[0]}")
     sam.check("input[value='confirm:ncmec:A2']")
-    sam.click("#submit-vote")
+    _submit(sam, "#submit-vote")
     sam.goto(f"{desk.base}/ui/reports")
     with sam.expect_navigation():
         sam.click("#waiting button.draft")
@@ -365,7 +378,7 @@ def test_evidence_report_and_audit_pages_per_role(desk: Desk) -> None:
     )
     assert "Viewed by us: no" in sam.locator("#statements").inner_text()
     desk.shot(sam, "report", whole=True)
-    sam.click("#submit-report")
+    _submit(sam, "#submit-report")
     assert sam.locator("#status").inner_text() == "finished"
     assert desk.fake.calls == ["submit", "upload", "fileinfo", "finish"]
     refused = sam.goto(f"{desk.base}/ui/evidence")
@@ -376,7 +389,7 @@ def test_evidence_report_and_audit_pages_per_role(desk: Desk) -> None:
     with ada.expect_navigation():
         ada.click("#evidence a")
     ada.fill("#hold-form input[name=reason]", "case closed by the prosecutor, ref 2026/114")
-    ada.click("#hold-button")
+    _submit(ada, "#hold-button")
     assert ada.locator("#hold").inner_text() == "released"
     custody = ada.locator("#custody").inner_text()
     assert "preserved" in custody and "accessed" in custody and "hold_released" in custody

@@ -120,8 +120,14 @@ def _file_rows(
         if not signals.md5:
             yield ItemError(ref.label, signals.error or "unreadable")
             continue
+        turned = signals.pdq_as_stored is not None
         for kind, value in signals.hashes().items():
-            yield ListRow(kind, value, category, ref.label)
+            convention = " [upright per EXIF]" if kind == "pdq" and turned else ""
+            yield ListRow(kind, value, category, ref.label + convention)
+        if signals.pdq_as_stored is not None and signals.pdq_as_stored != signals.pdq:
+            # both conventions, so partners that hash as stored and query without variants match too
+            note = f" [as stored, EXIF orientation {signals.exif_orientation}]"
+            yield ListRow("pdq", signals.pdq_as_stored, category, ref.label + note)
         if signals.video is not None and signals.video.frames:
             yield video_row(signals.video.frames, ref.label, category, signals.video.regions)
         if signals.error:

@@ -74,6 +74,20 @@ def _open(data: bytes) -> Image.Image:
     return image
 
 
+def exif_orientation(data: bytes) -> int:
+    """The EXIF orientation tag (1..8) of an image's header; 1 when there is none or it is invalid.
+
+    `decode` turns pixels upright by it; hashers that do not (Meta's C++ PDQ, python-threatexchange)
+    hash the pixels as stored, so the signals keep both conventions.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            value = image.getexif().get(0x0112, 1)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
 def _draft_scale(image: Image.Image) -> None:
     if image.format == "JPEG":
         width, height = image.size

@@ -25,6 +25,10 @@ class FileSignals:
     pdq: str | None = None
     pdq_quality: int | None = None
     pdq_dihedral: tuple[str, ...] = field(default_factory=tuple)
+    # the hash of the pixels as stored, when an EXIF orientation other than 1 turned them upright for
+    # `pdq` (Meta's C++ hasher and python-threatexchange hash as stored); with its orientation
+    pdq_as_stored: str | None = None
+    exif_orientation: int = 1
     # query-side normalisation (fast mode): (variant name, PDQ) of the content inside borders,
     # bars and bands and of small counter-rotations (`vigil.signals.regions`)
     pdq_variants: tuple[tuple[str, str], ...] = field(default_factory=tuple)
@@ -105,13 +109,16 @@ def compute(
         signals.error = str(exc)
         return signals
     signals.media_type = "image"
-    image_pdq(signals, pixels, mode)
+    image_pdq(signals, pixels, mode, data=data)
     return signals
 
 
-def image_pdq(signals: FileSignals, pixels: Any, mode: media.Mode, *, normalise: bool = True) -> None:
+def image_pdq(
+    signals: FileSignals, pixels: Any, mode: media.Mode, *, normalise: bool = True, data: bytes | None = None
+) -> None:
     """PDQ with its dihedral variants; in fast mode (scans) also the normalised query variants.
-    Exact mode (building lists with the reference hasher) hashes the file as it is, nothing else."""
+    Exact mode (building lists with the reference hasher) hashes the file as it is, nothing else.
+    With the file's `data`, also the as-stored hash when its EXIF orientation turned the pixels."""
     if mode != "fast":
         result = pdq.exact(pixels)
     else:
@@ -119,3 +126,6 @@ def image_pdq(signals: FileSignals, pixels: Any, mode: media.Mode, *, normalise:
         result = pdq.fast_from_gray(gray)
         signals.pdq_variants = regions.variants(gray) if normalise else ()
     signals.pdq, signals.pdq_quality, signals.pdq_dihedral = result.hash_hex, result.quality, result.dihedral
+    if data is not None:
+        signals.exif_orientation = media.exif_orientation(data)
+        signals.pdq_as_stored = pdq.as_stored(signals.pdq_dihedral, signals.exif_orientation)

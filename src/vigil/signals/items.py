@@ -183,7 +183,7 @@ class UnitHasher:
         except media.CorruptImage as exc:
             signals.error = str(exc)
             return
-        image_pdq(signals, pixels, settings.mode, normalise=settings.normalise)
+        image_pdq(signals, pixels, settings.mode, normalise=settings.normalise, data=kept)
         if self.classify is not None:
             try:
                 signals.scores = self.classify(kept)

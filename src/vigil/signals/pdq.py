@@ -38,6 +38,19 @@ class PdqResult:
     dihedral: tuple[str, ...] = ()
 
 
+# EXIF orientation -> index of the dihedral variant of the upright hash that equals the hash of the
+# pixels as stored (measured against pdqhash on stored pixels for all 8 orientations: 0-8 bits;
+# Meta's exif-rotn-{3,6,8} reference hashes: 2-6 bits; tests/test_pdq.py checks both).
+AS_STORED = {1: 0, 2: 5, 3: 2, 4: 4, 5: 6, 6: 1, 7: 7, 8: 3}
+
+
+def as_stored(dihedral: tuple[str, ...], orientation: int) -> str | None:
+    """The PDQ hash in the as-stored convention (no EXIF turn), from the upright hash's variants."""
+    if orientation == 1 or len(dihedral) != 8:
+        return None
+    return dihedral[AS_STORED[orientation]]
+
+
 def bits_to_hex(bits: np.ndarray) -> str:
     """Hex in reference order: the bit vector as `pdqhash` returns it, big-endian packed."""
     return np.packbits(bits.astype(np.uint8)).tobytes().hex()

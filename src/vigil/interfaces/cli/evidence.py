@@ -62,6 +62,23 @@ def show(
         console.print(f"{number}. {step.at.isoformat()} {step.action} by {step.actor} {step.detail or ''}")
 
 
+def _change_hold(
+    change: str,
+    evidence_id: int,
+    reason: str,
+    folder: Path,
+    key: Path | None,
+    db: str | None,
+    actor: str | None,
+) -> None:
+    from vigil.review import custody
+    from vigil.review.evidence import Vault
+
+    act = custody.release if change == "release" else custody.hold
+    act(open_store(db), Vault.open(folder, key), operator(actor), evidence_id, reason)
+    console.print(f"evidence {evidence_id}: {'hold released' if change == 'release' else 'held'}")
+
+
 @evidence_app.command("release")
 def release(
     evidence_id: int,
@@ -72,11 +89,7 @@ def release(
     actor: ActorOption = None,
 ) -> None:
     """Release a legal hold, with the reason."""
-    from vigil.review import custody
-    from vigil.review.evidence import Vault
-
-    custody.release(open_store(db), Vault.open(evidence_dir, key_file), operator(actor), evidence_id, reason)
-    console.print(f"evidence {evidence_id}: hold released")
+    _change_hold("release", evidence_id, reason, evidence_dir, key_file, db, actor)
 
 
 @evidence_app.command("hold")
@@ -89,8 +102,4 @@ def hold(
     actor: ActorOption = None,
 ) -> None:
     """Place a legal hold again, with the reason."""
-    from vigil.review import custody
-    from vigil.review.evidence import Vault
-
-    custody.hold(open_store(db), Vault.open(evidence_dir, key_file), operator(actor), evidence_id, reason)
-    console.print(f"evidence {evidence_id}: held")
+    _change_hold("hold", evidence_id, reason, evidence_dir, key_file, db, actor)

@@ -220,6 +220,10 @@ def hash_file(
         console.print(f"{key:8} {value}")
     if signals.pdq_quality is not None:
         console.print(f"{'quality':8} {signals.pdq_quality}")
+    if signals.pdq_as_stored is not None:
+        console.print(
+            f"{'pdq':8} {signals.pdq_as_stored} (as stored; EXIF orientation {signals.exif_orientation})"
+        )
     if signals.video is not None:
         video = signals.video
         console.print(

@@ -86,17 +86,25 @@ def _pause(request: Request, service: ServiceDep, ctx: Ctx) -> Response | None:
     return page(request, service, "pause.html", ctx, state=state)
 
 
+def _held_or_pause(request: Request, service: ServiceDep, ctx: Ctx) -> list[ReviewItem] | Response:
+    """The items this reviewer holds; with none, the break or cap page when one is due."""
+    held = assign.held(service.store, ctx.who)
+    if not held:
+        paused = _pause(request, service, ctx)
+        if paused is not None:
+            return paused
+    return held
+
+
 @router.get("/ui/next")
 def ui_next(request: Request, service: ServiceDep) -> Response:
     """Hand this reviewer their next item (after a break prompt or the daily cap, when due)."""
     ctx = guard(request, service)
     if isinstance(ctx, Response):
         return ctx
-    held = assign.held(service.store, ctx.who)
-    if not held:
-        paused = _pause(request, service, ctx)
-        if paused is not None:
-            return paused
+    held = _held_or_pause(request, service, ctx)
+    if isinstance(held, Response):
+        return held
     item_id = held[0].id if held else assign.next_item(service.store, ctx.who)
     if item_id is None:
         tell(
@@ -285,11 +293,9 @@ def ui_grid(request: Request, service: ServiceDep) -> Response:
     ctx = guard(request, service)
     if isinstance(ctx, Response):
         return ctx
-    held = assign.held(service.store, ctx.who)
-    if not held:
-        paused = _pause(request, service, ctx)
-        if paused is not None:
-            return paused
+    held = _held_or_pause(request, service, ctx)
+    if isinstance(held, Response):
+        return held
     seen = wellness.exposure(service.store, ctx.who, ctx.started)
     room = min(GRID_BATCH - len(held), seen.limits.daily_cap - seen.today - len(held))
     if room > 0:  # top the batch up, within what is left of the day's cap
