@@ -387,6 +387,8 @@ class AuditEvent(Base):
     """Append-only, hash-chained audit log (database triggers refuse UPDATE and DELETE)."""
 
     __tablename__ = "audit_log"
+    # a reviewer's exposure and breaks are counted from their own events on every page (wellness)
+    __table_args__ = (Index("ix_audit_log_actor_action_at", "actor", "action", "at"),)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[str] = mapped_column(String(40))  # ISO-8601 text, hashed exactly as stored
     actor: Mapped[str] = mapped_column(String(200))
