@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 from vigil.core.actor import Actor, Permission
 from vigil.core.clock import aware, utcnow
 from vigil.core.errors import Conflict, Forbidden, NotFound
-from vigil.core.states import ReviewStatus
+from vigil.core.states import Decision, ReviewStatus
 from vigil.store import audit
 from vigil.store.db import Store, Tx
-from vigil.store.models import ReviewItem, ReviewLease
+from vigil.store.models import ReviewItem, ReviewLease, ReviewVote
 from vigil.store.repo import leases
 from vigil.store.repo import review as repo
 
@@ -37,21 +37,43 @@ def open_places(tx: Tx, item: ReviewItem, reviewer_id: int, now: datetime) -> in
     return needed - leases.live_others(tx, item.id, reviewer_id, now)
 
 
+def agreement(vote: ReviewVote) -> tuple[Decision, str | None, str | None]:
+    """What votes must share to agree: the decision and, for a confirmation, the category."""
+    return vote.decision, vote.category_scheme, vote.category
+
+
+def _live(tx: Tx, item: ReviewItem, reviewer_id: int, now: datetime) -> ReviewLease | None:
+    """This reviewer's lease on the item when it has not expired; raises `Taken` when they hold
+    none and every place is leased to others (an expired lease frees its place)."""
+    lease = leases.of(tx, item.id, reviewer_id)
+    if lease is not None and aware(lease.expires_at) > now:
+        return lease
+    if open_places(tx, item, reviewer_id, now) <= 0:
+        expired = " (your lease expired and the item went to another reviewer)" if lease else ""
+        raise Taken(f"item {item.id} is assigned to other reviewers{expired}")
+    return None
+
+
+def may_vote(tx: Tx, item: ReviewItem, reviewer: Actor, now: datetime | None = None) -> None:
+    """A vote needs the reviewer's live lease or a free place (nothing is leased for the check)."""
+    if reviewer.key_id is None:
+        raise Forbidden("votes come from reviewers' keys")
+    _live(tx, item, reviewer.key_id, now or utcnow())
+
+
 def claim(tx: Tx, item: ReviewItem, reviewer: Actor, now: datetime | None = None) -> datetime:
     """Hold this reviewer's lease on an open item, taking one if a place is free; returns its expiry.
 
-    Raises `Taken` when the places are all leased to others (an expired lease frees its place).
+    Raises `Taken` when the places are all leased to others.
     """
     if reviewer.key_id is None:
         raise Forbidden("leases go to reviewers' keys")
     now = now or utcnow()
-    lease = leases.of(tx, item.id, reviewer.key_id)
-    if lease is not None and aware(lease.expires_at) > now:
-        return aware(lease.expires_at)
-    if open_places(tx, item, reviewer.key_id, now) <= 0:
-        expired = " (your lease expired and the item went to another reviewer)" if lease else ""
-        raise Taken(f"item {item.id} is assigned to other reviewers{expired}")
+    held_now = _live(tx, item, reviewer.key_id, now)
+    if held_now is not None:
+        return aware(held_now.expires_at)
     until = now + LEASE_FOR
+    lease = leases.of(tx, item.id, reviewer.key_id)
     if lease is None:
         tx.add(ReviewLease(item_id=item.id, reviewer_id=reviewer.key_id, leased_at=now, expires_at=until))
     else:
@@ -63,24 +85,34 @@ def claim(tx: Tx, item: ReviewItem, reviewer: Actor, now: datetime | None = None
 def next_item(store: Store, reviewer: Actor, now: datetime | None = None) -> int | None:
     """The item this reviewer should look at next: one they already hold, else the highest-priority
     open item with a free place, which is leased to them. None when nothing is waiting for them."""
-    if reviewer.key_id is None or not reviewer.can(Permission.REVIEW):
-        raise Forbidden(f"role {reviewer.role} cannot review")
     now = now or utcnow()
-    with store.session() as tx:
-        held = leases.held(tx, reviewer.key_id, now)
-    return held[0].id if held else _next_new(store, reviewer, now)
+    if reviewer.key_id is not None:
+        with store.session() as tx:
+            held = leases.held(tx, reviewer.key_id, now)
+        if held:
+            return held[0].id
+    taken = _lease_new(store, reviewer, now, 1)
+    return taken[0] if taken else None
 
 
-def _next_new(store: Store, reviewer: Actor, now: datetime) -> int | None:
-    """Lease the highest-priority open item with a free place that this reviewer does not hold."""
+def take(store: Store, reviewer: Actor, count: int, now: datetime | None = None) -> list[int]:
+    """Lease up to `count` more open items to this reviewer at once (grid triage); returns their ids."""
+    return _lease_new(store, reviewer, now or utcnow(), count)
+
+
+def _lease_new(store: Store, reviewer: Actor, now: datetime, count: int) -> list[int]:
+    """Lease the highest-priority open items with a free place that this reviewer does not hold."""
     if reviewer.key_id is None or not reviewer.can(Permission.REVIEW):
         raise Forbidden(f"role {reviewer.role} cannot review")
     statuses = [ReviewStatus.PENDING]
     if reviewer.can(Permission.ESCALATION):
         statuses.insert(0, ReviewStatus.ESCALATED)
+    taken: list[int] = []
     with store.transaction() as tx:
         mine = {item.id for item in leases.held(tx, reviewer.key_id, now)}
         for candidate in repo.open_for(tx, reviewer.key_id, statuses, limit=500):
+            if len(taken) >= count:
+                break
             if candidate.id in mine:
                 continue
             item = repo.item(tx, candidate.id, for_update=True)
@@ -90,8 +122,8 @@ def _next_new(store: Store, reviewer: Actor, now: datetime) -> int | None:
                 claim(tx, item, reviewer, now)
             except Taken:
                 continue
-            return item.id
-    return None
+            taken.append(item.id)
+    return taken
 
 
 def held(store: Store, reviewer: Actor, now: datetime | None = None) -> list[ReviewItem]:
@@ -122,7 +154,7 @@ def undo(store: Store, reviewer: Actor, item_id: int, now: datetime | None = Non
             raise Conflict(f"item {item_id} is already {item.status.value}; a decision cannot be undone")
         others = [v for v in repo.votes(tx, item_id) if v.id != mine.id]
         tx.delete(mine)
-        if item.status == ReviewStatus.ESCALATED and len({(v.decision, v.category) for v in others}) <= 1:
+        if item.status == ReviewStatus.ESCALATED and len({agreement(v) for v in others}) <= 1:
             item.status = ReviewStatus.PENDING
             audit.record(tx, SYSTEM, "review.deescalate", f"review:{item_id}", {"votes": len(others)})
         audit.record(
@@ -156,17 +188,6 @@ def undoable(store: Store, reviewer: Actor, now: datetime | None = None) -> tupl
         if until <= now or item is None or item.status.decided:
             return None
         return latest.item_id, until
-
-
-def take(store: Store, reviewer: Actor, count: int, now: datetime | None = None) -> list[int]:
-    """Lease up to `count` open items to this reviewer at once (grid triage); returns their ids."""
-    taken: list[int] = []
-    for _ in range(count):
-        item_id = _next_new(store, reviewer, now or utcnow())
-        if item_id is None:
-            break
-        taken.append(item_id)
-    return taken
 
 
 def lease_ends(store: Store, reviewer: Actor, item_ids: list[int]) -> dict[int, datetime]:

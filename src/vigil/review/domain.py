@@ -211,7 +211,7 @@ def vote(
         final = item.status == ReviewStatus.ESCALATED
         if final and not reviewer.can(Permission.ESCALATION):
             raise Forbidden("escalated items are decided by a senior reviewer")
-        assign.claim(tx, item, reviewer)
+        assign.may_vote(tx, item, reviewer)
         assign.release(tx, item_id, reviewer.key_id)
         tx.add(
             ReviewVote(
@@ -241,7 +241,7 @@ def vote(
         key = (decision, scheme, category)
         if final:
             _decide(tx, item, key, reviewer, (on_confirmed, on_rejected), [observed])
-        elif any((v.decision, v.category_scheme, v.category) != key for v in votes):
+        elif any(assign.agreement(v) != key for v in votes):
             item.status = ReviewStatus.ESCALATED
             audit.record(tx, SYSTEM, "review.escalate", f"review:{item_id}", {"votes": len(votes) + 1})
         elif len(votes) + 1 >= item.required_votes:
@@ -321,14 +321,25 @@ def file_views(tx: Tx, item_id: int) -> list[audit.ViewRecord]:
     return views
 
 
-def queue(store: Store, reviewer: Actor, limit: int = 50) -> list[ReviewItem]:
-    """Open items for this reviewer, highest priority first: pending ones they have not voted on,
-    and escalated ones if they may rule on escalations."""
+def _open_states(reviewer: Actor) -> list[ReviewStatus]:
+    """Pending items, and escalated ones for those who may rule on escalations."""
     statuses = [ReviewStatus.PENDING]
     if reviewer.can(Permission.ESCALATION):
         statuses.append(ReviewStatus.ESCALATED)
+    return statuses
+
+
+def queue(store: Store, reviewer: Actor, limit: int = 50) -> list[ReviewItem]:
+    """Open items for this reviewer, highest priority first: pending ones they have not voted on,
+    and escalated ones if they may rule on escalations."""
     with store.session() as tx:
-        return repo.open_for(tx, reviewer.key_id, statuses, limit)
+        return repo.open_for(tx, reviewer.key_id, _open_states(reviewer), limit)
+
+
+def waiting(store: Store, reviewer: Actor) -> dict[ReviewStatus, int]:
+    """How many items of `queue` are waiting in each state (counted, not loaded)."""
+    with store.session() as tx:
+        return repo.open_counts(tx, reviewer.key_id, _open_states(reviewer))
 
 
 @dataclass(frozen=True)

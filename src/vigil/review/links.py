@@ -132,12 +132,6 @@ def settle_linked(tx: Tx, original: ReviewItem, hooks: Hooks) -> int:
     return count
 
 
-def linked_to(store: Store, item_id: int) -> list[ReviewItem]:
-    """The items that repeat this one."""
-    with store.session() as tx:
-        return repo.linked(tx, item_id)
-
-
 def requeue(store: Store, reviewer: Actor, item_id: int, reason: str) -> None:
     """A reviewer asks to review a linked item on its own: it loses the link (and an inherited
     decision) and enters the queue. Evidence already preserved for it stays under its hold."""

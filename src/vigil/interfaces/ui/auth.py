@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from vigil.interfaces.api.deps import ServiceDep, client_of
-from vigil.interfaces.ui.common import COOKIE, ENV, back, guard, home_of, page, posted, same_origin, tell
+from vigil.interfaces.ui.common import COOKIE, back, guard, home_of, page, posted, render, same_origin, tell
 from vigil.review import sessions
 from vigil.store import audit
 
@@ -25,10 +25,9 @@ def root() -> Response:
 @router.get("/ui/login")
 def login_form(request: Request) -> HTMLResponse:
     """The login page (an API key is the credential)."""
-    html = ENV.get_template("login.html").render(
-        who=None, nav=[], path=request.url.path, flash=LOGIN_ERRORS.get(request.query_params.get("error", ""))
+    return render(
+        request, "login.html", None, {"flash": LOGIN_ERRORS.get(request.query_params.get("error", ""))}
     )
-    return HTMLResponse(html)
 
 
 @router.post("/ui/login")

@@ -66,24 +66,43 @@ class Ctx:
         return self.session.started or utcnow()
 
 
-def page(
-    request: Request, service: ServiceDep, name: str, ctx: Ctx | None, **context: object
+def render(
+    request: Request,
+    name: str,
+    who: Actor | None,
+    context: dict[str, object],
+    *,
+    csrf: str = "",
+    status: int = 200,
 ) -> HTMLResponse:
-    exposure = undoable = None
-    if ctx is not None and ctx.who.can(Permission.REVIEW):
-        exposure = wellness.exposure(service.store, ctx.who, ctx.started)
-        undoable = assign.undoable(service.store, ctx.who)
+    """A template inside the shared layout: the header shows the pages this person may open."""
+    shown: dict[str, object] = {"flash": None, "exposure": None, "undoable": None, **context}
     html = ENV.get_template(name).render(
-        who=ctx.who if ctx else None,
-        csrf=ctx.session.csrf if ctx else "",
-        flash=ctx.session.flash if ctx else context.pop("flash", None),
-        nav=[n for n in NAV if ctx and n.open_to(ctx.who)],
-        exposure=exposure,
-        undoable=undoable,
+        who=who,
+        csrf=csrf,
+        nav=[n for n in NAV if who is not None and n.open_to(who)],
         path=request.url.path,
-        **context,
+        **shown,
     )
-    return HTMLResponse(html)
+    return HTMLResponse(html, status_code=status)
+
+
+def page(
+    request: Request,
+    service: ServiceDep,
+    name: str,
+    ctx: Ctx,
+    exposure: wellness.Exposure | None = None,
+    **context: object,
+) -> HTMLResponse:
+    """A page for the signed-in person; a reviewer's header counts their exposure (`exposure`:
+    already computed by the caller) and offers to undo their last vote while it can be undone."""
+    undoable = None
+    if ctx.who.can(Permission.REVIEW):
+        exposure = exposure or wellness.exposure(service.store, ctx.who, ctx.started)
+        undoable = assign.undoable(service.store, ctx.who)
+    header = {"flash": ctx.session.flash, "exposure": exposure, "undoable": undoable}
+    return render(request, name, ctx.who, {**header, **context}, csrf=ctx.session.csrf)
 
 
 def same_origin(request: Request) -> bool:
@@ -145,16 +164,10 @@ def back(path: str) -> RedirectResponse:
 def error_page(request: Request, status: int, message: str) -> HTMLResponse:
     """A refusal as a page with a way back, never a raw JSON body."""
     found = sessions.resolve(request.app.state.service.store, request.cookies.get(COOKIE), take_flash=False)
-    html = ENV.get_template("error.html").render(
-        who=found.actor if found else None,
-        csrf=found.csrf if found else "",
-        nav=[n for n in NAV if found and n.open_to(found.actor)],
-        flash=None,
-        exposure=None,
-        undoable=None,
-        path=request.url.path,
-        status=status,
-        message=message,
-        home=home_of(found.actor) if found else "/ui/login",
-    )
-    return HTMLResponse(html, status_code=status)
+    who = found.actor if found else None
+    shown: dict[str, object] = {
+        "status": status,
+        "message": message,
+        "home": home_of(who) if who else "/ui/login",
+    }
+    return render(request, "error.html", who, shown, csrf=found.csrf if found else "", status=status)

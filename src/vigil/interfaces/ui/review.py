@@ -50,7 +50,7 @@ def ui_queue(request: Request, service: ServiceDep) -> Response:
     if isinstance(ctx, Response):
         return ctx
     held = assign.held(service.store, ctx.who)
-    waiting = review.queue(service.store, ctx.who, limit=1000)
+    waiting = review.waiting(service.store, ctx.who)
     audit.log(service.store, ctx.who, "review.queue_view", None, {"items": len(held)})
     leases = assign.lease_ends(service.store, ctx.who, [i.id for i in held])
     return page(
@@ -59,10 +59,8 @@ def ui_queue(request: Request, service: ServiceDep) -> Response:
         "queue.html",
         ctx,
         items=[(i, leases.get(i.id)) for i in held],
-        waiting=len(waiting),
-        escalated=sum(i.status == ReviewStatus.ESCALATED for i in waiting)
-        if ctx.who.can(Permission.ESCALATION)
-        else None,
+        waiting=sum(waiting.values()),
+        escalated=waiting.get(ReviewStatus.ESCALATED, 0) if ctx.who.can(Permission.ESCALATION) else None,
         lease_minutes=int(assign.LEASE_FOR.total_seconds() // 60),
         why=why,
     )
@@ -83,7 +81,7 @@ def _pause(request: Request, service: ServiceDep, ctx: Ctx) -> Response | None:
     if state is None:
         return None
     audit.log(service.store, ctx.who, "wellness.paused", None, {"state": state, "today": exposure.today})
-    return page(request, service, "pause.html", ctx, state=state)
+    return page(request, service, "pause.html", ctx, exposure, state=state)
 
 
 def _held_or_pause(request: Request, service: ServiceDep, ctx: Ctx) -> list[ReviewItem] | Response:

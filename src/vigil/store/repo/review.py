@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from vigil.core.states import ReviewStatus
 from vigil.store.db import Tx
@@ -59,13 +60,29 @@ def reviewer_names(tx: Tx, item_id: int) -> list[str]:
     return sorted(set(tx.scalars(query)))
 
 
-def open_for(tx: Tx, reviewer_id: int | None, statuses: list[ReviewStatus], limit: int) -> list[ReviewItem]:
-    """Open, unlinked items in these states this reviewer has not voted on, highest priority first."""
-    query = select(ReviewItem).where(ReviewItem.status.in_(statuses), ReviewItem.linked_to.is_(None))
+Q = TypeVar("Q", bound="Select[*tuple[Any, ...]]")  # any select: items, or counts
+
+
+def _open_where(query: Q, reviewer_id: int | None, statuses: list[ReviewStatus]) -> Q:
+    query = query.where(ReviewItem.status.in_(statuses), ReviewItem.linked_to.is_(None))
     if reviewer_id is not None:
         voted = select(ReviewVote.item_id).where(ReviewVote.reviewer_id == reviewer_id)
         query = query.where(ReviewItem.id.not_in(voted))
+    return query
+
+
+def open_for(tx: Tx, reviewer_id: int | None, statuses: list[ReviewStatus], limit: int) -> list[ReviewItem]:
+    """Open, unlinked items in these states this reviewer has not voted on, highest priority first."""
+    query = _open_where(select(ReviewItem), reviewer_id, statuses)
     return list(tx.scalars(query.order_by(ReviewItem.priority.desc(), ReviewItem.id).limit(limit)))
+
+
+def open_counts(tx: Tx, reviewer_id: int | None, statuses: list[ReviewStatus]) -> dict[ReviewStatus, int]:
+    """How many of the items `open_for` would list are in each state (without loading them)."""
+    query = _open_where(select(ReviewItem.status, func.count()), reviewer_id, statuses)
+    return {
+        ReviewStatus(status): int(count) for status, count in tx.execute(query.group_by(ReviewItem.status))
+    }
 
 
 def confirmed(tx: Tx) -> list[ReviewItem]:
