@@ -33,8 +33,8 @@ DARK = [p for p in bsds_images()[:80] if _brightness(p) < 90][:4]
 
 
 def test_priority_orders_known_matches_then_scores_then_nothing() -> None:
-    assert priority({"md5"}, {}, set()) > priority({"pdq"}, {"m": {"s": 1.0}}, set())
-    assert priority({"pdq"}, {}, set()) > priority(set(), {"m": {"s": 0.99}}, set())
+    assert priority({"exact"}, {}, set()) > priority({"strong"}, {"m": {"s": 1.0}}, set())
+    assert priority({"strong"}, {}, set()) > priority(set(), {"m": {"s": 0.99}}, set())
     assert priority(set(), {"m": {"s": 0.9}}, set()) > priority(set(), {"m": {"s": 0.6}}, set())
     assert priority(set(), {"m": {"s": 0.9}}, {"m"}) == PriorityWeights().other
     heavier = PriorityWeights(model_weights={"m": 0.5})

@@ -93,10 +93,13 @@ def add_files(
     category: str | None = None,
     purpose: ListPurpose | str = ListPurpose.KNOWN,
     seconds_per_hash: float = 0.0,
+    regions: bool = True,
 ) -> ImportResult:
     """Hash files with the reference PDQ (exact mode; vPDQ for videos) and put their hashes on a list.
 
     Exact mode keeps the list comparable with what other PDQ users compute from the same files.
+    With `regions`, each image's crops, halves and quadrants are hashed too and kept with its PDQ
+    entry (never exported), so cropped copies match (`vigil.signals.known_regions`).
     """
     refs = [r for r in walk(folder) if isinstance(r, ItemRef) and not r.members]
     if limit:
@@ -105,7 +108,7 @@ def add_files(
         store,
         actor,
         list_name,
-        _file_rows(refs, category, seconds_per_hash),
+        _file_rows(refs, category, seconds_per_hash, regions),
         purpose=purpose,
         source=f"files under {folder}",
         how="add_files",
@@ -113,17 +116,21 @@ def add_files(
 
 
 def _file_rows(
-    refs: list[ItemRef], category: str | None, seconds_per_hash: float
+    refs: list[ItemRef], category: str | None, seconds_per_hash: float, regions: bool
 ) -> Iterator[ListRow | ItemError]:
     for ref in refs:
-        signals = hash_item(ref, "exact", seconds_per_hash)
+        signals = hash_item(ref, "exact", seconds_per_hash, regions_of_known=regions)
         if not signals.md5:
             yield ItemError(ref.label, signals.error or "unreadable")
             continue
         turned = signals.pdq_as_stored is not None
+        parts = tuple(
+            (name, FrameHash(0, quality, value, 0.0)) for name, value, quality in signals.pdq_regions
+        )
         for kind, value in signals.hashes().items():
             convention = " [upright per EXIF]" if kind == "pdq" and turned else ""
-            yield ListRow(kind, value, category, ref.label + convention)
+            extra = parts if kind == "pdq" and parts else None
+            yield ListRow(kind, value, category, ref.label + convention, regions=extra)
         if signals.pdq_as_stored is not None and signals.pdq_as_stored != signals.pdq:
             # both conventions, so partners that hash as stored and query without variants match too
             note = f" [as stored, EXIF orientation {signals.exif_orientation}]"

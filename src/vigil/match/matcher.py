@@ -3,13 +3,17 @@
 Every dihedral variant of a query image is searched, so a flipped or rotated copy of a listed
 image matches, and so are the normalised variants a fast-mode hash carries (the picture inside
 borders, bars and caption bands; small counter-rotations), so a padded, screenshotted, captioned or
-slightly turned copy matches too. Each hit carries its distance, the variant that hit, and all list
-provenance.
+slightly turned copy matches too. On lists Vigil built from files, the known pictures' region
+hashes (crops, halves, quadrants) are indexed beside them, so a cropped copy matches too.
+Each hit carries its distance, the variant that hit, the known region it hit, its tier (`tiers`:
+exact, strong, or weak on a calibrated list) with an estimated false-match probability, and the
+provenance of the lists that admit it.
 Items whose exact hash is on an `ignore` list (NSRL-style) are flagged and not reported.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,14 +25,16 @@ from vigil.core import defaults
 from vigil.core.states import ListPurpose
 from vigil.match import snapshot
 from vigil.match.pdq_index import DEFAULT_RADIUS, PdqIndex, build_index
+from vigil.match.tiers import Calibration, TailFit, Tier
 from vigil.match.video import DEFAULT_MATCH_PERCENT, VideoIndex, VideoMatchConfig
+from vigil.signals import types as signal_types
 from vigil.signals.compute import FileSignals
-from vigil.signals.pdq import DIHEDRAL_NAMES
-from vigil.signals.types import EXACT_TYPES
 from vigil.store.db import Store
+from vigil.store.repo import calibrations
 from vigil.store.repo import lists as lists
 
 DEFAULT_MIN_QUALITY = defaults.PDQ_MIN_QUALITY
+PDQ = signal_types.hash_type("pdq")  # the type the Hamming index holds (256-bit codes)
 Hit = tuple[
     int, str, str, int, str | None, dict[str, Any] | None
 ]  # entry, type, value, distance, variant, detail
@@ -40,6 +46,7 @@ class MatchConfig:
     min_quality: int = DEFAULT_MIN_QUALITY
     dihedral: bool = True
     normalise: bool = True  # also search the content-region and counter-rotation variants (`regions`)
+    weak: bool = True  # also report weak matches within calibrated lists' weak radius (`tiers`)
     index: str = "auto"
     video_match_percent: float = DEFAULT_MATCH_PERCENT
 
@@ -52,7 +59,17 @@ class Match:
     distance: int
     variant: str | None
     sources: tuple[lists.Provenance, ...]
-    detail: dict[str, Any] | None = None
+    detail: dict[str, Any] | None
+    tier: Tier
+    # estimated chance that a never-seen picture matches this list this closely (per query, all its
+    # hashes); None where no list it is on was calibrated, or the match is exact
+    false_match: float | None
+
+    def recorded_detail(self) -> dict[str, Any] | None:
+        """`detail` with the false-match estimate, as scan and crawl records keep it."""
+        if self.false_match is None:
+            return self.detail
+        return {**(self.detail or {}), "false_match": float(f"{self.false_match:.3g}")}
 
 
 @dataclass
@@ -73,8 +90,10 @@ class Matcher:
         self.config = config or MatchConfig()
         self.snapshot_dir = snapshot_dir
         self._ids = np.empty(0, dtype=np.int64)
+        self._regions = np.empty(0, dtype="U8")
         self._index: PdqIndex = build_index(np.empty((0, 32), dtype=np.uint8), "flat")
         self._ignore_types: set[str] = set()
+        self._calibrations: dict[str, Calibration] = {}
         self.refresh()
 
     @property
@@ -84,34 +103,50 @@ class Matcher:
     def __len__(self) -> int:
         return len(self._index)
 
+    @property
+    def search_radius(self) -> int:
+        """The radius PDQ is searched at: the fixed radius, or the widest calibrated weak radius
+        where the index can search that far (a multi-index hash is built for one radius)."""
+        weak = max((c.weak_radius for c in self._calibrations.values()), default=0) if self.config.weak else 0
+        return min(max(self.config.radius, weak), max(self.config.radius, self._index.max_radius))
+
     def refresh(self) -> None:
         if self.snapshot_dir is not None:
-            self._ids, self._index = snapshot.load(self.snapshot_dir)
+            self._ids, self._regions, self._index = snapshot.load(self.snapshot_dir)
         else:
-            self._ids, codes = lists.pdq_codes(self.store)
-            self._index = build_index(codes, self.config.index)
+            found = lists.pdq_codes(self.store)
+            self._ids, self._regions = found.ids, found.regions
+            self._index = build_index(found.codes, self.config.index)
         self._videos = VideoIndex(
             self.store,
             VideoMatchConfig(self.config.radius, self.config.min_quality, self.config.video_match_percent),
         )
         with self.store.session() as session:
             self._ignore_types = lists.ignore_types(session)
+            self._calibrations = {
+                name: Calibration(
+                    name,
+                    TailFit(row.slope, row.intercept, dict(row.quantiles), row.closest),
+                    row.codes,
+                    row.weak_radius,
+                    row.target,
+                )
+                for name, row in calibrations.latest(session).items()
+            }
 
     def match_hashes(self, pairs: Sequence[tuple[str, str]]) -> list[Match]:
-        """Matches for bare hashes (an API client that hashes on its side): exact types and PDQ."""
+        """Matches for bare hashes (an API client that hashes on its side): each type records its
+        value as a file's would be (types no file yields, such as info-hashes, are refused)."""
         signals = FileSignals("hashes", 0, "", "", "")
         for kind, value in pairs:
-            if kind == "pdq":
-                signals.pdq, signals.pdq_quality = value, 100
-            elif kind in EXACT_TYPES:
-                setattr(signals, kind, value)
+            signal_types.hash_type(kind).put(signals, value)
         return self.match([signals])[0].matches
 
     def match(self, items: Sequence[FileSignals]) -> list[ItemMatches]:
         results = [ItemMatches(s) for s in items]
         found: dict[int, list[Hit]] = {i: [] for i in range(len(items))}
         self._match_exact(items, found, results)
-        self._match_pdq(items, found, results)
+        hashes = self._match_pdq(items, found, results)
         self._match_video(items, found, results)
         entry_ids = {hit[0] for hits in found.values() for hit in hits}
         with self.store.session() as session:
@@ -119,10 +154,53 @@ class Matcher:
         for i, hits in found.items():
             for entry_id, kind, value, distance, variant, detail in hits:
                 known = tuple(p for p in sources.get(entry_id, []) if p.purpose == ListPurpose.KNOWN)
-                if known:
-                    results[i].matches.append(Match(entry_id, kind, value, distance, variant, known, detail))
+                match = self._tiered(
+                    entry_id, kind, value, distance, variant, known, detail, hashes.get(i, 1)
+                )
+                if match is not None:
+                    results[i].matches.append(match)
             results[i].matches.sort(key=lambda m: (m.distance, m.hash_type))
         return results
+
+    def _tiered(
+        self,
+        entry_id: int,
+        kind: str,
+        value: str,
+        distance: int,
+        variant: str | None,
+        known: tuple[lists.Provenance, ...],
+        detail: dict[str, Any] | None,
+        hashes: int,
+    ) -> Match | None:
+        """The match with its tier, keeping only the lists that admit it at this distance."""
+        if not known:
+            return None
+        compare = signal_types.hash_type(kind).compare
+        if compare == "exact":
+            return Match(entry_id, kind, value, distance, variant, known, detail, Tier.EXACT, None)
+        if compare == "video":  # its own frame thresholds, at the fixed radius
+            return Match(entry_id, kind, value, distance, variant, known, detail, Tier.STRONG, None)
+        if distance <= self.config.radius:
+            tier, admitted = Tier.STRONG, known
+        else:
+            admitted = tuple(
+                p
+                for p in known
+                if p.list_name in self._calibrations
+                and distance <= self._calibrations[p.list_name].weak_radius
+            )
+            tier = Tier.WEAK
+        if not admitted:
+            return None
+        estimates = [
+            self._calibrations[p.list_name].false_match(distance, hashes)
+            for p in admitted
+            if p.list_name in self._calibrations
+        ]
+        return Match(
+            entry_id, kind, value, distance, variant, admitted, detail, tier, max(estimates, default=None)
+        )
 
     def _match_exact(
         self,
@@ -130,25 +208,27 @@ class Matcher:
         found: dict[int, list[Hit]],
         results: list[ItemMatches],
     ) -> None:
-        pairs = [(kind, getattr(s, kind)) for s in items for kind in EXACT_TYPES]
+        exact = [k for k in signal_types.of_file() if k.compare == "exact"]
+        wanted = [[(k.name, v) for k in exact if (v := k.of_file(s))] for s in items]
         with self.store.session() as session:
-            ids = lists.lookup_exact(session, pairs)
+            ids = lists.lookup_exact(session, [pair for pairs in wanted for pair in pairs])
             ignored_ids = lists.ignored(session, set(ids.values())) if self._ignore_types else set()
-        for i, signals in enumerate(items):
-            for kind in EXACT_TYPES:
-                entry_id = ids.get((kind, getattr(signals, kind)))
+        for i, pairs in enumerate(wanted):
+            for kind, value in pairs:
+                entry_id = ids.get((kind, value))
                 if entry_id is None:
                     continue
                 if entry_id in ignored_ids:
                     results[i].ignored = True
-                found[i].append((entry_id, kind, getattr(signals, kind), 0, None, None))
+                found[i].append((entry_id, kind, value, 0, None, None))
 
     def _match_pdq(
         self,
         items: Sequence[FileSignals],
         found: dict[int, list[Hit]],
         results: list[ItemMatches],
-    ) -> None:
+    ) -> dict[int, int]:
+        """Searches every query hash; returns how many hashes each item was searched with."""
         queries: list[bytes] = []
         owners: list[tuple[int, str | None, float | None]] = []
         for i, signals in enumerate(items):
@@ -162,22 +242,18 @@ class Matcher:
             if (signals.pdq_quality or 0) < self.config.min_quality:
                 results[i].low_quality = True
                 continue
-            variants = (
-                signals.pdq_dihedral if self.config.dihedral and signals.pdq_dihedral else (signals.pdq,)
-            )
-            for name, value in zip(DIHEDRAL_NAMES, variants, strict=False):
+            for name, value in PDQ.queries(
+                signals, dihedral=self.config.dihedral, normalise=self.config.normalise
+            ):
                 queries.append(bytes.fromhex(value))
                 owners.append((i, name, None))
-            if self.config.normalise:
-                for name, value in signals.pdq_variants:
-                    queries.append(bytes.fromhex(value))
-                    owners.append((i, name, None))
+        counts = Counter(i for i, _, _ in owners)
         if not queries or len(self._index) == 0:
-            return
+            return counts
         codes = np.frombuffer(b"".join(queries), dtype=np.uint8).reshape(-1, 32)
-        best: dict[tuple[int, int], tuple[int, str | None, list[float]]] = {}
+        best: dict[tuple[int, int], tuple[int, str | None, list[float], str]] = {}
         for (i, variant, stamp), hits in zip(
-            owners, self._index.search(codes, self.config.radius), strict=True
+            owners, self._index.search(codes, self.search_radius), strict=True
         ):
             for row, distance in hits:
                 key = (i, int(self._ids[row]))
@@ -185,14 +261,19 @@ class Matcher:
                 if stamp is not None:
                     stamps.append(stamp)
                 if key not in best or distance < best[key][0]:
-                    best[key] = (distance, variant, stamps)
+                    best[key] = (distance, variant, stamps, str(self._regions[row]))
         if not best:
-            return
+            return counts
         with self.store.session() as session:
             values = lists.entry_values(session, [entry_id for _, entry_id in best])
-        for (i, entry_id), (distance, variant, stamps) in best.items():
-            detail = {"video_timestamps": sorted(round(t, 3) for t in stamps)} if stamps else None
-            found[i].append((entry_id, "pdq", values[entry_id], distance, variant, detail))
+        for (i, entry_id), (distance, variant, stamps, region) in best.items():
+            detail: dict[str, Any] = (
+                {"video_timestamps": sorted(round(t, 3) for t in stamps)} if stamps else {}
+            )
+            if region:
+                detail["known_region"] = region
+            found[i].append((entry_id, PDQ.name, values[entry_id], distance, variant, detail or None))
+        return counts
 
     def _match_video(
         self, items: Sequence[FileSignals], found: dict[int, list[Hit]], results: list[ItemMatches]

@@ -38,6 +38,11 @@ class PdqIndex(Protocol):
 
     def __len__(self) -> int: ...
 
+    @property
+    def max_radius(self) -> int:
+        """The widest radius `search` is exact for."""
+        ...
+
     def search(self, queries: np.ndarray, radius: int = DEFAULT_RADIUS) -> Hits: ...
 
 
@@ -86,6 +91,7 @@ class FlatIndex:
     against a short list the 13 MiB FAISS takes (the crawler and its hashers, the CLI)."""
 
     kind = "flat"
+    max_radius = CODE_BYTES * 8
 
     def __init__(self, codes: np.ndarray, small_limit: int = SMALL_LIMIT) -> None:
         codes = _as_codes(codes)
@@ -177,6 +183,10 @@ class MultiIndexHash:
 
     def __len__(self) -> int:
         return len(self._words)
+
+    @property
+    def max_radius(self) -> int:
+        return self.radius
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Everything the index consists of, for a snapshot on disk."""

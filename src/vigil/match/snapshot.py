@@ -31,10 +31,12 @@ def write(store: Store, folder: Path, flat_limit: int = FLAT_LIMIT, *, generatio
     if generation is None:
         with store.session() as session:
             generation = generations.current(session)
-    ids, codes = lists.pdq_codes(store)
+    found = lists.pdq_codes(store)
+    ids, codes = found.ids, found.codes
     version = folder / f"v{time.time_ns()}"
     version.mkdir(parents=True)
     np.save(version / "ids.npy", ids)
+    np.save(version / "regions.npy", found.regions)
     np.save(version / "codes.npy", codes)
     kind = "flat" if len(codes) <= flat_limit else "mih"
     if kind == "mih":
@@ -63,13 +65,16 @@ def generation_of(folder: Path) -> int:
     return int(json.loads((version / "meta.json").read_text()).get("generation", -1))
 
 
-def load(folder: Path) -> tuple[np.ndarray, PdqIndex]:
+def load(folder: Path) -> tuple[np.ndarray, np.ndarray, PdqIndex]:
+    """Entry ids, known-region names ("" for a whole picture) and the index, row for row."""
     version = current(folder)
     if version is None:
         raise FileNotFoundError(f"no index snapshot in {folder}")
     meta = json.loads((version / "meta.json").read_text())
     ids = np.load(version / "ids.npy", mmap_mode="r")
+    regions_file = version / "regions.npy"  # snapshots written before region hashes have none
+    regions = np.load(regions_file) if regions_file.exists() else np.full(len(ids), "", dtype="U8")
     if meta["kind"] == "flat":
-        return np.asarray(ids), FlatIndex(np.load(version / "codes.npy"))
+        return np.asarray(ids), regions, FlatIndex(np.load(version / "codes.npy"))
     arrays = {p.stem[4:]: np.load(p, mmap_mode="r") for p in version.glob("mih_*.npy")}
-    return ids, MultiIndexHash.from_arrays(arrays)
+    return ids, regions, MultiIndexHash.from_arrays(arrays)

@@ -19,7 +19,7 @@ from vigil.core.clock import aware, utcnow
 from vigil.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vigil.core.states import Decision, ReviewSource, ReviewStatus
 from vigil.intel.classify import monitor
-from vigil.intel.classify.priority import PriorityWeights, priority
+from vigil.intel.classify.priority import PriorityWeights, match_kinds, priority
 from vigil.match.matcher import Match, Matcher
 from vigil.review import assign, categories, links
 from vigil.review.context import validate as validate_context
@@ -97,10 +97,12 @@ def enqueue_scan(
                 md5=scan_item.md5,
                 media_type=scan_item.media_type,
                 pdq=_linkable(scan_item.pdq, scan_item.pdq_quality),
-                priority=priority({m.hash_type for m in matches}, scores, demoted, weights),
+                priority=priority(
+                    match_kinds((m.hash_type, m.tier) for m in matches), scores, demoted, weights
+                ),
                 reason={
                     "scan_id": scan_id,
-                    "matches": [[m.hash_type, m.distance, m.entry_id] for m in matches],
+                    "matches": [[m.hash_type, m.distance, m.entry_id, m.variant, m.tier] for m in matches],
                     "scores": [
                         [r.model_id, r.model_version, r.name, round(r.score, 4)]
                         for r in scored.get(item_id, [])
@@ -483,11 +485,11 @@ def submit_upload(
             path=None,
             media_type=signals.media_type,
             reason={
-                "matches": [[m.hash_type, m.distance, m.entry_id, m.variant] for m in matches],
+                "matches": [[m.hash_type, m.distance, m.entry_id, m.variant, m.tier.value] for m in matches],
                 "name": name,
             },
             context=context,
-            priority=priority({m.hash_type for m in matches}, {}, set()),
+            priority=priority(match_kinds((m.hash_type, m.tier.value) for m in matches), {}, set()),
             required_votes=required_votes,
             pdq=_linkable(signals.pdq, signals.pdq_quality),
             hooks=hooks,

@@ -29,6 +29,7 @@ class MatchLine:
     distance: int
     variant: str | None
     lists: tuple[Provenance, ...]
+    tier: str | None  # exact | strong | weak; None for items queued before tiers were recorded
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def build(store: Store, vault: Vault, item: ReviewItem) -> Panel:
             int(m[1]),
             (str(m[3]) if len(m) > 3 and m[3] else None) or variants.get((str(m[0]), m[2])),
             tuple(names.get(m[2], [])),
+            str(m[4]) if len(m) > 4 and m[4] else None,
         )
         for m in raw
     )

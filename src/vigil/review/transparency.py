@@ -31,7 +31,7 @@ def build(store: Store) -> dict[str, Any]:
     decided_by_kind: dict[str, Counter[str]] = defaultdict(Counter)
     for item in items:
         matches = (item.reason or {}).get("matches", [])
-        kinds = {"exact" if m[0] in _EXACT else m[0] for m in matches} or {"other"}
+        kinds = {_kind(m) for m in matches} or {"other"}
         for name in {list_names.get(m[2], "unknown") for m in matches}:
             by_list[name][item.status.value] += 1
         if item.status.decided and item.linked_to is None:  # human decisions only
@@ -54,3 +54,10 @@ def build(store: Store) -> dict[str, Any]:
         "confirmed_by_category": dict(by_category),
         "false_positives_by_match_kind": false_positive,
     }
+
+
+def _kind(match: list[Any]) -> str:
+    """Exact, or the hash type; a weak match apart (its false-positive rate is what tunes it)."""
+    if match[0] in _EXACT:
+        return "exact"
+    return f"{match[0]}-weak" if len(match) > 4 and match[4] == "weak" else str(match[0])

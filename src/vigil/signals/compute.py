@@ -9,7 +9,7 @@ from typing import Any
 
 from vigil.media import decode as media
 from vigil.media.video import CorruptVideo, looks_like_video
-from vigil.signals import pdq, regions, vpdq
+from vigil.signals import known_regions, pdq, regions, types, vpdq
 
 
 @dataclass
@@ -32,6 +32,9 @@ class FileSignals:
     # query-side normalisation (fast mode): (variant name, PDQ) of the content inside borders,
     # bars and bands and of small counter-rotations (`vigil.signals.regions`)
     pdq_variants: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # list side, for lists Vigil builds from files: (region, PDQ, quality) of crops, halves and
+    # quadrants of the picture (`vigil.signals.known_regions`)
+    pdq_regions: tuple[tuple[str, str, int], ...] = field(default_factory=tuple)
     video: vpdq.VideoHash | None = None
     scores: list[tuple[str, str, str, float]] = field(default_factory=list)  # model, version, name, score
     error: str | None = None
@@ -44,15 +47,14 @@ class FileSignals:
         return ItemRef.from_json(self.ref).key if self.ref else self.path
 
     def hashes(self) -> dict[str, str]:
-        out = {"md5": self.md5, "sha1": self.sha1, "sha256": self.sha256}
-        if self.pdq:
-            out["pdq"] = self.pdq
-        return out
+        """Every value this file has of a registered signal type (exact digests, then PDQ...)."""
+        return {kind.name: value for kind in types.of_file() if (value := kind.of_file(self))}
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["pdq_dihedral"] = list(self.pdq_dihedral)
         data["pdq_variants"] = [list(v) for v in self.pdq_variants]
+        data["pdq_regions"] = [list(v) for v in self.pdq_regions]
         if self.video is not None:
             data["video"] = {
                 "fps": self.video.fps,
@@ -114,11 +116,20 @@ def compute(
 
 
 def image_pdq(
-    signals: FileSignals, pixels: Any, mode: media.Mode, *, normalise: bool = True, data: bytes | None = None
+    signals: FileSignals,
+    pixels: Any,
+    mode: media.Mode,
+    *,
+    normalise: bool = True,
+    data: bytes | None = None,
+    regions_of_known: bool = False,
 ) -> None:
     """PDQ with its dihedral variants; in fast mode (scans) also the normalised query variants.
-    Exact mode (building lists with the reference hasher) hashes the file as it is, nothing else.
-    With the file's `data`, also the as-stored hash when its EXIF orientation turned the pixels."""
+    Exact mode (building lists with the reference hasher) hashes the file as it is.
+    With the file's `data`, also the as-stored hash when its EXIF orientation turned the pixels;
+    with `regions_of_known`, the region hashes a list Vigil builds keeps beside the picture's."""
+    if regions_of_known:
+        signals.pdq_regions = known_regions.region_hashes(pdq.gray8(pixels))
     if mode != "fast":
         result = pdq.exact(pixels)
     else:

@@ -50,6 +50,7 @@ class HashSettings:
     seconds_per_hash: float = 1.0
     limits: Limits = field(default_factory=Limits)
     normalise: bool = True  # also hash the content region and small counter-rotations (fast mode)
+    regions_of_known: bool = False  # also hash crops, halves and quadrants (building a list from files)
 
 
 class _Digests:
@@ -183,7 +184,14 @@ class UnitHasher:
         except media.CorruptImage as exc:
             signals.error = str(exc)
             return
-        image_pdq(signals, pixels, settings.mode, normalise=settings.normalise, data=kept)
+        image_pdq(
+            signals,
+            pixels,
+            settings.mode,
+            normalise=settings.normalise,
+            data=kept,
+            regions_of_known=settings.regions_of_known,
+        )
         if self.classify is not None:
             try:
                 signals.scores = self.classify(kept)
@@ -299,7 +307,9 @@ def hash_unit(
     return out
 
 
-def hash_item(ref: ItemRef, mode: media.Mode, seconds_per_hash: float = 1.0) -> FileSignals:
+def hash_item(
+    ref: ItemRef, mode: media.Mode, seconds_per_hash: float = 1.0, *, regions_of_known: bool = False
+) -> FileSignals:
     """One file's own signals (its members, if any, are not expanded); never raises."""
     found: list[FileSignals] = []
 
@@ -309,5 +319,6 @@ def hash_item(ref: ItemRef, mode: media.Mode, seconds_per_hash: float = 1.0) -> 
         elif result.key == ref.key:
             found.append(result)
 
-    UnitHasher(HashSettings(mode, seconds_per_hash), keep_own, expand=False).hash_file(ref)
+    settings = HashSettings(mode, seconds_per_hash, regions_of_known=regions_of_known)
+    UnitHasher(settings, keep_own, expand=False).hash_file(ref)
     return found[-1]

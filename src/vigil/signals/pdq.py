@@ -17,16 +17,6 @@ import pdqhash
 HASH_BITS = 256
 _OUT = 64
 _PASSES = 2
-DIHEDRAL_NAMES = (
-    "original",
-    "rotate90",
-    "rotate180",
-    "rotate270",
-    "flipx",
-    "flipy",
-    "flip_plus1",
-    "flip_minus1",
-)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ MIN_TRIM = 0.02  # trims smaller than this share of a side change nothing worth 
 ROTATIONS = (-5.0, -3.5, -2.0, 2.0, 3.5, 5.0)  # a turn of up to ±5° is within 1° of one (or of none)
 
 
-def _work_copy(gray: np.ndarray) -> np.ndarray:
+def work_copy(gray: np.ndarray) -> np.ndarray:
     import cv2
 
     height, width = gray.shape
@@ -193,7 +193,7 @@ def variants(gray: np.ndarray) -> tuple[tuple[str, str], ...]:
     """(name, PDQ hex) of the content region and of small counter-rotations: turned back in place
     (`rot+2`: a copy turned within its frame) and turned back and cut out (`rot+2/cut`: a copy
     turned on a canvas enlarged to hold it, as editors and phones do)."""
-    work = _work_copy(gray)
+    work = work_copy(gray)
     out: list[tuple[str, str]] = []
     for n, (top, bottom, left, right) in enumerate(content_boxes(work)):
         inner = work[top:bottom, left:right]

@@ -90,6 +90,36 @@ class HashList(Base):
     matching_enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0)
 
 
+class ListCalibration(Base):
+    """How close never-seen images come to a list's codes, measured on a benign calibration set.
+
+    The weak tier's radius and every match's false-match estimate are derived from these facts:
+    the lower quantiles of the distances between the calibration images' query hashes and a sample
+    of the list's codes, the log-linear line through them (log10 of the share of pairs within d =
+    `intercept` + `slope` * d), and a search of the whole list at the radius chosen, which found
+    `found` calibration images (the radius is narrowed until it finds none).
+    """
+
+    __tablename__ = "list_calibrations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("hash_lists.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    images: Mapped[int] = mapped_column(Integer)
+    hashes: Mapped[int] = mapped_column(Integer)  # query hashes of all calibration images
+    codes: Mapped[int] = mapped_column(Integer)  # the list's PDQ codes then, region hashes included
+    sampled: Mapped[int] = mapped_column(Integer)  # codes the pair distances were measured against
+    pairs: Mapped[int] = mapped_column(BigInteger)
+    closest: Mapped[int] = mapped_column(Integer)
+    quantiles: Mapped[dict[str, Any]] = mapped_column(JSON)
+    slope: Mapped[float] = mapped_column(Float)
+    intercept: Mapped[float] = mapped_column(Float)
+    target: Mapped[float] = mapped_column(Float)  # per-query false-match probability asked for
+    strong_radius: Mapped[int] = mapped_column(Integer)
+    weak_radius: Mapped[int] = mapped_column(Integer)
+    found: Mapped[int] = mapped_column(Integer)  # calibration images matched at weak_radius (0)
+
+
 class ListImport(Base):
     """One import into a list. Its rows wait in `list_import_rows` until they are published, all at
     once, so an import that is killed half-way never leaves entries that match."""
@@ -152,7 +182,9 @@ Index("ix_entry_sources_list", EntrySource.list_id)
 
 
 class VideoFrame(Base):
-    """One vPDQ frame of a known video (an Entry of hash type `vpdq`)."""
+    """One vPDQ frame of a known video (an Entry of hash type `vpdq`), or one region hash of a known
+    image Vigil hashed itself (an Entry of type `pdq`; frame 0, region `tl07`, `c05`, `h-top`...:
+    `vigil.signals.known_regions`)."""
 
     __tablename__ = "video_frames"
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
@@ -232,6 +264,8 @@ class ScanMatch(Base):
     hash_type: Mapped[str] = mapped_column(String(16))
     distance: Mapped[int] = mapped_column(Integer, default=0)
     variant: Mapped[str | None] = mapped_column(String(16))
+    # exact | strong | weak (`vigil.match.tiers`); null on matches recorded before tiers existed
+    tier: Mapped[str | None] = mapped_column(String(8))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 

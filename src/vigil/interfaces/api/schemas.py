@@ -27,7 +27,17 @@ class MatchOut(BaseModel):
     value: str = Field(description="The listed value that matched")
     distance: int = Field(description="Hamming distance (0 for exact hashes)")
     variant: str | None = Field(description="Which rotation or flip of the query matched (PDQ)")
-    detail: dict[str, Any] | None = Field(description="Video time ranges or frame timestamps")
+    detail: dict[str, Any] | None = Field(
+        description="Video time ranges or frame timestamps; `known_region`: the part of the listed picture"
+    )
+    tier: str = Field(
+        description="exact (same bytes), strong (PDQ within the fixed radius) or weak (within a calibrated "
+        "list's wider radius: for review only, never act on it alone)"
+    )
+    false_match: float | None = Field(
+        description="Estimated chance that an unrelated picture matches the list this closely (per query), "
+        "from the list's calibration; null where no list was calibrated or the match is exact"
+    )
     lists: list[ListSource]
 
 

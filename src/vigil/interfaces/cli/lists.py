@@ -129,10 +129,16 @@ def add_files(
     seconds_per_hash: Annotated[
         float, typer.Option(help="Videos: one frame per this many seconds (0: all)")
     ] = 0.0,
+    regions: Annotated[
+        bool, typer.Option(help="Also keep hashes of each image's crops, halves and quadrants")
+    ] = True,
     db: DbOption = None,
     actor: ActorOption = None,
 ) -> None:
-    """Hash files (reference PDQ, exact mode; vPDQ for videos) and add their hashes to a list."""
+    """Hash files (reference PDQ, exact mode; vPDQ for videos) and add their hashes to a list.
+
+    Region hashes (crops from each side and corner, halves, quadrants) stay with the image's PDQ
+    entry so cropped copies match; exports carry the whole-picture hash only."""
     from vigil.core.errors import NotFound
     from vigil.lists import domain
 
@@ -147,5 +153,48 @@ def add_files(
         category=category,
         purpose=purpose,
         seconds_per_hash=seconds_per_hash,
+        regions=regions,
     )
     _report_import(result)
+
+
+@lists_app.command("calibrate")
+def calibrate(
+    name: Annotated[str, typer.Argument(help="List to calibrate")],
+    folder: Annotated[Path, typer.Argument(help="Benign images that are not on the list")],
+    target: Annotated[
+        float, typer.Option(help="Per-query false-match probability the weak radius may reach")
+    ] = 1e-6,
+    db: DbOption = None,
+    actor: ActorOption = None,
+) -> None:
+    """Measure how close never-seen images come to a list, and derive its weak-match radius.
+
+    Matches beyond the fixed radius (31) and within the weak radius are reported as `weak`, with
+    an estimated false-match probability; they only enter review, below every strong match.
+    """
+    from vigil.core.errors import NotFound
+    from vigil.match.calibrate import calibrate as run
+
+    if not folder.exists():
+        raise NotFound(f"no file or folder {folder}")
+    result = run(open_store(db), operator(actor), name, folder, target=target)
+    fit = result.fit
+    console.print(
+        f"{result.list_name}: {result.images} images ({result.skipped} skipped), "
+        f"{result.hashes} query hashes, {result.codes} codes, {result.pairs:,} pairs; "
+        f"closest {fit.closest}, quantiles " + ", ".join(f"{q} at {d}" for q, d in fit.quantiles.items()),
+        soft_wrap=True,
+    )
+    console.print(
+        f"weak radius {result.weak_radius} (strong {result.strong_radius}); calibration images matched "
+        f"there: {result.found}",
+        soft_wrap=True,
+    )
+    for distance in sorted({result.strong_radius, result.weak_radius}):
+        console.print(
+            f"estimated false-match probability per query at {distance}: "
+            f"{result.false_match(distance):.1e} (this list), {result.false_match(distance, 10_000_000):.1e} "
+            "(a list of 10M codes)",
+            soft_wrap=True,
+        )

@@ -192,7 +192,7 @@ def hash_file(
     from vigil.media.video import looks_like_video
     from vigil.media.walk import resolve_label
     from vigil.signals.compute import compute
-    from vigil.signals.pdq import DIHEDRAL_NAMES
+    from vigil.signals.types import DIHEDRAL_NAMES
 
     try:
         ref = resolve_label(str(path))

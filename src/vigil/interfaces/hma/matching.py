@@ -16,7 +16,8 @@ from vigil.interfaces.hma import common
 from vigil.interfaces.hma.common import HmaError, hash_form, hash_url, validated, who
 from vigil.lists import banks
 from vigil.lists import domain as lists
-from vigil.signals.pdq import hamming
+from vigil.match.tiers import Tier
+from vigil.signals.types import hash_type
 
 router = APIRouter(tags=["hma"])
 
@@ -32,7 +33,8 @@ def lookup(
     shared = common.signal_type(signal)
     value = validated(shared, value)
     found = service.matchers.current.match_hashes([(shared.hash_type, value)])
-    distance = {m.entry_id: int(m.distance) for m in found}
+    # HMA has no tiers and its clients act on what a lookup returns: weak matches stay out of it
+    distance = {m.entry_id: int(m.distance) for m in found if m.tier != Tier.WEAK}
     coin = 0.0 if bypass else random.Random(seed).random()
     out: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for hit in banks.hits(service.store, list(distance)):
@@ -117,11 +119,9 @@ async def compare(request: Request) -> dict[str, Any]:
             raise HmaError(400, "Comparison hash list length must be exactly 2")
         shared = common.signal_type(name)
         left, right = (validated(shared, str(h)) for h in pair)
-        if shared.name == "pdq":
-            d = hamming(left, right)
-            out[name] = [d <= radius, {"distance": d}]
-        else:
-            out[name] = [left == right, {"distance": 0 if left == right else 1}]
+        kind = hash_type(shared.hash_type)
+        d = kind.distance(left, right)
+        out[name] = [d <= (radius if kind.compare == "hamming" else kind.threshold), {"distance": d}]
     return out
 
 

@@ -427,6 +427,8 @@ class Crawler:
                     "hash_type": m.hash_type,
                     "distance": int(m.distance),
                     "variant": m.variant,
+                    "tier": m.tier.value,
+                    "false_match": m.false_match,
                     "lists": [{"list": s.list_name, "category": s.category} for s in m.sources],
                 }
                 for m in await self.batch.match(signals)

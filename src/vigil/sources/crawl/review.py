@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from vigil.core.actor import Actor
 from vigil.core.errors import ItemError
 from vigil.core.states import HitStatus, ReviewSource
-from vigil.intel.classify.priority import priority
+from vigil.intel.classify.priority import match_kinds, priority
 from vigil.review import domain as review
 from vigil.review.evidence import Vault
 from vigil.sources.crawl.jobs import load_policy
@@ -63,7 +63,9 @@ def queue_hits(
             path=None,
             media_type="image",
             reason={
-                "matches": [[m["hash_type"], m["distance"], None] for m in matches],
+                "matches": [
+                    [m["hash_type"], m["distance"], None, m.get("variant"), m.get("tier")] for m in matches
+                ],
                 "name": image,
                 "lists": sorted({x["list"] for m in matches for x in m.get("lists", [])}),
             },
@@ -73,7 +75,7 @@ def queue_hits(
                 "crawl_job": job_id,
                 "keywords": sorted({k for h in hits for k in h.detail.get("keywords", [])}),
             },
-            priority=priority({m["hash_type"] for m in matches}, {}, set()),
+            priority=priority(match_kinds((m["hash_type"], m.get("tier")) for m in matches), {}, set()),
             required_votes=required_votes,
             source=ReviewSource.CRAWL,
         )

@@ -43,6 +43,7 @@ def build(store: Store, scan_id: int) -> dict[str, Any]:
                 "value": value,
                 "distance": match.distance,
                 "variant": match.variant,
+                "tier": match.tier,
                 "detail": match.detail,
                 "lists": [
                     {

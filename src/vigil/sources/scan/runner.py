@@ -321,7 +321,8 @@ def _row(scan_id: int, result: ItemMatches) -> repo.Row:
                 "hash_type": m.hash_type,
                 "distance": m.distance,
                 "variant": m.variant,
-                "detail": m.detail,
+                "tier": m.tier.value,
+                "detail": m.recorded_detail(),
             }
             for m in result.matches
         ]

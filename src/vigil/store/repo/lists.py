@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import Insert, Table, delete, exists, func, select, text, update
+from sqlalchemy import Insert, Table, delete, exists, func, literal, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vigil.core.clock import utcnow
@@ -450,21 +450,51 @@ def _on_purpose(purpose: ListPurpose) -> Any:
     return select(EntrySource.entry_id).join(HashList, on_list).where(HashList.purpose == purpose)
 
 
-def pdq_codes(store: Store, purpose: ListPurpose = ListPurpose.KNOWN) -> tuple[np.ndarray, np.ndarray]:
-    """Entry ids and 32-byte codes of every PDQ entry on a list with this purpose, for the index."""
-    query = (
-        select(Entry.id, Entry.value)
-        .where(Entry.hash_type == "pdq", Entry.id.in_(_on_purpose(purpose)))
+@dataclass(frozen=True)
+class PdqCodes:
+    """Codes for a PDQ index: row i is `codes[i]`, of entry `ids[i]`; `regions[i]` names the part of
+    the known picture it hashes ("" for the whole picture, `tl07`, `h-top`...: region hashes)."""
+
+    ids: np.ndarray
+    codes: np.ndarray
+    regions: np.ndarray
+
+
+def _on_list(list_id: int) -> Any:
+    return select(EntrySource.entry_id).where(EntrySource.list_id == list_id)
+
+
+def pdq_codes(
+    store: Store,
+    purpose: ListPurpose = ListPurpose.KNOWN,
+    *,
+    list_id: int | None = None,
+    regions: bool = True,
+) -> PdqCodes:
+    """Every PDQ entry on a list with this purpose (or on one list), then their region hashes."""
+    on = _on_list(list_id) if list_id is not None else _on_purpose(purpose)
+    whole = (
+        select(Entry.id, Entry.value, literal(""))
+        .where(Entry.hash_type == "pdq", Entry.id.in_(on))
         .order_by(Entry.id)
+    )
+    parts = (
+        select(VideoFrame.entry_id, VideoFrame.pdq, VideoFrame.region)
+        .join(Entry, Entry.id == VideoFrame.entry_id)
+        .where(Entry.hash_type == "pdq", VideoFrame.entry_id.in_(on))
+        .order_by(VideoFrame.entry_id, VideoFrame.region)
     )
     ids: list[int] = []
     hexes: list[str] = []
+    names: list[str] = []
     with store.engine.connect() as conn:
-        for entry, value in conn.execute(query.execution_options(yield_per=50_000)):
-            ids.append(entry)
-            hexes.append(value)
+        for query in (whole, parts) if regions else (whole,):
+            for entry, value, region in conn.execute(query.execution_options(yield_per=50_000)):
+                ids.append(entry)
+                hexes.append(value)
+                names.append(region)
     codes = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 32)
-    return np.asarray(ids, dtype=np.int64), codes
+    return PdqCodes(np.asarray(ids, dtype=np.int64), codes, np.asarray(names, dtype="U8"))
 
 
 def count_on_purpose(tx: Tx, hash_type: str, purpose: ListPurpose = ListPurpose.KNOWN) -> int:

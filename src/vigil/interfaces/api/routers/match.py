@@ -27,6 +27,8 @@ def match_out(match: Match) -> MatchOut:
             "distance": match.distance,
             "variant": match.variant,
             "detail": match.detail,
+            "tier": match.tier.value,
+            "false_match": match.false_match,
             "lists": [
                 {"list": s.list_name, "category": s.category, "origin": s.origin} for s in match.sources
             ],

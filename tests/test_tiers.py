@@ -1,0 +1,239 @@
+"""Calibrated match tiers and region hashes: crops match, weak matches are only ever for review.
+
+Benign BSDS500 photos: some are designated known, others are never-seen (a calibration set, and
+separate fresh photos that judge false matches).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from tests.conftest import OPERATOR, bsds_images
+
+from vigil.intel.classify.priority import match_kinds, priority
+from vigil.lists import domain as lists
+from vigil.lists.formats import ListRow
+from vigil.match import snapshot
+from vigil.match.calibrate import CalibrationResult, calibrate
+from vigil.match.matcher import ItemMatches, MatchConfig, Matcher
+from vigil.match.tiers import STRONG_RADIUS, WEAK_CEILING, Tier, fit_tail
+from vigil.signals import known_regions
+from vigil.signals.compute import FileSignals, compute
+from vigil.signals.pdq import gray8
+from vigil.store import audit
+from vigil.store.db import Store
+from vigil.store.models import ListCalibration
+from vigil.store.repo.lists import pdq_codes
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+from robustness import EDITS
+
+KNOWN = bsds_images()[200:260]
+CALIBRATION = bsds_images()[300:380]
+FRESH = bsds_images()[400:430]
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.convert("RGB").save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def _edited(paths: list[Path], edit: Callable[[Image.Image], Image.Image]) -> list[FileSignals]:
+    return [compute(str(p), _jpeg(edit(Image.open(p).convert("RGB"))), "fast") for p in paths]
+
+
+def _own(result: ItemMatches) -> list[Tier]:
+    """Tiers of the matches of an edited known photo with its own original."""
+    name = Path(result.signals.path).name
+    return [m.tier for m in result.matches if name in {Path(s.origin or "").name for s in m.sources}]
+
+
+def _copy(paths: list[Path], folder: Path) -> Path:
+    folder.mkdir()
+    for path in paths:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def _plain_list(store: Store) -> None:
+    rows = [ListRow("pdq", compute(str(p), p.read_bytes(), "exact").pdq or "", None, str(p)) for p in KNOWN]
+    lists.import_rows(store, OPERATOR, "plain", rows)
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, CalibrationResult]:
+    folder = tmp_path_factory.mktemp("tiers")
+    store = Store(f"sqlite:///{folder / 'v.db'}")
+    _plain_list(store)
+    return store, calibrate(store, OPERATOR, "plain", _copy(CALIBRATION, folder / "calibration"))
+
+
+def _synthetic(slope: float, intercept: float) -> np.ndarray:
+    """A million pair distances whose share within d is 10 ** (intercept + slope * d) in the tail."""
+    shares = (np.arange(1_000_000) + 0.5) / 1_000_000
+    return np.clip(np.floor((np.log10(shares) - intercept) / slope), 0, 256).astype(np.uint16)
+
+
+def test_the_tail_fit_recovers_a_known_log_linear_tail() -> None:
+    distances = _synthetic(0.1, -12)
+    fit = fit_tail(distances)
+    assert fit.slope == pytest.approx(0.1, rel=0.05)
+    assert fit.pair_share(70) == pytest.approx(1e-5, rel=0.6)
+    assert fit.quantiles == {"1e-02": 100, "1e-03": 90, "1e-04": 80, "1e-05": 70}
+    with pytest.raises(ValueError, match="at least"):
+        fit_tail(distances[:5000])
+    with pytest.raises(ValueError, match="too uniform"):
+        fit_tail(np.full(200_000, 128, dtype=np.uint16))
+
+
+def test_the_weak_radius_narrows_as_the_list_grows_and_never_passes_its_bounds() -> None:
+    fit = fit_tail(_synthetic(0.2, -23))  # about as steep as BSDS500 photos against a PDQ list
+    small = fit.weak_radius(1_000, 20, 1e-6, STRONG_RADIUS)
+    large = fit.weak_radius(10_000_000, 20, 1e-6, STRONG_RADIUS)
+    assert STRONG_RADIUS <= large < small <= WEAK_CEILING
+    assert fit.false_match(large, 10_000_000, 20) <= 1e-6 < fit.false_match(large + 1, 10_000_000, 20)
+    assert fit.weak_radius(10_000_000, 20, 1e-30, STRONG_RADIUS) == STRONG_RADIUS  # no weak tier
+
+
+def test_a_calibration_is_measured_stored_and_audited(calibrated: tuple[Store, CalibrationResult]) -> None:
+    store, result = calibrated
+    assert result.images == len(CALIBRATION)
+    assert result.codes == len(KNOWN)
+    assert result.pairs == result.hashes * len(KNOWN) >= 100_000
+    assert STRONG_RADIUS < result.weak_radius <= WEAK_CEILING
+    assert result.found == 0 and result.fit.closest > result.weak_radius
+    with store.session() as tx:
+        [row] = tx.query(ListCalibration).all()
+    events = audit.events(store, action="list.calibrate")
+    assert (row.weak_radius, row.codes, row.images) == (result.weak_radius, result.codes, result.images)
+    assert [(e.actor, e.target, audit.detail_of(e)["weak_radius"]) for e in events] == [
+        (OPERATOR.label, "plain", result.weak_radius)
+    ]
+    # the calibration images themselves are never-seen: none of them matches in any tier
+    never = [compute(str(p), p.read_bytes(), "fast") for p in CALIBRATION]
+    assert [r.signals.path for r in Matcher(store).match(never) if r.matches] == []
+
+
+def test_small_crops_of_listed_photos_are_weak_matches_with_an_estimate(
+    calibrated: tuple[Store, CalibrationResult],
+) -> None:
+    """A plain list (hashes only): crops of 2% are found by the weak tier, each with its estimated
+    false-match probability; fresh photos under the same crop match nothing in any tier."""
+    store, result = calibrated
+    edit = EDITS["crop 2% tl"]
+    matched = Matcher(store).match(_edited(KNOWN, edit))
+    tiers = [_own(r) for r in matched]
+    assert sum(bool(t) for t in tiers) >= 0.9 * len(KNOWN)
+    assert sum(t == [Tier.WEAK] for t in tiers) >= 0.5 * len(KNOWN)  # most need the weak tier
+    weak = [m for r in matched for m in r.matches if m.tier == Tier.WEAK]
+    assert all(STRONG_RADIUS < m.distance <= result.weak_radius for m in weak)
+    assert all(m.false_match is not None and 0 < m.false_match < 1e-4 for m in weak)
+    strong_only = Matcher(store, MatchConfig(weak=False)).match(_edited(KNOWN, edit))
+    assert sum(bool(_own(r)) for r in strong_only) <= 0.4 * len(KNOWN)
+    fresh = Matcher(store).match(_edited(FRESH, edit))
+    assert [r.signals.path for r in fresh if r.matches] == []
+
+
+def test_a_list_never_calibrated_has_no_weak_tier(store: Store) -> None:
+    _plain_list(store)
+    matched = Matcher(store).match(_edited(KNOWN[:20], EDITS["crop 2% tl"]))
+    found = [m for r in matched for m in r.matches]
+    assert found and all(m.tier == Tier.STRONG and m.distance <= STRONG_RADIUS for m in found)
+    assert all(m.false_match is None for m in found)
+
+
+def test_weak_matches_enter_review_below_strong_ones_and_never_reach_hma_clients() -> None:
+    weak = priority(match_kinds([("pdq", "weak")]), {}, set())
+    strong = priority(match_kinds([("pdq", "strong")]), {}, set())
+    classifier = priority(set(), {"m": {"x": 1.0}}, set())
+    assert classifier < weak < strong < priority(match_kinds([("md5", "exact")]), {}, set())
+    assert priority(match_kinds([("pdq", "weak"), ("pdq", "strong")]), {}, set()) == strong
+    # matches recorded before tiers: the type's way of comparing stands in
+    assert match_kinds([("sha256", None), ("pdq", None), ("vpdq", None)]) == {"exact", "strong"}
+
+
+def test_a_scan_records_the_tier_and_queues_a_weak_match_at_lower_priority(
+    calibrated: tuple[Store, CalibrationResult], tmp_path: Path
+) -> None:
+    from vigil.review import domain as review
+    from vigil.sources.scan import report as scan_report
+    from vigil.sources.scan.runner import ScanOptions, run_scan
+
+    store, _ = calibrated
+    folder = tmp_path / "in"
+    folder.mkdir()
+    weak = strong = None
+    for path in KNOWN:  # one copy that only the weak tier finds, one the strong tier finds
+        signals = _edited([path], EDITS["crop 2% tl"])[0]
+        tiers = _own(Matcher(store).match([signals])[0])
+        if tiers == [Tier.WEAK] and weak is None:
+            weak = path
+            (folder / "weak.jpg").write_bytes(_jpeg(EDITS["crop 2% tl"](Image.open(path).convert("RGB"))))
+        elif tiers == [Tier.STRONG] and strong is None:
+            strong = path
+            shutil.copy(path, folder / "strong.jpg")
+    assert weak is not None and strong is not None
+    scan_id = run_scan(store, OPERATOR, folder, ScanOptions(workers=1))
+    found = {Path(i["path"]).name: i["matches"] for i in scan_report.build(store, scan_id)["matches"]}
+    assert [m["tier"] for m in found["weak.jpg"]] == ["weak"]
+    assert [m["tier"] for m in found["strong.jpg"]] == ["strong"]
+    assert 0 < found["weak.jpg"][0]["detail"]["false_match"] < 1e-4
+    review.enqueue_scan(store, OPERATOR, scan_id)
+    with store.session() as tx:
+        from vigil.store.models import ReviewItem
+
+        items = {Path(i.path or "").name: i for i in tx.query(ReviewItem).all()}
+    assert items["weak.jpg"].priority < items["strong.jpg"].priority
+    assert items["weak.jpg"].reason["matches"][0][4] == "weak"
+
+
+def test_region_hashes_of_a_built_list_match_crops_up_to_10_percent(store: Store, tmp_path: Path) -> None:
+    """`lists add-files` keeps crops, halves and quadrants of each image with its PDQ entry: copies
+    cut by up to 10% from any side or corner match within the strong radius, and say which region."""
+    known = KNOWN[:12]
+    lists.add_files(store, OPERATOR, _copy(known, tmp_path / "known"), "built")
+    found = pdq_codes(store)
+    assert len(found.ids) > 20 * len(known) and {"l10", "tl07", "c05", "h-top", "q-br"} <= set(found.regions)
+    assert [r.frames for r in lists.rows_of(store, "built", ["pdq"])] == [None] * len(known)  # never exported
+    matcher = Matcher(store, MatchConfig(weak=False))
+    for edit in ("crop 10% l", "crop 8% tr", "crop 5% b", "crop 10% all", "caption bottom"):
+        matched = matcher.match(_edited(known, EDITS[edit]))
+        assert sum(bool(_own(r)) for r in matched) >= 11, edit
+    [hit] = [
+        m for m in matcher.match(_edited(known[:1], EDITS["crop 10% l"]))[0].matches if m.hash_type == "pdq"
+    ]
+    assert hit.detail is not None and hit.detail["known_region"] == "l10" and hit.distance <= 12
+    # the snapshot a service maps carries the regions too
+    snapshot.write(store, tmp_path / "index")
+    mapped = Matcher(store, MatchConfig(weak=False), snapshot_dir=tmp_path / "index")
+    [again] = [
+        m for m in mapped.match(_edited(known[:1], EDITS["crop 10% l"]))[0].matches if m.hash_type == "pdq"
+    ]
+    assert again.detail == hit.detail and again.distance == hit.distance
+
+
+def test_without_region_hashes_a_cropped_copy_is_missed(store: Store, tmp_path: Path) -> None:
+    known = KNOWN[:12]
+    lists.add_files(store, OPERATOR, _copy(known, tmp_path / "known"), "built", regions=False)
+    assert set(pdq_codes(store).regions) == {""}
+    matched = Matcher(store, MatchConfig(weak=False)).match(_edited(known, EDITS["crop 10% l"]))
+    assert sum(bool(_own(r)) for r in matched) <= 1
+
+
+def test_region_hashes_skip_flat_regions_and_name_every_kept_one() -> None:
+    gray = gray8(np.asarray(Image.open(KNOWN[0]).convert("RGB")))
+    kept = known_regions.region_hashes(gray)
+    names = [name for name, _ in known_regions.boxes()]
+    assert len(names) == len(set(names)) == 36 and all(len(n) <= 8 for n in names)
+    assert {name for name, _, _ in kept} <= set(names) and len(kept) >= 30
+    flat = np.full_like(gray, 128)
+    flat[:, : gray.shape[1] // 2] = 40  # one edge, nothing else: every region is too flat to keep
+    assert len(known_regions.region_hashes(flat)) < len(names) // 2
