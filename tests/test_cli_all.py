@@ -375,6 +375,14 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
     assert response.status_code == 451
     cli.ran.add(("stop-page",))
 
+    # last, so the weak tier it opens cannot change what the steps above matched
+    benign = tmp_path / "benign"
+    benign.mkdir()
+    for path in images[100:150]:
+        shutil.copy(path, benign / path.name)
+    calibrated = cli("lists", "calibrate", "known", str(benign), "--actor", "alice")
+    assert "50 images (0 skipped)" in calibrated and "calibration images matched there: 0" in calibrated
+
     assert cli.ran == ALL_COMMANDS, f"commands never run here: {sorted(ALL_COMMANDS - cli.ran)}"
     events = {(e.actor, e.action) for e in audit.events(store)}
     expected = {
@@ -407,6 +415,7 @@ def test_every_command_runs_and_writing_commands_audit_their_actor(
         (ALICE, "report.submit"),
         (ALICE, "evidence.release_hold"),
         (ALICE, "evidence.place_hold"),
+        (ALICE, "list.calibrate"),
     }
     assert expected <= events, sorted(expected - events)
 

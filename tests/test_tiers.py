@@ -186,6 +186,8 @@ def test_a_scan_records_the_tier_and_queues_a_weak_match_at_lower_priority(
     assert [m["tier"] for m in found["weak.jpg"]] == ["weak"]
     assert [m["tier"] for m in found["strong.jpg"]] == ["strong"]
     assert 0 < found["weak.jpg"][0]["detail"]["false_match"] < 1e-4
+    assert found["weak.jpg"][0]["detail"]["weak_on"] == ["plain"]  # the lists whose calibration admits it
+    assert [entry["list"] for entry in found["weak.jpg"][0]["lists"]] == ["plain"]
     review.enqueue_scan(store, OPERATOR, scan_id)
     with store.session() as tx:
         from vigil.store.models import ReviewItem
@@ -237,3 +239,84 @@ def test_region_hashes_skip_flat_regions_and_name_every_kept_one() -> None:
     flat = np.full_like(gray, 128)
     flat[:, : gray.shape[1] // 2] = 40  # one edge, nothing else: every region is too flat to keep
     assert len(known_regions.region_hashes(flat)) < len(names) // 2
+
+
+def _flip(value: str, bits: int) -> str:
+    return f"{int(value, 16) ^ ((1 << bits) - 1) << (256 - bits):064x}"
+
+
+def test_the_json_api_reports_a_weak_match_and_the_hma_api_leaves_it_out(
+    store: Store, tmp_path: Path
+) -> None:
+    """One server: `/v1/match/hash` answers with the tier and the estimate; HMA's `/m/lookup`, whose
+    clients act on what it returns, finds the strong match and not the weak one."""
+    import requests
+    from tests.conftest import ServerThread
+    from tests.test_scan import designate_known
+
+    from vigil.interfaces.api.app import ServiceConfig, create_app
+    from vigil.review.evidence import Vault
+    from vigil.review.keys import create_key
+    from vigil.store.repo import calibrations
+    from vigil.store.repo import lists as lists_repo
+
+    photo = KNOWN[0]
+    designate_known(store, [photo])
+    pdq = compute(str(photo), photo.read_bytes(), "exact").pdq or ""
+    with store.transaction() as tx:  # a calibration as `vigil lists calibrate` records one
+        calibrations.add(
+            tx, lists_repo.get(tx, "known").id, actor="test", images=400, hashes=9200, codes=1, sampled=1,
+            pairs=9200, closest=90, quantiles={}, slope=0.2, intercept=-23.0, target=1e-6, strong_radius=31,
+            weak_radius=48, found=0,
+        )  # fmt: skip
+    app = create_app(
+        store,
+        Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key"),
+        ServiceConfig(hma_anonymous_role="submitter"),
+    )
+    key = {"X-API-Key": create_key(store, OPERATOR, "platform", "submitter")}
+    with ServerThread(app) as server:
+        for bits, tier in ((20, "strong"), (40, "weak"), (50, None)):
+            value = _flip(pdq, bits)
+            body = {"hashes": [{"type": "pdq", "value": value}]}
+            found = requests.post(f"{server.url}/v1/match/hash", json=body, headers=key).json()["matches"]
+            assert [(m["tier"], m["distance"]) for m in found] == ([(tier, bits)] if tier else [])
+            if tier == "weak":
+                # a bare hash is one query hash against one code: 10 ** (-23 + 0.2 * 40.5)
+                assert found[0]["false_match"] == pytest.approx(10 ** (-23 + 0.2 * 40.5), rel=1e-6)
+            lookup = requests.get(f"{server.url}/m/lookup", params={"signal_type": "pdq", "signal": value})
+            assert bool(lookup.json()) == (tier == "strong")
+
+
+def test_a_new_signal_type_is_one_class_and_one_registration(store: Store, tmp_path: Path) -> None:
+    """Nothing outside the type names it: list import validates its values, the matcher reads a
+    file's value through it and matches it exactly, the JSON API's bare-hash path records it."""
+    from vigil.signals import types as signal_types
+
+    class Sha256Head(signal_types.HashType):
+        """A toy type: the first 128 bits of the file's SHA-256 (a digest some partner might share)."""
+
+        def of_file(self, signals: FileSignals) -> str | None:
+            return signals.sha256[:32] or None
+
+        def put(self, signals: FileSignals, value: str) -> None:
+            signals.sha256 = value + "0" * 32
+
+    kind = signal_types.register(Sha256Head("sha256-head", 32, ("sha256h",)))
+    try:
+        photo = KNOWN[0]
+        head = compute(str(photo), photo.read_bytes(), "fast").sha256[:32]
+        from vigil.lists.formats.base import make_row
+
+        bad = make_row("partner.csv:2", "sha256h", "zz")
+        assert not isinstance(bad, ListRow) and "not a sha256-head value" in bad.reason
+        row = make_row("partner.csv:1", "SHA256H", head.upper(), "1")
+        assert isinstance(row, ListRow) and row.hash_type == "sha256-head" and row.value == head
+        lists.import_rows(store, OPERATOR, "partner", [row])
+        [result] = Matcher(store).match([compute(str(photo), photo.read_bytes(), "fast")])
+        assert [(m.hash_type, m.tier, m.distance) for m in result.matches] == [("sha256-head", Tier.EXACT, 0)]
+        assert [m.hash_type for m in Matcher(store).match_hashes([("sha256-head", head)])] == ["sha256-head"]
+        assert "sha256-head" in compute(str(photo), photo.read_bytes(), "fast").hashes()
+    finally:
+        signal_types.unregister(kind)
+    assert "sha256-head" not in signal_types.HASH_TYPES

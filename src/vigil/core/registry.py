@@ -30,6 +30,12 @@ class Registry(Generic[T]):
 
         return deco
 
+    def remove(self, name: str) -> T:
+        """Unregister (a plug-in unloaded, a test's own type); unknown names fail as in `get`."""
+        item = self.get(name)
+        del self._items[name.lower()]
+        return item
+
     def get(self, name: str) -> T:
         try:
             return self._items[name.lower()]

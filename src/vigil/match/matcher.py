@@ -66,10 +66,14 @@ class Match:
     false_match: float | None
 
     def recorded_detail(self) -> dict[str, Any] | None:
-        """`detail` with the false-match estimate, as scan and crawl records keep it."""
-        if self.false_match is None:
-            return self.detail
-        return {**(self.detail or {}), "false_match": float(f"{self.false_match:.3g}")}
+        """`detail` with the false-match estimate and, for a weak match, the lists that admit it (a
+        report names only those), as scan records keep it."""
+        out = dict(self.detail or {})
+        if self.false_match is not None:
+            out["false_match"] = float(f"{self.false_match:.3g}")
+        if self.tier == Tier.WEAK:
+            out["weak_on"] = sorted({s.list_name for s in self.sources})
+        return out or None
 
 
 @dataclass

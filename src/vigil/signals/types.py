@@ -155,6 +155,12 @@ for _kind in (
     register(_kind)
 
 
+def unregister(kind: HashType) -> None:
+    for name in (kind.name, *kind.aliases):
+        HASH_TYPES.remove(name)
+    _IN_ORDER.remove(kind)
+
+
 def hash_type(name: str) -> HashType:
     return HASH_TYPES.get(name.strip())
 

@@ -166,7 +166,8 @@ def scan(
         best = item["matches"][0]
         names = ", ".join(sorted({entry["list"] for m in item["matches"] for entry in m["lists"]}))
         console.print(
-            f"[red]match[/] {item['path']}  {best['hash_type']} d={best['distance']}  lists: {names}"
+            f"[red]match[/] {item['path']}  {best['hash_type']} d={best['distance']} "
+            f"{best.get('tier') or ''}  lists: {names}"
         )
     for error in result["errors"][:20]:
         console.print(f"[yellow]skipped[/] {error['path']}: {error['reason']}")

@@ -54,6 +54,7 @@ def build(store: Store, scan_id: int) -> dict[str, Any]:
                     }
                     for p in sources.get(match.entry_id, [])
                     if p.purpose == ListPurpose.KNOWN
+                    and p.list_name in (match.detail or {}).get("weak_on", [p.list_name])
                 ],
             }
         )
@@ -109,16 +110,26 @@ def _e(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _video_detail(detail: dict[str, Any] | None) -> str:
-    """Matched time ranges of a video match, e.g. `query 0:12-0:31 of known 1:02-1:21 (96% / 21%)`."""
+def _where(detail: dict[str, Any] | None) -> str:
+    """Where a match lies, e.g. `query 0:12-0:31 of known 1:02-1:21 (96% / 21%)` for a video, `region
+    tl07 of the known picture` for a region hash, with the false-match estimate when there is one."""
     if not detail:
         return ""
+    parts = []
     if "video_timestamps" in detail:
         stamps = detail["video_timestamps"]
-        return f"frames at {_clock(stamps[0])}-{_clock(stamps[-1])}" if stamps else ""
-    query = ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in detail.get("query_ranges", []))
-    known = ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in detail.get("known_ranges", []))
-    return f"query {query} of known {known} ({detail['query_percent']}% / {detail['known_percent']}%)"
+        parts.append(f"frames at {_clock(stamps[0])}-{_clock(stamps[-1])}" if stamps else "")
+    if "query_ranges" in detail:
+        query = ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in detail["query_ranges"])
+        known = ", ".join(f"{_clock(a)}-{_clock(b)}" for a, b in detail.get("known_ranges", []))
+        parts.append(
+            f"query {query} of known {known} ({detail['query_percent']}% / {detail['known_percent']}%)"
+        )
+    if "known_region" in detail:
+        parts.append(f"region {detail['known_region']} of the known picture")
+    if "false_match" in detail:
+        parts.append(f"estimated false-match probability {detail['false_match']:.1e}")
+    return "; ".join(p for p in parts if p)
 
 
 def _clock(seconds: float) -> str:
@@ -132,14 +143,15 @@ def render_html(report: dict[str, Any]) -> str:
     match_rows = []
     for item in report["matches"]:
         for m in item["matches"]:
-            where = _video_detail(m.get("detail"))
+            where = _where(m.get("detail"))
             lists_text = "; ".join(
                 f"{entry['list']}" + (f" (category {entry['category']})" if entry["category"] else "")
                 for entry in m["lists"]
             )
             match_rows.append(
                 f"<tr><td class=path>{_e(item['path'])}</td><td>{_e(m['hash_type'])}</td>"
-                f"<td>{_e(m['distance'])}</td><td>{_e(m['variant'] or '')}</td><td>{_e(where)}</td>"
+                f"<td>{_e(m.get('tier') or '-')}</td><td>{_e(m['distance'])}</td>"
+                f"<td>{_e(m['variant'] or '')}</td><td>{_e(where)}</td>"
                 f"<td>{_e(lists_text)}</td></tr>"
             )
     error_rows = "".join(
@@ -163,7 +175,7 @@ finished {_e(scan["finished_at"] or "-")}. Options: <code>{_e(json.dumps(scan["o
 <p class=note>This summary holds no images. Matches are leads for human review, not findings.</p>
 <h2>Totals</h2><table>{total_rows}</table>
 <h2>Matches ({len(report["matches"])} items)</h2>
-<table><tr><th>Item</th><th>Hash</th><th>Distance</th><th>Variant</th><th>Where</th><th>Lists</th></tr>{"".join(match_rows)}</table>
+<table><tr><th>Item</th><th>Hash</th><th>Tier</th><th>Distance</th><th>Variant</th><th>Where</th><th>Lists</th></tr>{"".join(match_rows)}</table>
 <h2>Items not fully processed ({len(report["errors"])})</h2>
 <table><tr><th>Item</th><th>Reason</th></tr>{error_rows}</table>
 <h2>Not read by design ({len(report["skipped"])}: links, special files)</h2>
