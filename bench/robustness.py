@@ -172,6 +172,9 @@ EDITS: dict[str, Edit] = {
     "rotate 180": lambda im: im.transpose(Image.Transpose.ROTATE_180),
     "rotate 270": lambda im: im.transpose(Image.Transpose.ROTATE_270),
     "flip horizontal": ImageOps.mirror,
+    "rot 90 half q=50": lambda im: Image.open(
+        io.BytesIO(_jpeg(im.transpose(Image.Transpose.ROTATE_90).resize((im.height // 2, im.width // 2)), 50))
+    ),
     "grayscale": lambda im: ImageOps.grayscale(im).convert("RGB"),
 }
 

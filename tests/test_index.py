@@ -86,3 +86,25 @@ def test_multi_index_hash_is_exact_at_the_chunk_sizes_of_large_lists(bits: int) 
     truth = FlatIndex(codes).search(queries, 31)
     assert [sorted(h) for h in got] == [sorted(h) for h in truth]
     assert sum(len(h) for h in truth) >= 50
+
+
+def test_a_batch_over_the_candidate_cap_is_split_and_stays_exact(
+    corpus: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Queries into the 2,000 near-duplicates gather far more candidates than the cap allows in
+    one batch: the batch is split (down to one query) and returns exactly what brute force does."""
+    codes, queries = corpus
+    index = MultiIndexHash(codes)
+    split: list[int] = []
+    original = index._search_batch
+
+    def counted(batch: np.ndarray, radius: int, probes: list[tuple[np.ndarray, np.ndarray]]):  # type: ignore[no-untyped-def]
+        split.append(len(batch))
+        return original(batch, radius, probes)
+
+    monkeypatch.setattr(index, "_search_batch", counted)
+    monkeypatch.setattr(index, "max_candidates", 500)
+    got = index.search(queries, 31)
+    assert [sorted(h) for h in got] == [sorted(h) for h in FlatIndex(codes).search(queries, 31)]
+    assert min(split) == 1 and len(split) > len(queries) // 64 + 1  # split, down to single queries
+    assert sum(split) == len(queries)

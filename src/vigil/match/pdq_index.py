@@ -162,6 +162,7 @@ class MultiIndexHash:
     """Exact radius search by multi-index hashing with dense bucket tables (see module docstring)."""
 
     kind = "mih"
+    max_candidates = 1 << 21  # rows one batch may gather before it is split (about 50 MB of arrays)
 
     def __init__(self, codes: np.ndarray, *, bits: int | None = None, radius: int = DEFAULT_RADIUS) -> None:
         codes = _as_codes(codes)
@@ -215,23 +216,43 @@ class MultiIndexHash:
         queries = _as_codes(queries)
         results: Hits = []
         for start in range(0, len(queries), 64):
-            results.extend(self._search_batch(queries[start : start + 64], radius))
+            results.extend(self._search_capped(queries[start : start + 64], radius))
         return results
 
-    def _search_batch(self, queries: np.ndarray, radius: int) -> Hits:
-        count = len(queries)
-        keys = _chunk_values(queries, self.bits, self.chunks)
-        query_ids: list[np.ndarray] = []
-        rows: list[np.ndarray] = []
+    def _probes(self, keys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per chunk, the bucket start and length of every (query, flip pattern) probe."""
+        out = []
         for j in range(self.chunks):
             probes = (keys[:, j, None] ^ self._masks[None, :]).ravel()
             offsets = self._offsets[j]
-            starts, ends = offsets[probes].astype(np.int64), offsets[probes + 1].astype(np.int64)
-            lengths = ends - starts
+            starts = offsets[probes].astype(np.int64)
+            out.append((starts, offsets[probes + 1].astype(np.int64) - starts))
+        return out
+
+    def _search_capped(self, queries: np.ndarray, radius: int) -> Hits:
+        """A batch whose probes would gather more than `max_candidates` rows is split in halves:
+        on real (correlated) codes a few buckets hold hundreds of near-identical codes, and a batch
+        of queries landing in them would otherwise gather tens of millions of candidates at once.
+        A single query is searched whatever it gathers (the search stays exact)."""
+        keys = _chunk_values(queries, self.bits, self.chunks)
+        probes = self._probes(keys)
+        gathered = sum(int(lengths.sum()) for _, lengths in probes)
+        if gathered > self.max_candidates and len(queries) > 1:
+            half = len(queries) // 2
+            return self._search_capped(queries[:half], radius) + self._search_capped(queries[half:], radius)
+        return self._search_batch(queries, radius, probes)
+
+    def _search_batch(
+        self, queries: np.ndarray, radius: int, probes: list[tuple[np.ndarray, np.ndarray]]
+    ) -> Hits:
+        count = len(queries)
+        query_ids: list[np.ndarray] = []
+        rows: list[np.ndarray] = []
+        for j, (starts, lengths) in enumerate(probes):
             total = int(lengths.sum())
             if total == 0:
                 continue
-            owner = np.repeat(np.arange(probes.size) // self._masks.size, lengths)
+            owner = np.repeat(np.arange(lengths.size) // self._masks.size, lengths)
             first = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
             positions = first + np.arange(total)
             query_ids.append(owner)

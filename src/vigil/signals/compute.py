@@ -128,8 +128,6 @@ def image_pdq(
     Exact mode (building lists with the reference hasher) hashes the file as it is.
     With the file's `data`, also the as-stored hash when its EXIF orientation turned the pixels;
     with `regions_of_known`, the region hashes a list Vigil builds keeps beside the picture's."""
-    if regions_of_known:
-        signals.pdq_regions = known_regions.region_hashes(pdq.gray8(pixels))
     if mode != "fast":
         result = pdq.exact(pixels)
     else:
@@ -137,6 +135,9 @@ def image_pdq(
         result = pdq.fast_from_gray(gray)
         signals.pdq_variants = regions.variants(gray) if normalise else ()
     signals.pdq, signals.pdq_quality, signals.pdq_dihedral = result.hash_hex, result.quality, result.dihedral
+    if regions_of_known:
+        parts = known_regions.region_hashes(pdq.gray8(pixels))
+        signals.pdq_regions = parts + known_regions.turned(result.dihedral, result.quality)
     if data is not None:
         signals.exif_orientation = media.exif_orientation(data)
         signals.pdq_as_stored = pdq.as_stored(signals.pdq_dihedral, signals.exif_orientation)
