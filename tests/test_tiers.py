@@ -11,6 +11,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -151,13 +152,25 @@ def test_a_list_never_calibrated_has_no_weak_tier(store: Store) -> None:
 
 
 def test_weak_matches_enter_review_below_strong_ones_and_never_reach_hma_clients() -> None:
-    weak = priority(match_kinds([("pdq", "weak")]), {}, set())
-    strong = priority(match_kinds([("pdq", "strong")]), {}, set())
+    def rank(*matches: tuple[str, str | None, dict[str, Any] | None]) -> float:
+        return priority(match_kinds(matches), {}, set())
+
+    def checked(verdict: str) -> dict[str, Any]:
+        return {"verified": {"inliers": 0, "result": verdict}}
+
+    weak, strong = rank(("pdq", "weak", None)), rank(("pdq", "strong", None))
     classifier = priority(set(), {"m": {"x": 1.0}}, set())
-    assert classifier < weak < strong < priority(match_kinds([("md5", "exact")]), {}, set())
-    assert priority(match_kinds([("pdq", "weak"), ("pdq", "strong")]), {}, set()) == strong
+    assert classifier < rank(("pdq", "weak", checked("rejected"))) < weak
+    assert (
+        weak == rank(("pdq", "weak", checked("inconclusive"))) < rank(("pdq", "weak", checked("confirmed")))
+    )
+    assert rank(("pdq", "weak", checked("confirmed"))) < strong < rank(("md5", "exact", None))
+    assert rank(("pdq", "weak", None), ("pdq", "strong", None)) == strong
     # matches recorded before tiers: the type's way of comparing stands in
-    assert match_kinds([("sha256", None), ("pdq", None), ("vpdq", None)]) == {"exact", "strong"}
+    assert match_kinds([("sha256", None, None), ("pdq", None, None), ("vpdq", None, None)]) == {
+        "exact",
+        "strong",
+    }
 
 
 def test_a_scan_records_the_tier_and_queues_a_weak_match_at_lower_priority(
@@ -258,18 +271,11 @@ def test_the_json_api_reports_a_weak_match_and_the_hma_api_leaves_it_out(
     from vigil.interfaces.api.app import ServiceConfig, create_app
     from vigil.review.evidence import Vault
     from vigil.review.keys import create_key
-    from vigil.store.repo import calibrations
-    from vigil.store.repo import lists as lists_repo
 
     photo = KNOWN[0]
     designate_known(store, [photo])
     pdq = compute(str(photo), photo.read_bytes(), "exact").pdq or ""
-    with store.transaction() as tx:  # a calibration as `vigil lists calibrate` records one
-        calibrations.add(
-            tx, lists_repo.get(tx, "known").id, actor="test", images=400, hashes=9200, codes=1, sampled=1,
-            pairs=9200, closest=90, quantiles={}, slope=0.2, intercept=-23.0, target=1e-6, strong_radius=31,
-            weak_radius=48, found=0,
-        )  # fmt: skip
+    _calibrate_by_hand(store, "known", 48)
     app = create_app(
         store,
         Vault.open(tmp_path / "vault", tmp_path / "keys" / "k.key"),
@@ -321,3 +327,84 @@ def test_a_new_signal_type_is_one_class_and_one_registration(store: Store, tmp_p
     finally:
         signal_types.unregister(kind)
     assert "sha256-head" not in signal_types.HASH_TYPES
+
+
+def _calibrate_by_hand(store: Store, name: str, weak_radius: int) -> None:
+    """A calibration row as `vigil lists calibrate` writes one (for lists too small to calibrate)."""
+    from vigil.store.repo import calibrations
+    from vigil.store.repo import lists as lists_repo
+
+    with store.transaction() as tx:
+        calibrations.add(
+            tx, lists_repo.get(tx, name).id, actor="test", images=400, hashes=9200, codes=1, sampled=1,
+            pairs=9200, closest=90, quantiles={}, slope=0.2, intercept=-23.0, target=1e-6, strong_radius=31,
+            weak_radius=weak_radius, found=0,
+        )  # fmt: skip
+
+
+def test_keypoints_confirm_weak_matches_of_a_built_list_and_reject_an_unrelated_picture(
+    store: Store, tmp_path: Path
+) -> None:
+    """A crop beyond the deepest region hash (12% from a corner) is a weak match; the known
+    picture's ORB keypoints confirm it, mirrored too. The same match claimed for an unrelated photo
+    is rejected. Verdicts only order review."""
+    from dataclasses import replace
+
+    from vigil.match import verify
+    from vigil.store.models import EntryFeatures
+
+    known = KNOWN[:6]
+    lists.add_files(store, OPERATOR, _copy(known, tmp_path / "known"), "built")
+    with store.session() as tx:
+        assert tx.query(EntryFeatures).count() == len(known)
+    _calibrate_by_hand(store, "built", 56)
+    matcher = Matcher(store)
+    mirrored = 0
+    for path in known:
+        for flip in (False, True):
+            cut = EDITS["crop 10% tl"](Image.open(path).convert("RGB"))  # 10%, then 2% more
+            cut = cut.crop((int(cut.width * 0.02), int(cut.height * 0.02), cut.width, cut.height))
+            data = _jpeg(cut.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if flip else cut)
+            result = matcher.match([compute(path.name, data, "fast")])[0]
+            weak = [m for m in result.matches if m.tier == Tier.WEAK]
+            if not weak:
+                continue
+            assert verify.check(store, result, data) == len(weak)
+            verdicts = [m.detail["verified"] for m in result.matches if m.tier == Tier.WEAK and m.detail]
+            assert all(v["result"] == "confirmed" and v["inliers"] >= 100 for v in verdicts), verdicts
+            mirrored += flip
+            if path == known[0] and not flip:
+                claim = weak[0]
+    assert mirrored >= 3
+    stranger = FRESH[0].read_bytes()
+    forged = ItemMatches(compute(FRESH[0].name, stranger, "fast"), [replace(claim, detail=None)])
+    assert verify.check(store, forged, stranger) == 1
+    [verdict] = [m.detail["verified"] for m in forged.matches if m.detail]
+    assert verdict["result"] == "rejected" and verdict["inliers"] < verify.REJECT
+
+
+def test_a_scan_checks_a_weak_match_by_keypoints_and_reviews_it_before_unchecked_ones(
+    store: Store, tmp_path: Path
+) -> None:
+    from vigil.review import domain as review
+    from vigil.sources.scan import report as scan_report
+    from vigil.sources.scan.runner import ScanOptions, run_scan
+    from vigil.store.models import ReviewItem
+
+    lists.add_files(store, OPERATOR, _copy(KNOWN[:3], tmp_path / "known"), "built")
+    _calibrate_by_hand(store, "built", 56)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cut = EDITS["crop 10% tl"](Image.open(KNOWN[0]).convert("RGB"))
+    (folder / "cut.jpg").write_bytes(
+        _jpeg(cut.crop((int(cut.width * 0.03), int(cut.height * 0.03), *cut.size)))
+    )
+    scan_id = run_scan(store, OPERATOR, folder, ScanOptions(workers=1))
+    [item] = scan_report.build(store, scan_id)["matches"]
+    [match] = item["matches"]
+    assert match["tier"] == "weak" and match["detail"]["verified"]["result"] == "confirmed"
+    assert "keypoints confirmed" in scan_report.render_html(scan_report.build(store, scan_id))
+    review.enqueue_scan(store, OPERATOR, scan_id)
+    with store.session() as tx:
+        [queued] = tx.query(ReviewItem).all()
+    assert queued.priority == 80.0 and queued.reason["matches"][0][5]["result"] == "confirmed"

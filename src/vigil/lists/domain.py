@@ -104,26 +104,38 @@ def add_files(
     refs = [r for r in walk(folder) if isinstance(r, ItemRef) and not r.members]
     if limit:
         refs = refs[:limit]
-    return import_rows(
+    keypoints: dict[str, tuple[bytes, bytes]] = {}
+    result = import_rows(
         store,
         actor,
         list_name,
-        _file_rows(refs, category, seconds_per_hash, regions),
+        _file_rows(refs, category, seconds_per_hash, regions, keypoints),
         purpose=purpose,
         source=f"files under {folder}",
         how="add_files",
     )
+    if keypoints:  # after the publish: an entry without keypoints only leaves its weak matches unchecked
+        with store.transaction() as tx:
+            repo.save_features(tx, keypoints)
+    return result
 
 
 def _file_rows(
-    refs: list[ItemRef], category: str | None, seconds_per_hash: float, regions: bool
+    refs: list[ItemRef],
+    category: str | None,
+    seconds_per_hash: float,
+    regions: bool,
+    keypoints: dict[str, tuple[bytes, bytes]],
 ) -> Iterator[ListRow | ItemError]:
+    """List rows of each file; the keypoints of each picture go into `keypoints` by PDQ value."""
     for ref in refs:
         signals = hash_item(ref, "exact", seconds_per_hash, regions_of_known=regions)
         if not signals.md5:
             yield ItemError(ref.label, signals.error or "unreadable")
             continue
         turned = signals.pdq_as_stored is not None
+        if signals.pdq and signals.features:
+            keypoints.setdefault(signals.pdq, signals.features)
         parts = tuple(
             (name, FrameHash(0, quality, value, 0.0)) for name, value, quality in signals.pdq_regions
         )

@@ -20,6 +20,7 @@ from vigil.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from vigil.core.states import Decision, ReviewSource, ReviewStatus
 from vigil.intel.classify import monitor
 from vigil.intel.classify.priority import PriorityWeights, match_kinds, priority
+from vigil.match import verify
 from vigil.match.matcher import Match, Matcher
 from vigil.review import assign, categories, links
 from vigil.review.context import validate as validate_context
@@ -98,11 +99,21 @@ def enqueue_scan(
                 media_type=scan_item.media_type,
                 pdq=_linkable(scan_item.pdq, scan_item.pdq_quality),
                 priority=priority(
-                    match_kinds((m.hash_type, m.tier) for m in matches), scores, demoted, weights
+                    match_kinds((m.hash_type, m.tier, m.detail) for m in matches), scores, demoted, weights
                 ),
                 reason={
                     "scan_id": scan_id,
-                    "matches": [[m.hash_type, m.distance, m.entry_id, m.variant, m.tier] for m in matches],
+                    "matches": [
+                        [
+                            m.hash_type,
+                            m.distance,
+                            m.entry_id,
+                            m.variant,
+                            m.tier,
+                            (m.detail or {}).get("verified"),
+                        ]
+                        for m in matches
+                    ],
                     "scores": [
                         [r.model_id, r.model_version, r.name, round(r.score, 4)]
                         for r in scored.get(item_id, [])
@@ -473,7 +484,9 @@ def submit_upload(
     """
     context = validate_context(context)
     signals = signals or compute(name, data, "fast")
-    matches = matcher.match([signals])[0].matches
+    result = matcher.match([signals])[0]
+    verify.check(store, result, data)
+    matches = result.matches
     review_id = None
     if matches and actor.can(Permission.SUBMIT):
         vault.quarantine(data)
@@ -485,11 +498,21 @@ def submit_upload(
             path=None,
             media_type=signals.media_type,
             reason={
-                "matches": [[m.hash_type, m.distance, m.entry_id, m.variant, m.tier.value] for m in matches],
+                "matches": [
+                    [
+                        m.hash_type,
+                        m.distance,
+                        m.entry_id,
+                        m.variant,
+                        m.tier.value,
+                        (m.detail or {}).get("verified"),
+                    ]
+                    for m in matches
+                ],
                 "name": name,
             },
             context=context,
-            priority=priority(match_kinds((m.hash_type, m.tier.value) for m in matches), {}, set()),
+            priority=priority(match_kinds((m.hash_type, m.tier.value, m.detail) for m in matches), {}, set()),
             required_votes=required_votes,
             pdq=_linkable(signals.pdq, signals.pdq_quality),
             hooks=hooks,

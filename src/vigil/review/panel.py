@@ -30,6 +30,7 @@ class MatchLine:
     variant: str | None
     lists: tuple[Provenance, ...]
     tier: str | None  # exact | strong | weak; None for items queued before tiers were recorded
+    verified: dict[str, Any] | None  # a weak match checked by keypoints: inliers and the verdict
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ def build(store: Store, vault: Vault, item: ReviewItem) -> Panel:
             (str(m[3]) if len(m) > 3 and m[3] else None) or variants.get((str(m[0]), m[2])),
             tuple(names.get(m[2], [])),
             str(m[4]) if len(m) > 4 and m[4] else None,
+            m[5] if len(m) > 5 and isinstance(m[5], dict) else None,
         )
         for m in raw
     )

@@ -9,7 +9,7 @@ from typing import Any
 
 from vigil.media import decode as media
 from vigil.media.video import CorruptVideo, looks_like_video
-from vigil.signals import known_regions, pdq, regions, types, vpdq
+from vigil.signals import features, known_regions, pdq, regions, types, vpdq
 
 
 @dataclass
@@ -35,6 +35,8 @@ class FileSignals:
     # list side, for lists Vigil builds from files: (region, PDQ, quality) of crops, halves and
     # quadrants of the picture (`vigil.signals.known_regions`)
     pdq_regions: tuple[tuple[str, str, int], ...] = field(default_factory=tuple)
+    # list side too: ORB keypoints of the picture (points, descriptors), to check weak matches
+    features: tuple[bytes, bytes] | None = None
     video: vpdq.VideoHash | None = None
     scores: list[tuple[str, str, str, float]] = field(default_factory=list)  # model, version, name, score
     error: str | None = None
@@ -55,6 +57,7 @@ class FileSignals:
         data["pdq_dihedral"] = list(self.pdq_dihedral)
         data["pdq_variants"] = [list(v) for v in self.pdq_variants]
         data["pdq_regions"] = [list(v) for v in self.pdq_regions]
+        data.pop("features")  # keypoint bytes: kept with a list entry, not shown
         if self.video is not None:
             data["video"] = {
                 "fps": self.video.fps,
@@ -136,8 +139,10 @@ def image_pdq(
         signals.pdq_variants = regions.variants(gray) if normalise else ()
     signals.pdq, signals.pdq_quality, signals.pdq_dihedral = result.hash_hex, result.quality, result.dihedral
     if regions_of_known:
-        parts = known_regions.region_hashes(pdq.gray8(pixels))
+        gray = pdq.gray8(pixels)
+        parts = known_regions.region_hashes(gray)
         signals.pdq_regions = parts + known_regions.turned(result.dihedral, result.quality)
+        signals.features = features.orb(regions.work_copy(gray)).to_bytes()
     if data is not None:
         signals.exif_orientation = media.exif_orientation(data)
         signals.pdq_as_stored = pdq.as_stored(signals.pdq_dihedral, signals.exif_orientation)

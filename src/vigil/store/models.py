@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -118,6 +119,16 @@ class ListCalibration(Base):
     strong_radius: Mapped[int] = mapped_column(Integer)
     weak_radius: Mapped[int] = mapped_column(Integer)
     found: Mapped[int] = mapped_column(Integer)  # calibration images matched at weak_radius (0)
+
+
+class EntryFeatures(Base):
+    """ORB keypoints of a known picture Vigil hashed itself, to check its weak matches
+    (`vigil.signals.features`): float32 (x, y) pairs and 32-byte descriptors, row for row."""
+
+    __tablename__ = "entry_features"
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True)
+    points: Mapped[bytes] = mapped_column(LargeBinary)
+    descriptors: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ListImport(Base):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from vigil.signals.types import hash_type
 
@@ -15,16 +16,24 @@ from vigil.signals.types import hash_type
 class PriorityWeights:
     exact_match: float = 100.0
     perceptual_match: float = 90.0
+    weak_confirmed: float = 80.0  # a weak match the known picture's keypoints confirm
     weak_match: float = 70.0
+    weak_rejected: float = 60.0  # ... or find no sign of
     classifier: float = 50.0  # times the highest active model score (0..1)
     other: float = 1.0
     model_weights: dict[str, float] = field(default_factory=dict)  # per model id, default 1.0
 
 
-def match_kinds(matches: Iterable[tuple[str, str | None]]) -> set[str]:
-    """What `priority` weighs: the tiers (`exact`, `strong`, `weak`) of (hash type, tier) pairs.
-    A match recorded before tiers existed has none: its type's way of comparing stands in."""
-    return {tier or ("exact" if hash_type(kind).compare == "exact" else "strong") for kind, tier in matches}
+def match_kinds(matches: Iterable[tuple[str, str | None, dict[str, Any] | None]]) -> set[str]:
+    """What `priority` weighs, from (hash type, tier, detail): the tier (`exact`, `strong`, `weak`),
+    a weak match with its keypoint verdict (`weak:confirmed`, `weak:rejected`). A match recorded
+    before tiers existed has none: its type's way of comparing stands in."""
+    out = set()
+    for kind, tier, detail in matches:
+        named = tier or ("exact" if hash_type(kind).compare == "exact" else "strong")
+        verdict = ((detail or {}).get("verified") or {}).get("result")
+        out.add(f"{named}:{verdict}" if named == "weak" and verdict in {"confirmed", "rejected"} else named)
+    return out
 
 
 def priority(
@@ -38,8 +47,10 @@ def priority(
         return w.exact_match
     if "strong" in match_kinds:
         return w.perceptual_match
-    if "weak" in match_kinds:
-        return w.weak_match
+    weak = (("weak:confirmed", w.weak_confirmed), ("weak", w.weak_match), ("weak:rejected", w.weak_rejected))
+    for kind, weight in weak:
+        if kind in match_kinds:
+            return weight
     active = [
         w.model_weights.get(model, 1.0) * max(named.values(), default=0.0)
         for model, named in scores.items()

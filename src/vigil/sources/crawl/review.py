@@ -75,7 +75,9 @@ def queue_hits(
                 "crawl_job": job_id,
                 "keywords": sorted({k for h in hits for k in h.detail.get("keywords", [])}),
             },
-            priority=priority(match_kinds((m["hash_type"], m.get("tier")) for m in matches), {}, set()),
+            priority=priority(
+                match_kinds((m["hash_type"], m.get("tier"), m.get("detail")) for m in matches), {}, set()
+            ),
             required_votes=required_votes,
             source=ReviewSource.CRAWL,
         )

@@ -127,6 +127,9 @@ def _where(detail: dict[str, Any] | None) -> str:
         )
     if "known_region" in detail:
         parts.append(f"region {detail['known_region']} of the known picture")
+    if "verified" in detail:
+        verified = detail["verified"]
+        parts.append(f"keypoints {verified['result']} ({verified['inliers']} consistent)")
     if "false_match" in detail:
         parts.append(f"estimated false-match probability {detail['false_match']:.1e}")
     return "; ".join(p for p in parts if p)

@@ -10,6 +10,7 @@ so a recorded container means a finished subtree). Starting, resuming and finish
 
 from __future__ import annotations
 
+import hashlib
 import os
 import queue
 import threading
@@ -25,7 +26,9 @@ from vigil.core.actor import Actor
 from vigil.core.clock import utcnow
 from vigil.core.errors import NotFound
 from vigil.core.states import ItemStatus, ScanStatus
+from vigil.match import verify
 from vigil.match.matcher import ItemMatches, MatchConfig, Matcher
+from vigil.match.tiers import Tier
 from vigil.media.archives import Limits
 from vigil.media.decode import Mode
 from vigil.media.walk import ItemRef, Listed, walk
@@ -258,7 +261,10 @@ class _Recorder:
             return
         batch, self.batch = self.batch, []
         hashed = [r for r in batch if isinstance(r, FileSignals)]
-        matched = iter(self.matcher.match(hashed))
+        results = self.matcher.match(hashed)
+        for result in results:
+            _check_weak(self.store, result)
+        matched = iter(results)
         rows = [
             _row(self.scan_id, next(matched)) if isinstance(r, FileSignals) else _listed(self.scan_id, r)
             for r in batch
@@ -274,6 +280,27 @@ class _Recorder:
             self.flush()
         except Exception:  # the scan is already stopping; the items will be hashed again on resume
             self.batch = []
+
+
+VERIFY_BYTES = 64 << 20  # files up to this size are read again to check a weak match
+
+
+def _check_weak(store: Store, result: ItemMatches) -> None:
+    """Check weak matches against the known pictures' keypoints (`vigil.match.verify`), reading the
+    file again: weak matches are rare, and keypoints of every scanned file would cost every scan.
+    Archive members and files that changed or vanished since hashing stay unchecked."""
+    if not any(m.tier == Tier.WEAK for m in result.matches):
+        return
+    ref = ItemRef.from_json(result.signals.ref) if result.signals.ref else ItemRef.of(result.signals.path)
+    if ref.members:
+        return
+    try:
+        with open(ref.fs_path, "rb") as handle:
+            data = handle.read(VERIFY_BYTES + 1)
+    except OSError:
+        return
+    if len(data) <= VERIFY_BYTES and hashlib.sha256(data).hexdigest() == result.signals.sha256:
+        verify.check(store, result, data)
 
 
 def _is_unit(result: Result) -> bool:

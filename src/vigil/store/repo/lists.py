@@ -21,6 +21,7 @@ from vigil.store.models import (
     BankItem,
     BankItemSignal,
     Entry,
+    EntryFeatures,
     EntrySource,
     HashList,
     ListImport,
@@ -562,3 +563,25 @@ def remove_entries(tx: Tx, list_id: int, entry_ids: Iterable[int]) -> int:
         tx.execute(delete(BankItem).where(BankItem.list_id == list_id, empty))
         generations.bump(tx)
     return removed
+
+
+def save_features(tx: Tx, by_value: dict[str, tuple[bytes, bytes]]) -> int:
+    """Keep the keypoints of known pictures by their PDQ value (entries already published); a
+    picture whose entry has keypoints keeps its first ones. Returns how many were written."""
+    ids = lookup_exact(tx, [("pdq", value) for value in by_value])
+    have = set(
+        tx.scalars(select(EntryFeatures.entry_id).where(EntryFeatures.entry_id.in_(list(ids.values()))))
+    )
+    rows = [
+        EntryFeatures(entry_id=entry_id, points=by_value[value][0], descriptors=by_value[value][1])
+        for (_, value), entry_id in ids.items()
+        if entry_id not in have
+    ]
+    tx.add_all(rows)
+    return len(rows)
+
+
+def features(tx: Tx, entry_ids: Iterable[int]) -> dict[int, tuple[bytes, bytes]]:
+    wanted = list(set(entry_ids))
+    query = select(EntryFeatures).where(EntryFeatures.entry_id.in_(wanted))
+    return {row.entry_id: (row.points, row.descriptors) for row in tx.scalars(query)}

@@ -1,4 +1,4 @@
-"""Calibrated match tiers: per-list calibrations, and each scan match's tier
+"""Calibrated match tiers: per-list calibrations, each scan match's tier, known pictures' ORB keypoints
 
 Revision ID: 0028
 Revises: 0027
@@ -39,9 +39,18 @@ def upgrade() -> None:
     op.create_index("ix_list_calibrations_list_id", "list_calibrations", ["list_id"])
     with op.batch_alter_table("scan_matches") as batch:
         batch.add_column(sa.Column("tier", sa.String(length=8), nullable=True))
+    op.create_table(
+        "entry_features",
+        sa.Column(
+            "entry_id", sa.Integer(), sa.ForeignKey("entries.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("points", sa.LargeBinary(), nullable=False),
+        sa.Column("descriptors", sa.LargeBinary(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("entry_features")
     with op.batch_alter_table("scan_matches") as batch:
         batch.drop_column("tier")
     op.drop_index("ix_list_calibrations_list_id", table_name="list_calibrations")
