@@ -115,6 +115,9 @@ def test_a_calibration_is_measured_stored_and_audited(calibrated: tuple[Store, C
         [row] = tx.query(ListCalibration).all()
     events = audit.events(store, action="list.calibrate")
     assert (row.weak_radius, row.codes, row.images) == (result.weak_radius, result.codes, result.images)
+    [listed] = lists.stats(store)  # what `vigil lists stats` and GET /v1/lists show
+    assert listed["calibration"]["weak_radius"] == result.weak_radius
+    assert listed["calibration"]["quantiles"] == result.fit.quantiles and listed["calibration"]["found"] == 0
     assert [(e.actor, e.target, audit.detail_of(e)["weak_radius"]) for e in events] == [
         (OPERATOR.label, "plain", result.weak_radius)
     ]

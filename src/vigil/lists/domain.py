@@ -22,6 +22,7 @@ from vigil.signals.items import hash_item
 from vigil.signals.vpdq import FrameHash
 from vigil.store import audit
 from vigil.store.db import Store
+from vigil.store.repo import calibrations
 from vigil.store.repo import lists as repo
 from vigil.store.repo.lists import Provenance
 
@@ -183,9 +184,30 @@ def remove(store: Store, actor: Actor, list_name: str, pairs: Iterable[tuple[str
 
 
 def stats(store: Store) -> list[dict[str, Any]]:
-    """Entries per list and hash type, and how many are shared with other lists."""
+    """Entries per list and hash type, how many are shared with other lists, and the list's newest
+    calibration (its weak radius and what it rests on; None for a list never calibrated)."""
     with store.session() as tx:
-        return repo.stats(tx)
+        rows = repo.stats(tx)
+        calibrated = calibrations.latest(tx)
+    for row in rows:
+        found = calibrated.get(row["name"])
+        row["calibration"] = (
+            None
+            if found is None
+            else {
+                "at": found.created_at.isoformat(),
+                "by": found.actor,
+                "images": found.images,
+                "codes": found.codes,
+                "closest": found.closest,
+                "quantiles": found.quantiles,
+                "target": found.target,
+                "strong_radius": found.strong_radius,
+                "weak_radius": found.weak_radius,
+                "found": found.found,
+            }
+        )
+    return rows
 
 
 def provenance(store: Store, entry_ids: Iterable[int]) -> dict[int, list[Provenance]]:

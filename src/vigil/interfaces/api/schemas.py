@@ -60,6 +60,10 @@ class ListStats(BaseModel):
     by_type: dict[str, int]
     shared_with_other_lists: int
     created_at: str
+    calibration: dict[str, Any] | None = Field(
+        description="The newest calibration (`vigil lists calibrate`): weak radius, target, what it "
+        "measured; null for a list never calibrated, which has no weak tier"
+    )
 
 
 class IndexResponse(BaseModel):

@@ -100,7 +100,7 @@ def list_stats(
     if as_json:
         console.print_json(json.dumps(rows))
         return
-    table = Table("list", "purpose", "entries", "by type", "shared", "source", "last import")
+    table = Table("list", "purpose", "entries", "by type", "shared", "source", "last import", "weak radius")
     for row in rows:
         by_type = ", ".join(f"{k}:{v}" for k, v in row["by_type"].items())
         last = row["last_import"]
@@ -115,6 +115,7 @@ def list_stats(
             str(row["shared_with_other_lists"]),
             str(row["source"] or ""),
             state,
+            str(row["calibration"]["weak_radius"]) if row["calibration"] else "not calibrated",
         )
     console.print(table)
 
