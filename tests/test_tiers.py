@@ -80,23 +80,32 @@ def calibrated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Calibra
 def _synthetic(slope: float, intercept: float) -> np.ndarray:
     """A million pair distances whose share within d is 10 ** (intercept + slope * d) in the tail."""
     shares = (np.arange(1_000_000) + 0.5) / 1_000_000
-    return np.clip(np.floor((np.log10(shares) - intercept) / slope), 0, 256).astype(np.uint16)
+    return np.clip(np.floor((np.log10(shares) - intercept) / slope), 0, 256).astype(np.int64)
+
+
+def _histogram(distances: np.ndarray) -> np.ndarray:
+    return np.bincount(distances, minlength=257)
 
 
 def test_the_tail_fit_recovers_a_known_log_linear_tail() -> None:
     distances = _synthetic(0.1, -12)
-    fit = fit_tail(distances)
+    fit = fit_tail(_histogram(distances))
+    # the quantiles are those of the sorted distances themselves
+    ordered = np.sort(distances)
+    assert list(fit.quantiles.values()) == [
+        int(ordered[int(q * ordered.size)]) for q in (1e-2, 1e-3, 1e-4, 1e-5)
+    ]
     assert fit.slope == pytest.approx(0.1, rel=0.05)
     assert fit.pair_share(70) == pytest.approx(1e-5, rel=0.6)
     assert fit.quantiles == {"1e-02": 100, "1e-03": 90, "1e-04": 80, "1e-05": 70}
     with pytest.raises(ValueError, match="at least"):
-        fit_tail(distances[:5000])
+        fit_tail(_histogram(distances[:5000]))
     with pytest.raises(ValueError, match="too uniform"):
-        fit_tail(np.full(200_000, 128, dtype=np.uint16))
+        fit_tail(_histogram(np.full(200_000, 128)))
 
 
 def test_the_weak_radius_narrows_as_the_list_grows_and_never_passes_its_bounds() -> None:
-    fit = fit_tail(_synthetic(0.2, -23))  # about as steep as BSDS500 photos against a PDQ list
+    fit = fit_tail(_histogram(_synthetic(0.2, -23)))  # about as steep as BSDS500 photos against a PDQ list
     small = fit.weak_radius(1_000, 20, 1e-6, STRONG_RADIUS)
     large = fit.weak_radius(10_000_000, 20, 1e-6, STRONG_RADIUS)
     assert STRONG_RADIUS <= large < small <= WEAK_CEILING
@@ -411,3 +420,15 @@ def test_a_scan_checks_a_weak_match_by_keypoints_and_reviews_it_before_unchecked
     with store.session() as tx:
         [queued] = tx.query(ReviewItem).all()
     assert queued.priority == 80.0 and queued.reason["matches"][0][5]["result"] == "confirmed"
+
+
+def test_the_pair_histogram_counts_every_pair_once_at_its_true_distance() -> None:
+    from vigil.match.calibrate import pair_histogram
+
+    rng = np.random.default_rng(3)
+    queries = rng.integers(0, 256, (300, 32), dtype=np.uint8)
+    codes = np.concatenate([queries[:5], rng.integers(0, 256, (2000, 32), dtype=np.uint8)])
+    truth = np.unpackbits(queries[:, None, :] ^ codes[None, :, :], axis=2).sum(axis=2).ravel()
+    counts = pair_histogram(queries, codes)
+    assert counts.sum() == 300 * 2005 and counts[0] == 5
+    assert (counts == np.bincount(truth, minlength=257)).all()

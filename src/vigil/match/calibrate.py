@@ -73,16 +73,16 @@ def query_hashes(folder: Path, min_quality: int = defaults.PDQ_MIN_QUALITY) -> t
     return per_image, skipped
 
 
-def pair_distances(queries: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Every query-code Hamming distance (uint16), in blocks that stay a few MB."""
+def pair_histogram(queries: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """How many query-code pairs lie at each Hamming distance (0..256), in blocks of a few MB."""
     q = queries.view(np.uint64).reshape(-1, 4)
     c = np.ascontiguousarray(codes).view(np.uint64).reshape(-1, 4)
-    out = np.empty((len(q), len(c)), dtype=np.uint16)
-    step = max(1, (1 << 20) // max(len(c), 1))
+    counts = np.zeros(257, dtype=np.int64)
+    step = max(1, (1 << 18) // max(len(c), 1))
     for start in range(0, len(q), step):
-        block = q[start : start + step]
-        out[start : start + len(block)] = np.bitwise_count(block[:, None, :] ^ c[None, :, :]).sum(axis=2)
-    return out.ravel()
+        block = np.bitwise_count(q[start : start + step, None, :] ^ c[None, :, :]).sum(axis=2)
+        counts += np.bincount(block.ravel(), minlength=257)
+    return counts
 
 
 def calibrate(
@@ -116,7 +116,7 @@ def calibrate(
             f"{len(per_image)} images x {len(sampled)} codes give {len(queries) * len(sampled):,} pairs; "
             f"at least {MIN_PAIRS:,} are needed: give more calibration images"
         )
-    fit = fit_tail(pair_distances(queries, sampled))
+    fit = fit_tail(pair_histogram(queries, sampled))
     hashes_per_image = len(queries) / len(per_image)
     weak = fit.weak_radius(len(codes), hashes_per_image, target, strong_radius, ceiling)
     nearest = _nearest_within(codes, per_image, weak)  # the whole list, not the sample

@@ -67,20 +67,24 @@ class TailFit:
         return radius
 
 
-def fit_tail(distances: np.ndarray) -> TailFit:
-    """The line through the lower quantiles of sorted pair distances (needs >= 1e5 pairs for the
-    1e-5 quantile to be a measured distance rather than the closest pair)."""
-    ordered = np.sort(distances, kind="stable")
-    if ordered.size < 1 / QUANTILES[-1]:
-        raise ValueError(
-            f"{ordered.size} pairs: at least {int(1 / QUANTILES[-1])} are needed to fit the tail"
-        )
-    points = np.array([ordered[int(q * ordered.size)] for q in QUANTILES], dtype=float)
+def fit_tail(counts: np.ndarray) -> TailFit:
+    """The line through the lower quantiles of pair distances, given as a histogram (`counts[d]`
+    pairs at distance d, 0..256: a calibration never holds every distance in memory). Needs 1e5
+    pairs or more, so that the 1e-5 quantile is a measured distance rather than the closest pair."""
+    counts = np.asarray(counts, dtype=np.int64)
+    total = int(counts.sum())
+    if total < 1 / QUANTILES[-1]:
+        raise ValueError(f"{total} pairs: at least {int(1 / QUANTILES[-1])} are needed to fit the tail")
+    cumulative = np.cumsum(counts)
+    # the k-th smallest distance (0-based) is the first d with more than k pairs at or below it
+    points = np.array(
+        [np.searchsorted(cumulative, int(q * total), side="right") for q in QUANTILES], dtype=float
+    )
     if np.ptp(points) == 0:
         raise ValueError("the lower quantiles are all at one distance: the calibration set is too uniform")
     slope, intercept = np.polyfit(points, np.log10(np.array(QUANTILES)), 1)
     labels = {f"{q:.0e}": int(p) for q, p in zip(QUANTILES, points, strict=True)}
-    return TailFit(float(slope), float(intercept), labels, int(ordered[0]))
+    return TailFit(float(slope), float(intercept), labels, int(np.flatnonzero(counts)[0]))
 
 
 @dataclass(frozen=True)
