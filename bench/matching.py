@@ -10,6 +10,7 @@ brute force (radius 31) on a query subset. One thread for all.
 
     .venv/bin/python bench/matching.py            # 1M and 10M, both kinds (about 3 GB RAM at 10M)
     .venv/bin/python bench/matching.py --sizes 1000000 --data correlated
+    .venv/bin/python bench/matching.py --sizes 1000000 --data correlated --radius 42   # a weak tier
 """
 
 from __future__ import annotations
@@ -79,9 +80,11 @@ def make_correlated(size: int, queries: int, seed: int = 0) -> tuple[np.ndarray,
     return codes, np.vstack([edits(known, queries // 2), edits(unseen, queries - queries // 2)])
 
 
-def per_query_ms(index: object, queries: np.ndarray) -> tuple[float, list[list[tuple[int, int]]]]:
+def per_query_ms(
+    index: object, queries: np.ndarray, radius: int
+) -> tuple[float, list[list[tuple[int, int]]]]:
     start = time.perf_counter()
-    hits = index.search(queries, 31)  # type: ignore[attr-defined]
+    hits = index.search(queries, radius)  # type: ignore[attr-defined]
     return (time.perf_counter() - start) / len(queries) * 1000, hits
 
 
@@ -91,22 +94,28 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--truth-queries", type=int, default=200)
     parser.add_argument("--data", choices=["uniform", "correlated", "both"], default="both")
+    parser.add_argument(
+        "--radius",
+        type=int,
+        default=31,
+        help="search radius; the multi-index hashes are built for it (weak tier)",
+    )
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)
     kinds = ["uniform", "correlated"] if args.data == "both" else [args.data]
-    print(f"# PDQ radius-31 search, one thread, {machine()}")
+    print(f"# PDQ radius-{args.radius} search, one thread, {machine()}")
     print(f"{'entries':>11} {'index':10} {'build s':>8} {'ms/query':>9} {'vs flat':>8} {'recall':>7}  data")
     for size, kind in ((size, kind) for size in args.sizes for kind in kinds):
         maker = make_data if kind == "uniform" else make_correlated
         codes, queries = maker(size, args.queries)
         flat = FlatIndex(codes)
-        flat_ms, truth = per_query_ms(flat, queries[: args.truth_queries])
+        flat_ms, truth = per_query_ms(flat, queries[: args.truth_queries], args.radius)
         print(f"{size:>11,} {'flat':10} {0:>8.1f} {flat_ms:>9.3f} {1:>7.1f}x {1:>7.3f}  {kind}")
         for name, build in (("faiss-mih", FaissMultiHashIndex), ("vigil-mih", MultiIndexHash)):
             start = time.perf_counter()
-            index = build(codes)
+            index = build(codes, radius=args.radius)
             built = time.perf_counter() - start
-            ms, hits = per_query_ms(index, queries)
+            ms, hits = per_query_ms(index, queries, args.radius)
             expected = sum(len(h) for h in truth)
             found = sum(len(set(h) & set(t)) for h, t in zip(hits, truth, strict=False))
             recall = found / expected if expected else 1.0

@@ -432,3 +432,22 @@ def test_the_pair_histogram_counts_every_pair_once_at_its_true_distance() -> Non
     counts = pair_histogram(queries, codes)
     assert counts.sum() == 300 * 2005 and counts[0] == 5
     assert (counts == np.bincount(truth, minlength=257)).all()
+
+
+def test_a_multi_index_hash_is_built_for_the_calibrated_weak_radius(store: Store, tmp_path: Path) -> None:
+    """Large lists use the multi-index hash, which is exact up to the radius it was built for: with a
+    calibrated weak radius it is built for that radius, in process and in the snapshot the service
+    maps, so the weak tier works on large lists too."""
+    from tests.test_scan import designate_known
+
+    designate_known(store, KNOWN[:3])
+    pdq = compute(str(KNOWN[0]), KNOWN[0].read_bytes(), "exact").pdq or ""
+    assert Matcher(store, MatchConfig(index="mih")).match_hashes([("pdq", _flip(pdq, 40))]) == []
+    _calibrate_by_hand(store, "known", 48)
+    in_process = Matcher(store, MatchConfig(index="mih"))
+    snapshot.write(store, tmp_path / "index", flat_limit=0)
+    mapped = Matcher(store, snapshot_dir=tmp_path / "index")
+    for matcher in (in_process, mapped):
+        assert matcher.index_kind == "mih" and matcher.search_radius == 48
+        found = matcher.match_hashes([("pdq", _flip(pdq, 40))])
+        assert [(m.tier, m.distance) for m in found] == [(Tier.WEAK, 40)]

@@ -55,12 +55,16 @@ class LiveMatcher:
         self._generation = self._store_generation()
         if index_dir is not None:
             if snapshot.current(index_dir) is None:
-                snapshot.write(self.store, index_dir, generation=self._generation)
+                snapshot.write(self.store, index_dir, generation=self._generation, radius=self._radius)
             else:  # an existing snapshot may be older than the store: the first check catches up
                 self._generation = snapshot.generation_of(index_dir)
         self._built_at = utcnow()
         self._matcher = self._build()
         self.ready = True  # an index is loaded and serving (HMA's /status says INDEX-NOT-LOADED before)
+
+    @property
+    def _radius(self) -> int:
+        return (self.config or MatchConfig()).radius
 
     def _store_generation(self) -> int:
         with self.store.session() as session:
@@ -109,7 +113,7 @@ class LiveMatcher:
         """Build a new index from the store and swap it in; requests keep using the old one meanwhile."""
         generation = self._store_generation()  # read first: a change landing meanwhile rebuilds again
         if self.index_dir is not None:
-            snapshot.write(self.store, self.index_dir, generation=generation)
+            snapshot.write(self.store, self.index_dir, generation=generation, radius=self._radius)
         return self._swap(self._build(), generation)
 
     def refresh(self) -> None:

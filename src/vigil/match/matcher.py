@@ -110,21 +110,11 @@ class Matcher:
     @property
     def search_radius(self) -> int:
         """The radius PDQ is searched at: the fixed radius, or the widest calibrated weak radius
-        where the index can search that far (a multi-index hash is built for one radius)."""
+        where the index can search that far (a snapshot's multi-index hash is built for one radius)."""
         weak = max((c.weak_radius for c in self._calibrations.values()), default=0) if self.config.weak else 0
         return min(max(self.config.radius, weak), max(self.config.radius, self._index.max_radius))
 
     def refresh(self) -> None:
-        if self.snapshot_dir is not None:
-            self._ids, self._regions, self._index = snapshot.load(self.snapshot_dir)
-        else:
-            found = lists.pdq_codes(self.store)
-            self._ids, self._regions = found.ids, found.regions
-            self._index = build_index(found.codes, self.config.index)
-        self._videos = VideoIndex(
-            self.store,
-            VideoMatchConfig(self.config.radius, self.config.min_quality, self.config.video_match_percent),
-        )
         with self.store.session() as session:
             self._ignore_types = lists.ignore_types(session)
             self._calibrations = {
@@ -137,6 +127,18 @@ class Matcher:
                 )
                 for name, row in calibrations.latest(session).items()
             }
+        if self.snapshot_dir is not None:
+            self._ids, self._regions, self._index = snapshot.load(self.snapshot_dir)
+        else:
+            found = lists.pdq_codes(self.store)
+            self._ids, self._regions = found.ids, found.regions
+            weak = [c.weak_radius for c in self._calibrations.values()] if self.config.weak else []
+            wanted = max([self.config.radius, *weak])
+            self._index = build_index(found.codes, self.config.index, radius=wanted)
+        self._videos = VideoIndex(
+            self.store,
+            VideoMatchConfig(self.config.radius, self.config.min_quality, self.config.video_match_percent),
+        )
 
     def match_hashes(self, pairs: Sequence[tuple[str, str]]) -> list[Match]:
         """Matches for bare hashes (an API client that hashes on its side): each type records its

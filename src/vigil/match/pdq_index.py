@@ -93,7 +93,10 @@ class FlatIndex:
     kind = "flat"
     max_radius = CODE_BYTES * 8
 
-    def __init__(self, codes: np.ndarray, small_limit: int = SMALL_LIMIT) -> None:
+    def __init__(
+        self, codes: np.ndarray, small_limit: int = SMALL_LIMIT, *, radius: int = DEFAULT_RADIUS
+    ) -> None:
+        # `radius` is accepted as every index takes it, and ignored: brute force is exact at any radius
         codes = _as_codes(codes)
         self._faiss: _FaissIndex | None = None
         self._words = np.empty((0, 4), dtype=np.uint64)
@@ -275,14 +278,18 @@ class MultiIndexHash:
         return hits
 
 
-INDEXES: Registry[Callable[[np.ndarray], PdqIndex]] = Registry("PDQ index")
+INDEXES: Registry[Callable[..., PdqIndex]] = Registry("PDQ index")  # called as (codes, radius=...)
 INDEXES.add("flat", FlatIndex)
 INDEXES.add("mih", MultiIndexHash)
 INDEXES.add("faiss-mih", FaissMultiHashIndex)
 
 
-def build_index(codes: np.ndarray, kind: str = "auto", flat_limit: int = FLAT_LIMIT) -> PdqIndex:
-    """`auto`: brute force up to `flat_limit` codes (it is exact and fast there), MIH above."""
+def build_index(
+    codes: np.ndarray, kind: str = "auto", flat_limit: int = FLAT_LIMIT, *, radius: int = DEFAULT_RADIUS
+) -> PdqIndex:
+    """`auto`: brute force up to `flat_limit` codes (it is exact and fast there), MIH above. The
+    index is exact up to `radius` (a calibrated weak radius: a multi-index hash then probes more)."""
     if kind == "auto":
         kind = "flat" if len(codes) <= flat_limit else "mih"
-    return INDEXES.get(kind)(codes)
+    index: PdqIndex = INDEXES.get(kind)(codes, radius=radius)
+    return index

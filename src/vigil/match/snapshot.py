@@ -16,18 +16,26 @@ from pathlib import Path
 
 import numpy as np
 
-from vigil.match.pdq_index import FLAT_LIMIT, FlatIndex, MultiIndexHash, PdqIndex
+from vigil.match.pdq_index import DEFAULT_RADIUS, FLAT_LIMIT, FlatIndex, MultiIndexHash, PdqIndex
 from vigil.store.db import Store
-from vigil.store.repo import generations, lists
+from vigil.store.repo import calibrations, generations, lists
 
 POINTER = "CURRENT"
 KEEP = 3
 
 
-def write(store: Store, folder: Path, flat_limit: int = FLAT_LIMIT, *, generation: int | None = None) -> Path:
+def write(
+    store: Store,
+    folder: Path,
+    flat_limit: int = FLAT_LIMIT,
+    *,
+    generation: int | None = None,
+    radius: int = DEFAULT_RADIUS,
+) -> Path:
     """Build from the store's known PDQ entries; returns the new version's folder. `generation` is
     the store's list generation read before the entries (so the snapshot is never labelled newer
-    than its content)."""
+    than its content). A multi-index hash is built exact up to `radius` or the widest calibrated
+    weak radius, whichever is wider."""
     if generation is None:
         with store.session() as session:
             generation = generations.current(session)
@@ -40,7 +48,9 @@ def write(store: Store, folder: Path, flat_limit: int = FLAT_LIMIT, *, generatio
     np.save(version / "codes.npy", codes)
     kind = "flat" if len(codes) <= flat_limit else "mih"
     if kind == "mih":
-        for name, array in MultiIndexHash(codes).arrays().items():
+        with store.session() as tx:  # exact up to the widest calibrated weak radius
+            radius = max([radius, *(row.weak_radius for row in calibrations.latest(tx).values())])
+        for name, array in MultiIndexHash(codes, radius=radius).arrays().items():
             np.save(version / f"mih_{name}.npy", array)
     meta = {"kind": kind, "entries": len(ids), "generation": generation}
     (version / "meta.json").write_text(json.dumps(meta))
