@@ -60,6 +60,9 @@ def test_auto_picks_by_size() -> None:
     small = np.zeros((10, 32), dtype=np.uint8)
     assert build_index(small).kind == "flat"
     assert build_index(small, flat_limit=5).kind == "mih"
+    # exact beyond radius 31 (a weak tier), brute force serves lists 10x larger
+    assert build_index(small, flat_limit=5, radius=42).kind == "flat"
+    assert build_index(small, flat_limit=0, radius=42).max_radius == 42
     assert build_index(np.zeros((0, 32), dtype=np.uint8)).search(small) == [[] for _ in range(10)]
 
 

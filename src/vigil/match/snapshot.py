@@ -16,7 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from vigil.match.pdq_index import DEFAULT_RADIUS, FLAT_LIMIT, FlatIndex, MultiIndexHash, PdqIndex
+from vigil.match.pdq_index import (
+    DEFAULT_RADIUS,
+    FLAT_LIMIT,
+    FlatIndex,
+    MultiIndexHash,
+    PdqIndex,
+    flat_limit_for,
+)
 from vigil.store.db import Store
 from vigil.store.repo import calibrations, generations, lists
 
@@ -46,10 +53,10 @@ def write(
     np.save(version / "ids.npy", ids)
     np.save(version / "regions.npy", found.regions)
     np.save(version / "codes.npy", codes)
-    kind = "flat" if len(codes) <= flat_limit else "mih"
+    with store.session() as tx:  # exact up to the widest calibrated weak radius
+        radius = max([radius, *(row.weak_radius for row in calibrations.latest(tx).values())])
+    kind = "flat" if len(codes) <= flat_limit_for(radius, flat_limit) else "mih"
     if kind == "mih":
-        with store.session() as tx:  # exact up to the widest calibrated weak radius
-            radius = max([radius, *(row.weak_radius for row in calibrations.latest(tx).values())])
         for name, array in MultiIndexHash(codes, radius=radius).arrays().items():
             np.save(version / f"mih_{name}.npy", array)
     meta = {"kind": kind, "entries": len(ids), "generation": generation}

@@ -1,7 +1,8 @@
 """Signal types: each class owns one kind of hash (validating and normalising a value, reading it
 from a file's signals, the query hashes a file is searched with, comparing two values, and the
-threshold), as python-threatexchange's `SignalType` does. Matching, list import, exchanges, the
-JSON and HMA APIs look a type up in `HASH_TYPES` and ask it; none of them names a type.
+threshold), as python-threatexchange's `SignalType` does. The matcher, list import, the JSON and
+HMA APIs and review priority look a type up in `HASH_TYPES` and ask it. What only PDQ has still
+names it: the Hamming index's codes, region hashes and the EXIF conventions of list building.
 
 Adding a type is one class here (or in a plug-in module) and one `register` call. How it is
 indexed follows from `compare`: `exact` types are looked up by value in the store, `hamming` types
