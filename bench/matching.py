@@ -10,7 +10,7 @@ brute force (radius 31) on a query subset. One thread for all.
 
     .venv/bin/python bench/matching.py            # 1M and 10M, both kinds (about 3 GB RAM at 10M)
     .venv/bin/python bench/matching.py --sizes 1000000 --data correlated
-    .venv/bin/python bench/matching.py --sizes 1000000 --data correlated --radius 42   # a weak tier
+    .venv/bin/python bench/matching.py --sizes 1000000 --data correlated --radius 31 42   # a weak tier
 """
 
 from __future__ import annotations
@@ -97,36 +97,38 @@ def main() -> None:
     parser.add_argument(
         "--radius",
         type=int,
-        default=31,
-        help="search radius; the multi-index hashes are built for it (weak tier)",
+        nargs="+",
+        default=[31],
+        help="search radii, each on the same codes; the multi-index hashes are built for each (weak tier)",
     )
     args = parser.parse_args()
     faiss.omp_set_num_threads(1)
     kinds = ["uniform", "correlated"] if args.data == "both" else [args.data]
-    print(f"# PDQ radius-{args.radius} search, one thread, {machine()}")
+    print(f"# PDQ radius {', '.join(map(str, args.radius))} search, one thread, {machine()}")
     print(f"{'entries':>11} {'index':10} {'build s':>8} {'ms/query':>9} {'vs flat':>8} {'recall':>7}  data")
     for size, kind in ((size, kind) for size in args.sizes for kind in kinds):
         maker = make_data if kind == "uniform" else make_correlated
         codes, queries = maker(size, args.queries)
         flat = FlatIndex(codes)
-        flat_ms, truth = per_query_ms(flat, queries[: args.truth_queries], args.radius)
-        print(f"{size:>11,} {'flat':10} {0:>8.1f} {flat_ms:>9.3f} {1:>7.1f}x {1:>7.3f}  {kind}")
-        for name, build in (("faiss-mih", FaissMultiHashIndex), ("vigil-mih", MultiIndexHash)):
-            start = time.perf_counter()
-            index = build(codes, radius=args.radius)
-            built = time.perf_counter() - start
-            ms, hits = per_query_ms(index, queries, args.radius)
-            expected = sum(len(h) for h in truth)
-            found = sum(len(set(h) & set(t)) for h, t in zip(hits, truth, strict=False))
-            recall = found / expected if expected else 1.0
-            exact = all(sorted(h) == sorted(t) for h, t in zip(hits, truth, strict=False))
-            print(
-                f"{size:>11,} {name:10} {built:>8.1f} {ms:>9.3f} {flat_ms / ms:>7.1f}x {recall:>7.3f}  {kind}"
-                f"{'' if exact else '  (differs from brute force!)'}"
-            )
-            del index
-        hits_total = sum(len(h) for h in truth)
-        print(f"{'':>11} ({hits_total} true hits among the first {args.truth_queries} queries)")
+        for radius in args.radius:
+            label = f"{kind}" + (f", radius {radius}" if len(args.radius) > 1 else "")
+            flat_ms, truth = per_query_ms(flat, queries[: args.truth_queries], radius)
+            print(f"{size:>11,} {'flat':10} {0:>8.1f} {flat_ms:>9.3f} {1:>7.1f}x {1:>7.3f}  {label}")
+            for name, build in (("faiss-mih", FaissMultiHashIndex), ("vigil-mih", MultiIndexHash)):
+                start = time.perf_counter()
+                index = build(codes, radius=radius)
+                built = time.perf_counter() - start
+                ms, hits = per_query_ms(index, queries, radius)
+                expected = sum(len(h) for h in truth)
+                found = sum(len(set(h) & set(t)) for h, t in zip(hits, truth, strict=False))
+                recall = found / expected if expected else 1.0
+                exact = all(sorted(h) == sorted(t) for h, t in zip(hits, truth, strict=False))
+                speed = f"{built:>8.1f} {ms:>9.3f} {flat_ms / ms:>7.1f}x {recall:>7.3f}"
+                warning = "" if exact else "  (differs from brute force!)"
+                print(f"{size:>11,} {name:10} {speed}  {label}{warning}")
+                del index
+            hits_total = sum(len(h) for h in truth)
+            print(f"{'':>11} ({hits_total} true hits among the first {args.truth_queries} queries)")
 
 
 if __name__ == "__main__":
