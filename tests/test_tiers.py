@@ -451,3 +451,21 @@ def test_a_multi_index_hash_is_built_for_the_calibrated_weak_radius(store: Store
         assert matcher.index_kind == "mih" and matcher.search_radius == 48
         found = matcher.match_hashes([("pdq", _flip(pdq, 40))])
         assert [(m.tier, m.distance) for m in found] == [(Tier.WEAK, 40)]
+
+
+def test_police_triage_counts_a_file_as_known_only_on_a_strong_or_exact_match(store: Store) -> None:
+    """A triage case summary says which attached files are known: a weak match is a lead for review,
+    not that statement."""
+    from tests.test_scan import designate_known
+
+    from vigil.sources.triage.model import ReportFile
+    from vigil.sources.triage.pipeline import matcher_lookup
+
+    designate_known(store, KNOWN[:1])
+    _calibrate_by_hand(store, "known", 48)
+    pdq = compute(str(KNOWN[0]), KNOWN[0].read_bytes(), "exact").pdq or ""
+    files = [ReportFile(f"{bits}.jpg", {"pdq": _flip(pdq, bits)}, True, False) for bits in (20, 40)]
+    assert [m.tier for m in Matcher(store).match_hashes([("pdq", _flip(pdq, 40))])] == [Tier.WEAK]
+    strong, weak = matcher_lookup(Matcher(store))(files)
+    assert strong.known and strong.lists == ("known",) and strong.category == "1"
+    assert not weak.known and weak.lists == () and weak.category is None

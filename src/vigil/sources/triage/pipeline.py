@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vigil.match.matcher import Matcher
+from vigil.match.tiers import Tier
 from vigil.signals.compute import FileSignals
 from vigil.sources.triage.assess import (
     CasePriority,
@@ -47,11 +48,11 @@ def matcher_lookup(matcher: Matcher) -> KnownLookup:
             )
         out = []
         for result in matcher.match(signals):
-            sources = [s for m in result.matches for s in m.sources]
+            # "known" goes into a case summary for police: a weak match (a lead for review) is not that
+            matches = [m for m in result.matches if m.tier != Tier.WEAK]
+            sources = [s for m in matches for s in m.sources]
             category = next((s.category for s in sources if s.category), None)
-            out.append(
-                FileStatus(bool(result.matches), category, tuple(sorted({s.list_name for s in sources})))
-            )
+            out.append(FileStatus(bool(matches), category, tuple(sorted({s.list_name for s in sources}))))
         return out
 
     return lookup
