@@ -15,10 +15,10 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from vigil.lists.domain import provenance
 from vigil.review.evidence import Vault
 from vigil.store.db import Store
 from vigil.store.models import ReviewItem, ScanItem
+from vigil.store.repo import lists as lists_repo
 from vigil.store.repo import review as repo
 from vigil.store.repo.lists import Provenance
 
@@ -71,10 +71,26 @@ class Panel:
 
 
 def build(store: Store, vault: Vault, item: ReviewItem) -> Panel:
+    """Everything the panel shows, read in one session (the file itself from the vault)."""
     reason = item.reason or {}
     raw = [list(m) for m in reason.get("matches", [])]
-    variants = _scan_variants(store, item)
-    names = provenance(store, [m[2] for m in raw if m[2] is not None])
+    with store.session() as tx:
+        variants = repo.match_variants(tx, item.scan_item_id) if item.scan_item_id is not None else {}
+        names = lists_repo.provenance(tx, [m[2] for m in raw if m[2] is not None])
+        prior = tuple(
+            Prior(
+                row.id,
+                row.status.value,
+                f"{row.category_scheme}:{row.category}" if row.category else None,
+                row.decided_at,
+                row.linked_to is not None,
+            )
+            for row in repo.with_hash(tx, item.sha256, item.id)
+            if row.sha256
+        )
+        repeats = tuple(row.id for row in repo.linked(tx, item.id))
+        scanned = tx.get(ScanItem, item.scan_item_id) if item.scan_item_id is not None else None
+        scanned_size = scanned.size if scanned else None
     matches = tuple(
         MatchLine(
             str(m[0]),
@@ -87,31 +103,10 @@ def build(store: Store, vault: Vault, item: ReviewItem) -> Panel:
         for m in raw
     )
     scores = tuple(Score(str(a), str(b), str(c), float(d)) for a, b, c, d in reason.get("scores", []))
-    with store.session() as tx:
-        same = repo.with_hash(tx, item.sha256, item.id)
-        prior = tuple(
-            Prior(
-                row.id,
-                row.status.value,
-                f"{row.category_scheme}:{row.category}" if row.category else None,
-                row.decided_at,
-                row.linked_to is not None,
-            )
-            for row in same
-            if row.sha256
-        )
-        repeats = tuple(row.id for row in repo.linked(tx, item.id))
     facts = _facts(vault, item, reason)
-    if not facts.available:
-        facts = FileFacts(facts.name, _scanned_size(store, item), None, None, facts.media_type, False)
+    if not facts.available:  # the file is gone: the size the scan recorded
+        facts = FileFacts(facts.name, scanned_size, None, None, facts.media_type, False)
     return Panel(dict(item.context or {}), facts, matches, scores, prior, repeats)
-
-
-def _scan_variants(store: Store, item: ReviewItem) -> dict[tuple[str, int], str]:
-    if item.scan_item_id is None:
-        return {}
-    with store.session() as tx:
-        return repo.match_variants(tx, item.scan_item_id)
 
 
 def _facts(vault: Vault, item: ReviewItem, reason: dict[str, Any]) -> FileFacts:
@@ -127,15 +122,6 @@ def _facts(vault: Vault, item: ReviewItem, reason: dict[str, Any]) -> FileFacts:
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         pass
     return FileFacts(name, len(data), width, height, item.media_type, True)
-
-
-def _scanned_size(store: Store, item: ReviewItem) -> int | None:
-    """The size the scan recorded, when the file itself is gone."""
-    if item.scan_item_id is None:
-        return None
-    with store.session() as tx:
-        row = tx.get(ScanItem, item.scan_item_id)
-        return row.size if row else None
 
 
 def shown_size(store: Store, vault: Vault, item_id: int, side: int) -> tuple[int, int]:
