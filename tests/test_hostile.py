@@ -286,8 +286,11 @@ def test_a_scan_whose_process_died_shows_as_interrupted_and_leaves_no_workers(
     def workers() -> list[int]:
         found = []
         for task in os.listdir(f"/proc/{scanner.pid}/task"):
-            with open(f"/proc/{scanner.pid}/task/{task}/children") as handle:
-                found += [int(c) for c in handle.read().split()]
+            try:  # a thread may end between the listing and the read (a walker or flush thread)
+                with open(f"/proc/{scanner.pid}/task/{task}/children") as handle:
+                    found += [int(c) for c in handle.read().split()]
+            except FileNotFoundError:
+                continue
         return found
 
     deadline = time.monotonic() + 60
