@@ -28,6 +28,7 @@ from vigil.match.tiers import STRONG_RADIUS, WEAK_CEILING, Tier, fit_tail
 from vigil.signals import known_regions
 from vigil.signals.compute import FileSignals, compute
 from vigil.signals.pdq import gray8
+from vigil.signals.regions import work_copy
 from vigil.store import audit
 from vigil.store.db import Store
 from vigil.store.models import ListCalibration
@@ -257,7 +258,7 @@ def test_without_region_hashes_a_cropped_copy_is_missed(store: Store, tmp_path: 
 
 
 def test_region_hashes_skip_flat_regions_and_name_every_kept_one() -> None:
-    gray = gray8(np.asarray(Image.open(KNOWN[0]).convert("RGB")))
+    gray = work_copy(gray8(np.asarray(Image.open(KNOWN[0]).convert("RGB"))))
     kept = known_regions.region_hashes(gray)
     names = [name for name, _ in known_regions.boxes()]
     assert len(names) == len(set(names)) == 36 and all(len(n) <= 8 for n in names)

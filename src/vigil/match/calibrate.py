@@ -20,6 +20,7 @@ import numpy as np
 from vigil.core import defaults
 from vigil.core.actor import Actor
 from vigil.core.errors import InvalidInput
+from vigil.match.matcher import PDQ
 from vigil.match.pdq_index import FlatIndex
 from vigil.match.tiers import DEFAULT_TARGET, STRONG_RADIUS, WEAK_CEILING, TailFit, fit_tail
 from vigil.media.walk import ItemRef, walk
@@ -68,7 +69,7 @@ def query_hashes(folder: Path, min_quality: int = defaults.PDQ_MIN_QUALITY) -> t
         if not signals.pdq or (signals.pdq_quality or 0) < min_quality:
             skipped += 1
             continue
-        hexes = [*signals.pdq_dihedral, *(v for _, v in signals.pdq_variants)]
+        hexes = [value for _, value in PDQ.queries(signals, dihedral=True, normalise=True)]
         per_image.append(np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 32))
     return per_image, skipped
 

@@ -25,7 +25,7 @@ from vigil.core import defaults
 from vigil.core.states import ListPurpose
 from vigil.match import snapshot
 from vigil.match.pdq_index import DEFAULT_RADIUS, PdqIndex, build_index
-from vigil.match.tiers import Calibration, TailFit, Tier
+from vigil.match.tiers import Calibration, TailFit, Tier, index_radius
 from vigil.match.video import DEFAULT_MATCH_PERCENT, VideoIndex, VideoMatchConfig
 from vigil.signals import types as signal_types
 from vigil.signals.compute import FileSignals
@@ -111,8 +111,11 @@ class Matcher:
     def search_radius(self) -> int:
         """The radius PDQ is searched at: the fixed radius, or the widest calibrated weak radius
         where the index can search that far (a snapshot's multi-index hash is built for one radius)."""
-        weak = max((c.weak_radius for c in self._calibrations.values()), default=0) if self.config.weak else 0
-        return min(max(self.config.radius, weak), max(self.config.radius, self._index.max_radius))
+        return min(self._wanted_radius(), max(self.config.radius, self._index.max_radius))
+
+    def _wanted_radius(self) -> int:
+        weak = [c.weak_radius for c in self._calibrations.values()] if self.config.weak else []
+        return index_radius(self.config.radius, weak)
 
     def refresh(self) -> None:
         with self.store.session() as session:
@@ -132,9 +135,7 @@ class Matcher:
         else:
             found = lists.pdq_codes(self.store)
             self._ids, self._regions = found.ids, found.regions
-            weak = [c.weak_radius for c in self._calibrations.values()] if self.config.weak else []
-            wanted = max([self.config.radius, *weak])
-            self._index = build_index(found.codes, self.config.index, radius=wanted)
+            self._index = build_index(found.codes, self.config.index, radius=self._wanted_radius())
         self._videos = VideoIndex(
             self.store,
             VideoMatchConfig(self.config.radius, self.config.min_quality, self.config.video_match_percent),

@@ -24,6 +24,7 @@ from vigil.match.pdq_index import (
     PdqIndex,
     flat_limit_for,
 )
+from vigil.match.tiers import index_radius
 from vigil.store.db import Store
 from vigil.store.repo import calibrations, generations, lists
 
@@ -54,7 +55,7 @@ def write(
     np.save(version / "regions.npy", found.regions)
     np.save(version / "codes.npy", codes)
     with store.session() as tx:  # exact up to the widest calibrated weak radius
-        radius = max([radius, *(row.weak_radius for row in calibrations.latest(tx).values())])
+        radius = index_radius(radius, (row.weak_radius for row in calibrations.latest(tx).values()))
     kind = "flat" if len(codes) <= flat_limit_for(radius, flat_limit) else "mih"
     if kind == "mih":
         for name, array in MultiIndexHash(codes, radius=radius).arrays().items():

@@ -17,6 +17,7 @@ match only ever puts an item into review, below every strong one; nothing acts o
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -85,6 +86,11 @@ def fit_tail(counts: np.ndarray) -> TailFit:
     slope, intercept = np.polyfit(points, np.log10(np.array(QUANTILES)), 1)
     labels = {f"{q:.0e}": int(p) for q, p in zip(QUANTILES, points, strict=True)}
     return TailFit(float(slope), float(intercept), labels, int(np.flatnonzero(counts)[0]))
+
+
+def index_radius(strong: int, weak_radii: Iterable[int]) -> int:
+    """The radius an index must be exact to: the fixed radius or the widest calibrated weak one."""
+    return max([strong, *weak_radii])
 
 
 @dataclass(frozen=True)

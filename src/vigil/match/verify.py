@@ -26,6 +26,10 @@ CONFIRM = 25  # inliers at or above: the same scene (1,000 unrelated BSDS500 pai
 REJECT = 10  # below: no sign of it (99% of unrelated pairs keep 7 or fewer; a screenshot, 6 at worst)
 
 
+def _checkable(match: Match) -> bool:
+    return match.tier == Tier.WEAK and match.hash_type == PDQ.name
+
+
 def _reflected(match: Match) -> bool:
     """Whether the hit pairs a mirrored picture with an unmirrored one (ORB copes with turns, not
     with mirrors): a flipped query variant, or the known picture's flipped hash, but not both."""
@@ -37,11 +41,11 @@ def _reflected(match: Match) -> bool:
 def check(store: Store, result: ItemMatches, data: bytes) -> int:
     """Verdicts for the weak PDQ matches of one picture (its file's `data`) whose known picture has
     keypoints; returns how many were checked. A picture that cannot be decoded is left unchecked."""
-    weak = [m for m in result.matches if m.tier == Tier.WEAK and m.hash_type == PDQ.name]
+    weak = {m.entry_id for m in result.matches if _checkable(m)}
     if not weak:
         return 0
     with store.session() as tx:
-        stored = lists.features(tx, [m.entry_id for m in weak])
+        stored = lists.features(tx, weak)
     if not stored:
         return 0
     try:
@@ -51,7 +55,7 @@ def check(store: Store, result: ItemMatches, data: bytes) -> int:
     views: dict[bool, features.Features] = {}
     checked, out = 0, []
     for match in result.matches:
-        if match in weak and match.entry_id in stored:
+        if _checkable(match) and match.entry_id in stored:
             mirror = _reflected(match)
             if mirror not in views:
                 views[mirror] = features.orb(np.ascontiguousarray(gray[:, ::-1]) if mirror else gray)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from vigil.core import defaults
 from vigil.core.actor import Actor, Permission
@@ -99,21 +99,11 @@ def enqueue_scan(
                 media_type=scan_item.media_type,
                 pdq=_linkable(scan_item.pdq, scan_item.pdq_quality),
                 priority=priority(
-                    match_kinds((m.hash_type, m.tier, m.detail) for m in matches), scores, demoted, weights
+                    match_kinds((m.hash_type, _tier(m), m.detail) for m in matches), scores, demoted, weights
                 ),
                 reason={
                     "scan_id": scan_id,
-                    "matches": [
-                        [
-                            m.hash_type,
-                            m.distance,
-                            m.entry_id,
-                            m.variant,
-                            m.tier,
-                            (m.detail or {}).get("verified"),
-                        ]
-                        for m in matches
-                    ],
+                    "matches": [_reason_row(m) for m in matches],
                     "scores": [
                         [r.model_id, r.model_version, r.name, round(r.score, 4)]
                         for r in scored.get(item_id, [])
@@ -166,6 +156,33 @@ def submit_item(
         audit.record(tx, actor, "review.enqueue", f"review:{review.id}", {"source": source.value})
         links.link_new(tx, review, actor, hooks)
         return review.id
+
+
+class _Matched(Protocol):
+    """A match as a scan records it (`ScanMatch`) or as the matcher returns it (`Match`)."""
+
+    @property
+    def hash_type(self) -> str: ...
+    @property
+    def distance(self) -> int: ...
+    @property
+    def entry_id(self) -> int: ...
+    @property
+    def variant(self) -> str | None: ...
+    @property
+    def detail(self) -> dict[str, Any] | None: ...
+    @property
+    def tier(self) -> str | None: ...
+
+
+def _tier(match: _Matched) -> str | None:
+    return str(match.tier) if match.tier else None  # a StrEnum (Match) or its value (ScanMatch)
+
+
+def _reason_row(match: _Matched) -> list[Any]:
+    """Why an item is queued, one row per match: what the panel, transparency and the UI read."""
+    verified = (match.detail or {}).get("verified")
+    return [match.hash_type, match.distance, match.entry_id, match.variant, _tier(match), verified]
 
 
 def _linkable(pdq: str | None, quality: int | None) -> str | None:
@@ -498,21 +515,11 @@ def submit_upload(
             path=None,
             media_type=signals.media_type,
             reason={
-                "matches": [
-                    [
-                        m.hash_type,
-                        m.distance,
-                        m.entry_id,
-                        m.variant,
-                        m.tier.value,
-                        (m.detail or {}).get("verified"),
-                    ]
-                    for m in matches
-                ],
+                "matches": [_reason_row(m) for m in matches],
                 "name": name,
             },
             context=context,
-            priority=priority(match_kinds((m.hash_type, m.tier.value, m.detail) for m in matches), {}, set()),
+            priority=priority(match_kinds((m.hash_type, _tier(m), m.detail) for m in matches), {}, set()),
             required_votes=required_votes,
             pdq=_linkable(signals.pdq, signals.pdq_quality),
             hooks=hooks,

@@ -139,10 +139,10 @@ def image_pdq(
         signals.pdq_variants = regions.variants(gray) if normalise else ()
     signals.pdq, signals.pdq_quality, signals.pdq_dihedral = result.hash_hex, result.quality, result.dihedral
     if regions_of_known:
-        gray = pdq.gray8(pixels)
-        parts = known_regions.region_hashes(gray)
+        work = regions.work_copy(pdq.gray8(pixels))  # one copy for region hashes and keypoints
+        parts = known_regions.region_hashes(work)
         signals.pdq_regions = parts + known_regions.turned(result.dihedral, result.quality)
-        signals.features = features.orb(regions.work_copy(gray)).to_bytes()
+        signals.features = features.orb(work).to_bytes()
     if data is not None:
         signals.exif_orientation = media.exif_orientation(data)
         signals.pdq_as_stored = pdq.as_stored(signals.pdq_dihedral, signals.exif_orientation)

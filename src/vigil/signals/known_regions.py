@@ -22,7 +22,6 @@ import numpy as np
 
 from vigil.core import defaults
 from vigil.signals import pdq
-from vigil.signals.regions import work_copy
 from vigil.signals.types import DIHEDRAL_NAMES
 
 DEPTHS = (4, 7, 10)  # percent cut from one side or one corner (a copy cut between two lies near both)
@@ -66,10 +65,10 @@ def boxes() -> Iterator[tuple[str, tuple[float, float, float, float]]]:
 
 
 def region_hashes(
-    gray: np.ndarray, min_quality: int = defaults.PDQ_MIN_QUALITY
+    work: np.ndarray, min_quality: int = defaults.PDQ_MIN_QUALITY
 ) -> tuple[tuple[str, str, int], ...]:
-    """(region, PDQ hex, quality) of every region of this luma plane with quality >= `min_quality`."""
-    work = work_copy(gray)
+    """(region, PDQ hex, quality) of every region of this luma work copy (`regions.work_copy`: the
+    caller's keypoints are taken from the same copy) with quality >= `min_quality`."""
     height, width = work.shape
     out: list[tuple[str, str, int]] = []
     for name, (left, top, right, bottom) in boxes():
