@@ -415,13 +415,15 @@ def test_sigterm_writes_the_frontier_and_kill_leaves_no_orphans(
         statuses = [row.status for row in session.scalars(select(CrawlUrl))]
     done.close()
     assert "done" in statuses and "queued" in statuses  # written on the way out, work left to do
-    resumed = subprocess.Popen([*base, "resume", "1", "--db", db], stdout=subprocess.PIPE, text=True)
+    resumed = subprocess.Popen(
+        [*base, "resume", "1", "--db", db, "--hashers", "2"], stdout=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 30
     workers: set[int] = set()
-    while time.monotonic() < deadline and len(workers) < 3:  # fork server, resource tracker, hashers
+    while time.monotonic() < deadline and len(workers) < 2:  # its two hashing processes
         time.sleep(0.2)
         workers = _descendants(resumed.pid)
-    assert len(workers) >= 3, f"the resumed crawl never started its hashing workers: {workers}"
+    assert len(workers) == 2, f"the resumed crawl never started its hashing workers: {workers}"
     resumed.kill()
     resumed.wait(timeout=10)
     time.sleep(1.0)
@@ -550,35 +552,32 @@ def _crash_on_marker(name: str, data: bytes, mode: str) -> object:
 def test_a_file_that_kills_its_hasher_costs_that_file_only(
     store: Store, site: tuple[str, type[_Handler]]
 ) -> None:
-    """A hasher's death breaks its process pool and every image in flight with it: the crawl gets a
-    new pool, the others are hashed there, the culprit is recorded as an error."""
+    """A hasher dies (as on a decoder crash) on one file: that file is tried once more in a new
+    process, dies again and is recorded as an error; the images in flight in the other process,
+    and those after it, are hashed and matched."""
     from tests.test_scan import designate_known
 
     from vigil.sources.crawl.engine import Crawler
-    from vigil.sources.crawl.jobs import hashers
+    from vigil.sources.crawl.hashers import Hashers
 
     address, handler = site
     known = bsds_images()[44]
     designate_known(store, [known])
     names = [f"/ok{n}.jpg" for n in range(6)]
-    for name in names:
-        handler.routes[name] = (200, {"Content-Type": "image/jpeg"}, known.read_bytes())
+    for n, name in enumerate(names):  # bytes after the JPEG's end: six files, one picture
+        handler.routes[name] = (200, {"Content-Type": "image/jpeg"}, known.read_bytes() + bytes([n]))
     handler.routes["/boom.jpg"] = (200, {"Content-Type": "image/jpeg"}, b"CRASH" * 100)
     handler.routes["/"] = _html("".join(f'<img src="{n}">' for n in ["/boom.jpg", *names]))
     policy = CrawlPolicy(
         seeds=["http://site.test/"], resolve={"site.test": address}, delay=0, obey_robots=False
     )
     job = start_job(store, OPERATOR, "crash", policy)
-    crawler = Crawler(store, job, policy, Matcher(store), hashers(2), renew=hashers)
-    crawler.hash_file = _crash_on_marker  # type: ignore[assignment]
-    try:
-        stats = asyncio.run(crawler.run())
-    finally:
-        assert crawler.pool is not None
-        crawler.pool.shutdown()
+    hashers = Hashers(2, function="tests.test_crawl_hostile:_crash_on_marker")
+    stats = asyncio.run(Crawler(store, job, policy, Matcher(store), hashers).run())
     with store.session() as session:
         rows = {row.url: row for row in session.scalars(select(CrawlUrl).where(CrawlUrl.job_id == job))}
     boom = rows["http://site.test/boom.jpg"]
-    assert boom.status == "error" and "BrokenProcessPool" in (boom.note or "")
-    assert all(rows[f"http://site.test{n}"].content_sha256 for n in names)
+    assert boom.status == "error" and "died on this file (exit status 1)" in (boom.note or "")
+    assert len({rows[f"http://site.test{n}"].content_sha256 for n in names}) == len(names)
     assert stats.hits == len(names)
+    assert not hashers.live  # every hashing process ended with the run

@@ -173,3 +173,34 @@ def test_a_list_built_from_a_turned_photo_holds_both_conventions_and_says_which(
     assert origins[1].endswith("[upright per EXIF]")
     stored = next(r.value for r in rows if "as stored" in (r.origin or ""))
     assert pdq.hamming(stored, META_EXIF[6]) <= REFERENCE_TOLERANCE  # what a partner hashing as stored has
+
+
+def _whole_row_sampler(n_in: int) -> np.ndarray:
+    """The fast path's blur-then-decimate weights by their definition: a weight of 1 on each
+    input the reference picks, pulled back through two box passes over the whole row."""
+    window = (n_in + 127) // 128
+    half = (window + 2) // 2
+    index = np.arange(n_in)
+    lo, hi = np.maximum(index - (window - half), 0), np.minimum(index + half - 1, n_in - 1)
+    weights = np.zeros((64, n_in))
+    weights[np.arange(64), (((np.arange(64) + 0.5) * n_in) / 64).astype(int)] = 1.0
+    for _ in range(2):
+        share = weights / (hi - lo + 1)
+        diff = np.zeros((64, n_in + 1))
+        np.add.at(diff.T, lo, share.T)
+        np.add.at(diff.T, hi + 1, -share.T)
+        weights = np.cumsum(diff[:, :n_in], axis=1)
+    weights[np.abs(weights) < 1e-9] = 0.0
+    return weights
+
+
+@pytest.mark.parametrize("n_in", [1, 2, 3, 63, 64, 65, 127, 128, 129, 300, 511, 512, 513, 1323, 2122, 4097])
+def test_windowed_sampler_gives_the_whole_row_weights(n_in: int) -> None:
+    """Each image size's taps are worked out on a window around each pick (the crops a query
+    hashes each have a new size); they must be the whole-row definition's, weight for weight."""
+    taps, weights = pdq._sampler.__wrapped__(n_in)
+    dense = np.zeros((64, n_in))
+    np.add.at(dense, (np.arange(64)[:, None].repeat(taps.shape[1], 1), taps), weights.astype(np.float64))
+    expected = _whole_row_sampler(n_in)
+    assert np.array_equal(dense.astype(np.float32), expected.astype(np.float32))
+    assert (weights > 0).sum() == np.count_nonzero(expected)

@@ -5,10 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
-import select
 import signal
-import threading
-import time
 
 
 def die_with_parent(parent: int | None = None) -> None:
@@ -25,44 +22,18 @@ def die_with_parent(parent: int | None = None) -> None:
         os._exit(0)
 
 
-M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
 
 
-def return_freed_memory(threshold: int = 64 * 1024) -> None:
-    """glibc: serve every allocation of `threshold` bytes or more from its own mapping, so it goes
-    back to the system when freed. A worker that decodes one large image after another otherwise
-    keeps the high-water mark in a heap glibc rarely trims (its sliding threshold moves up after
-    the first large free). Measured on a documentation site's plots: 52 MiB per hasher against 68."""
+def return_freed_memory(threshold: int = 1024 * 1024, keep: int = 32 * 1024 * 1024) -> None:
+    """glibc: serve every allocation of `threshold` bytes or more (a decoded picture) from its own
+    mapping, so it goes back to the system when freed: a worker that decodes one large image after
+    another otherwise keeps the high-water mark in a heap glibc rarely trims. Setting that turns
+    glibc's sliding thresholds off, and its heap would then be cut back whenever 128 KiB lie free
+    at its top and grown again for the next file: `keep` free bytes stay instead. Measured on 879
+    plots of a documentation site: 9.1 ms of CPU per image (10.7 with the heap cut back, 9.0
+    with neither setting), and 268 MiB peak over a crawl with two hashers against 280."""
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, threshold)
-
-
-def exit_with(pid: int) -> None:
-    """Leave as soon as process `pid` (not this one's parent) has gone, watched by a daemon thread.
-    Workers of a fork server need it: they hold the pipe that would tell the server that the
-    process which started it died, so neither the server nor they would ever notice."""
-
-    def watch() -> None:
-        try:
-            handle = os.pidfd_open(pid)
-        except (OSError, AttributeError):  # an older kernel: look every second
-            while True:
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    os._exit(0)
-                except PermissionError:
-                    pass
-                time.sleep(1.0)
-        select.select([handle], [], [])  # readable once the process has exited
-        os._exit(0)
-
-    threading.Thread(target=watch, name=f"exit-with-{pid}", daemon=True).start()
-
-
-def start_hasher(starter: int) -> None:
-    """Initializer for hashing processes forked by a fork server: die with the server and with
-    the process that started the pool (`starter`), give freed memory back."""
-    die_with_parent()
-    exit_with(starter)
-    return_freed_memory()
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, threshold)
+        libc.mallopt(M_TRIM_THRESHOLD, keep)

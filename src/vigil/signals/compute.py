@@ -103,7 +103,7 @@ def compute(
             signals.error = str(exc)
         return signals
     try:
-        pixels = media.decode(data, mode, max_pixels)
+        decoded = media.decode_upright(data, mode, max_pixels)
     except media.NotAnImage:
         if PurePath(name).suffix.lower() in media.IMAGE_SUFFIXES:
             signals.media_type = "image"
@@ -114,7 +114,7 @@ def compute(
         signals.error = str(exc)
         return signals
     signals.media_type = "image"
-    image_pdq(signals, pixels, mode, data=data)
+    image_pdq(signals, decoded.pixels, mode, orientation=decoded.orientation)
     return signals
 
 
@@ -124,12 +124,12 @@ def image_pdq(
     mode: media.Mode,
     *,
     normalise: bool = True,
-    data: bytes | None = None,
+    orientation: int | None = None,
     regions_of_known: bool = False,
 ) -> None:
     """PDQ with its dihedral variants; in fast mode (scans) also the normalised query variants.
     Exact mode (building lists with the reference hasher) hashes the file as it is.
-    With the file's `data`, also the as-stored hash when its EXIF orientation turned the pixels;
+    With the EXIF `orientation` the pixels were turned upright from, also the as-stored hash;
     with `regions_of_known`, the region hashes a list Vigil builds keeps beside the picture's."""
     if mode != "fast":
         result = pdq.exact(pixels)
@@ -143,6 +143,6 @@ def image_pdq(
         parts = known_regions.region_hashes(work)
         signals.pdq_regions = parts + known_regions.turned(result.dihedral, result.quality)
         signals.features = features.orb(work).to_bytes()
-    if data is not None:
-        signals.exif_orientation = media.exif_orientation(data)
+    if orientation is not None:
+        signals.exif_orientation = orientation
         signals.pdq_as_stored = pdq.as_stored(signals.pdq_dihedral, signals.exif_orientation)

@@ -177,7 +177,7 @@ class UnitHasher:
             signals.error = f"image file over {limit:,} bytes: exact hashes only"
             return
         try:
-            pixels = media.decode(kept, settings.mode, settings.limits.max_pixels)
+            decoded = media.decode_upright(kept, settings.mode, settings.limits.max_pixels)
         except media.NotAnImage:
             signals.error = "has an image file name but is not a readable image"
             return
@@ -186,10 +186,10 @@ class UnitHasher:
             return
         image_pdq(
             signals,
-            pixels,
+            decoded.pixels,
             settings.mode,
             normalise=settings.normalise,
-            data=kept,
+            orientation=decoded.orientation,
             regions_of_known=settings.regions_of_known,
         )
         if self.classify is not None:

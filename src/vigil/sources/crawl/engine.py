@@ -24,8 +24,6 @@ import signal
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +36,7 @@ from vigil.match.matcher import Match, Matcher
 from vigil.media.decode import Mode
 from vigil.signals.compute import FileSignals, compute
 from vigil.sources.crawl.frontier import Frontier, Item
+from vigil.sources.crawl.hashers import HasherDied, Hashers
 from vigil.sources.crawl.policy import CrawlPolicy
 from vigil.sources.crawl.traps import TrapGuard
 from vigil.store.db import Store
@@ -137,12 +136,11 @@ class Crawler:
         job_id: int,
         policy: CrawlPolicy,
         matcher: Matcher,
-        pool: ProcessPoolExecutor | None = None,
-        renew: Callable[[int], ProcessPoolExecutor] | None = None,
+        hashers: Hashers | None = None,
     ) -> None:
         self.store, self.job_id, self.policy, self.matcher = store, job_id, policy, matcher
         self.frontier = Frontier(store, job_id)
-        self.pool, self.renew = pool, renew  # `renew` replaces a pool a crashed hasher broke
+        self.hashers = hashers  # None: hash in this process (tests, --hashers 0)
         self.hash_file: Callable[[str, bytes, Mode], FileSignals] = compute
         self.stats = CrawlStats()
         # Pages and images wait apart, each with its own workers, so the hashers get images while
@@ -175,10 +173,12 @@ class Crawler:
         self.traps.count_all(self.frontier.page_urls)
         self.backoff: dict[str, float] = defaultdict(float)  # host -> seconds, grown by 429/503
         self.crawl_delay: dict[str, float] = {}  # host -> robots.txt Crawl-delay (a floor under `delay`)
-        self.hashers = getattr(pool, "_max_workers", 1) if pool is not None else 1
-        self.hash_slots = asyncio.Semaphore(4 * self.hashers)
+        self.hash_slots = asyncio.Semaphore(4 * (hashers.processes if hashers is not None else 1))
         self.image_workers = policy.concurrency  # image fetches in flight beside the page fetches
         self.hashing: set[asyncio.Task[None]] = set()  # images being hashed and matched
+        self.hashing_content: dict[str, asyncio.Event] = {}  # SHA-256 -> set once it is hashed
+        self.content_hashed: dict[str, tuple[list[dict[str, Any]], str | None]] = {}  # SHA-256 ->
+        # (matches, decoder's error): about 200 bytes an image
         self.batch = MatchBatch(matcher)
 
     def client_for(self, url: str) -> httpx.AsyncClient:
@@ -418,61 +418,75 @@ class Crawler:
         """Hash and match one fetched image while the workers go on fetching: a worker that waited
         for the hasher would leave the network idle, and the hasher idle while it fetched."""
         try:
-            try:
-                signals = await self._signals(item, got.body)
-            finally:
-                self.hash_slots.release()  # the body is hashed: the next one may come
-            matches = [
-                {
-                    "hash_type": m.hash_type,
-                    "distance": int(m.distance),
-                    "variant": m.variant,
-                    "tier": m.tier.value,
-                    "false_match": m.false_match,
-                    "lists": [{"list": s.list_name, "category": s.category} for s in m.sources],
-                }
-                for m in await self.batch.match(signals)
-            ]
+            sha, matches, error = await self._by_content(item, got.body)
         except asyncio.CancelledError:
             raise  # stopped: the image stays queued for `resume`
         except Exception as exc:  # one image's failure must not stop the crawl
             self.stats.errors += 1
             self.frontier.finish(item.url, CrawlUrlStatus.ERROR, got.status, None, _reason(exc)[:500])
             return
-        self.image_result[item.url] = (signals.sha256, matches)
-        self.frontier.finish(
-            item.url, CrawlUrlStatus.DONE, got.status, signals.sha256, _note(got, signals.error)
-        )
+        self.image_result[item.url] = (sha, matches)
+        self.frontier.finish(item.url, CrawlUrlStatus.DONE, got.status, sha, _note(got, error))
         pages = set(self.image_refs.get(item.url, set())) | self.frontier.pages_of(item.url)
         if item.referrer:
             pages.add(item.referrer)
-        self._record_hits(item.url, signals.sha256, matches, pages)
+        self._record_hits(item.url, sha, matches, pages)
+
+    async def _by_content(self, item: Item, body: bytes) -> tuple[str, list[dict[str, Any]], str | None]:
+        """(SHA-256, matches, decoder's error) of these bytes, hashed once however many URLs serve
+        them: sites serve one picture under several names (a gallery's thumbnail and the page's
+        copy; 125 of the 879 pictures on scikit-learn's documentation repeat another's bytes).
+        A copy that arrives while the first is being hashed waits for it; if that fails, the copy
+        is hashed itself. Releases this image's hashing slot once its bytes are hashed."""
+        slot = True
+        try:
+            sha = hashlib.sha256(body).hexdigest()
+            while sha in self.hashing_content:
+                await self.hashing_content[sha].wait()
+            done = self.content_hashed.get(sha)
+            if done is not None:
+                return sha, *done
+            busy = self.hashing_content[sha] = asyncio.Event()
+            try:
+                try:
+                    signals = await self._signals(item, body)
+                finally:
+                    slot = False
+                    self.hash_slots.release()  # the body is hashed: the next one may come
+                matches = [
+                    {
+                        "hash_type": m.hash_type,
+                        "distance": int(m.distance),
+                        "variant": m.variant,
+                        "tier": m.tier.value,
+                        "false_match": m.false_match,
+                        "lists": [{"list": s.list_name, "category": s.category} for s in m.sources],
+                    }
+                    for m in await self.batch.match(signals)
+                ]
+                self.content_hashed[sha] = (matches, signals.error)
+                return sha, matches, signals.error
+            finally:
+                del self.hashing_content[sha]
+                busy.set()
+        finally:
+            if slot:
+                self.hash_slots.release()
 
     async def _signals(self, item: Item, body: bytes) -> FileSignals:
         name = item.url.rsplit("/", 1)[-1] or "image"
-        pool = self.pool
-        if pool is None:
+        if self.hashers is None:
             return self.hash_file(name, body, "fast")
         try:
-            return await self._in(pool, name, body)
-        except BrokenProcessPool:
-            # A hasher died (a decoder crashed on some file) and took the pool with it: every image
-            # in flight fails with it. The pool is replaced, and each of those images gets a second
-            # try in a process of its own, so the file that kills a hasher again takes only itself.
-            if self.renew is None:
-                raise
-            if self.pool is pool:
-                pool.shutdown(wait=False)  # broken: its futures have all failed already
-                self.pool = self.renew(self.hashers)
-            alone = self.renew(1)
-            try:
-                return await self._in(alone, name, body)
-            finally:
-                alone.shutdown(wait=False)
+            return await self._hashed(self.hashers, name, body)
+        except HasherDied:
+            # Its process died on this file (a decoder crash, or the system killed it) and was
+            # replaced; the others in flight were in processes of their own. Once more in a
+            # fresh process: a second death is the file's doing, and recorded against it.
+            return await self._hashed(self.hashers, name, body)
 
-    async def _in(self, pool: ProcessPoolExecutor, name: str, body: bytes) -> FileSignals:
-        work = asyncio.get_running_loop().run_in_executor(pool, self.hash_file, name, body, "fast")
-        return await asyncio.wait_for(work, self.policy.deadline + WATCHDOG_SLACK)
+    async def _hashed(self, hashers: Hashers, name: str, body: bytes) -> FileSignals:
+        return await asyncio.wait_for(hashers.hash(name, body), self.policy.deadline + WATCHDOG_SLACK)
 
     def _record_hits(self, image: str, sha: str, matches: list[dict[str, Any]], pages: set[str]) -> None:
         if not matches:
@@ -518,6 +532,8 @@ class Crawler:
         written every 200 changes, every 5 seconds, and when the run stops, however it stops
         (SIGTERM and Ctrl-C included)."""
         started = time.perf_counter()
+        if self.hashers is not None:
+            await self.hashers.start()
         left = max(self.policy.max_pages - self.frontier.pages_done, 0)
         page_limit = left if page_limit is None else min(page_limit, left)
         for seed in self.policy.seeds:
@@ -550,6 +566,8 @@ class Crawler:
             await asyncio.gather(*workers, *self.hashing, flusher, return_exceptions=True)
             for client in self.clients.values():
                 await client.aclose()
+            if self.hashers is not None:
+                await self.hashers.close()
             self.frontier.flush()
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(signal.SIGTERM)

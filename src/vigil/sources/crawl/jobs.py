@@ -6,18 +6,16 @@ Starting a job and each run's outcome are audited under the actor who ran it.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from vigil.core.actor import Actor
-from vigil.core.children import start_hasher
 from vigil.core.clock import utcnow
 from vigil.core.errors import InvalidInput, NotFound
 from vigil.core.states import CrawlJobStatus
 from vigil.match.matcher import Matcher
 from vigil.sources.crawl.engine import Crawler, CrawlStats
+from vigil.sources.crawl.hashers import Hashers
 from vigil.sources.crawl.policy import CrawlPolicy
 from vigil.store import audit
 from vigil.store.db import Store
@@ -44,18 +42,6 @@ def load_policy(store: Store, job_id: int) -> CrawlPolicy:
         return CrawlPolicy(**job.policy)
 
 
-def hashers(processes: int) -> ProcessPoolExecutor:
-    """Hashing processes forked from a small fork server that imported only the hashing code.
-    Forked from the crawl itself, each hasher would inherit the crawl's heap and copy most of it
-    as both sides touch their objects (measured: 57 MiB of private memory per hasher); from the
-    idle server they share one 37 MiB image and keep only their working memory."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["vigil.signals.compute", "vigil.core.children"])
-    return ProcessPoolExecutor(
-        processes, mp_context=context, initializer=start_hasher, initargs=(os.getpid(),)
-    )
-
-
 def run_job(
     store: Store,
     actor: Actor,
@@ -71,19 +57,8 @@ def run_job(
     # One hasher per core: the crawl loop needs a core while pages are fetched, the hashers take
     # them all once only images are left (measured on 2 cores: 5.4 s against 7.3 s with one hasher).
     processes = workers if workers is not None else os.cpu_count() or 1
-    crawler = Crawler(
-        store,
-        job_id,
-        policy,
-        matcher,
-        hashers(processes) if processes > 0 else None,
-        renew=hashers,
-    )
-    try:
-        stats = asyncio.run(crawler.run(page_limit))
-    finally:
-        if crawler.pool is not None:
-            crawler.pool.shutdown()
+    crawler = Crawler(store, job_id, policy, matcher, Hashers(processes) if processes > 0 else None)
+    stats = asyncio.run(crawler.run(page_limit))  # the hashing processes end with the run
     with store.transaction() as tx:
         queued = repo.queued_count(tx, job_id)
         job = tx.get_one(CrawlJob, job_id)
