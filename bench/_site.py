@@ -126,6 +126,18 @@ class Measured:
     peak_rss: int  # the largest sum of RSS over the process tree seen
     peak_pss: int  # the largest sum of PSS
     stdout: str
+    cpu_seconds: float = 0.0  # user + system time over the tree (each process as last seen)
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def run_measured(command: list[str], env: dict[str, str] | None = None) -> Measured:
@@ -133,13 +145,17 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> Measu
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
     peak_rss = peak_pss = 0
+    cpu: dict[int, float] = {}
     done = threading.Event()
 
     def sample() -> None:
         nonlocal peak_rss, peak_pss
         while not done.is_set():
-            rss, pss = _memory(_tree(process.pid))
+            tree = _tree(process.pid)
+            rss, pss = _memory(tree)
             peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            for pid in tree:
+                cpu[pid] = max(cpu.get(pid, 0.0), _cpu(pid))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -149,7 +165,7 @@ def run_measured(command: list[str], env: dict[str, str] | None = None) -> Measu
     sampler.join()
     if process.returncode:
         raise SystemExit(f"{command[:3]} failed with {process.returncode}")
-    return Measured(time.perf_counter() - started, peak_rss, peak_pss, out.decode())
+    return Measured(time.perf_counter() - started, peak_rss, peak_pss, out.decode(), sum(cpu.values()))
 
 
 SPIDER = Path(__file__).with_name("_scrapy_site.py")

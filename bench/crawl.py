@@ -116,7 +116,7 @@ def site_bench(root: Path, concurrency: int, hashers: int) -> None:
 
     print(f"# {root}: {len(images)} of {len(_site_images(root))} images designated known; {machine()}")
     print(f"# concurrency {concurrency} (per host too); nginx, 2 workers, on loopback; wall time includes")
-    print("# each crawler's start-up; memory is summed over each crawler's process tree")
+    print("# each crawler's start-up; memory and CPU time are summed over each crawler's process tree")
     for label, pages, run, pairs in (
         ("scrapy", scrapy_pages, scrapy, scrapy_pairs & truth),
         ("vigil", vigil_pages, vigil, vigil_pairs & truth),
@@ -125,7 +125,7 @@ def site_bench(root: Path, concurrency: int, hashers: int) -> None:
         print(
             f"{label:7} {rate:5.0f} pages/s  {len(pages):5} pages in {run.seconds:5.1f} s  "
             f"pairs {len(pairs)}/{len(truth)}  peak RSS {run.peak_rss / 2**20:4.0f} MiB  "
-            f"PSS {run.peak_pss / 2**20:4.0f} MiB"
+            f"PSS {run.peak_pss / 2**20:4.0f} MiB  CPU {run.cpu_seconds:5.1f} s"
         )
     print(f"vigil's own crawl-loop rate: {crawl_rate.group(1) if crawl_rate else '?'} pages/s "
           f"(HTML and other page URLs fetched, start-up excluded)")  # fmt: skip

@@ -8,17 +8,13 @@ import os
 import signal
 
 
-def die_with_parent(parent: int | None = None) -> None:
-    """Linux: have the kernel SIGKILL this worker when its parent dies (however it dies, `kill -9`
-    included), and leave at once if the parent died while this worker was still starting (before
-    the request could take effect). Use as a process pool's initializer.
-
-    `parent` is the pid expected as parent; None for workers forked by a multiprocessing fork
-    server (their parent is the server, which exits when the process that started it goes)."""
+def die_with_parent(parent: int) -> None:
+    """Linux: have the kernel SIGKILL this worker when its parent (pid `parent`) dies, however it
+    dies (`kill -9` included), and leave at once if the parent died while this worker was still
+    starting (before the request could take effect)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    orphaned = os.getppid() == 1 if parent is None else os.getppid() != parent
-    if orphaned:
+    if os.getppid() != parent:
         os._exit(0)
 
 

@@ -12,9 +12,14 @@ from urllib.parse import urldefrag, urljoin, urlsplit, urlunsplit
 
 from publicsuffixlist import PublicSuffixList
 
-PSL = PublicSuffixList()  # both sections: blogspot.com, cloudfront.net... are suffixes
-ICANN_PSL = PublicSuffixList(only_icann=True)
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@lru_cache(maxsize=2)
+def _suffixes(only_icann: bool = False) -> PublicSuffixList:
+    """The list, parsed on first use (50 ms and a few MiB each; a crawl scoped to its hosts never
+    asks). Without `only_icann`, both sections: blogspot.com, cloudfront.net... are suffixes."""
+    return PublicSuffixList(only_icann=only_icann)
 
 
 def normalise(url: str, base: str | None = None) -> str | None:
@@ -97,15 +102,15 @@ def site(hostname: str) -> str:
     (the PSL's default rule)."""
     if not hostname or _is_address(hostname):
         return hostname
-    return PSL.privatesuffix(hostname) or hostname
+    return _suffixes().privatesuffix(hostname) or hostname
 
 
 def split_site(hostname: str) -> tuple[str, str]:
     """(label, public suffix): 'shop.example.co.uk' -> ('example', 'co.uk')."""
     if _is_address(hostname):
         return "", ""
-    suffix = PSL.publicsuffix(hostname) or ""
-    registrable = PSL.privatesuffix(hostname)
+    suffix = _suffixes().publicsuffix(hostname) or ""
+    registrable = _suffixes().privatesuffix(hostname)
     if not registrable:
         return "", suffix
     return registrable[: -len(suffix) - 1].rsplit(".", 1)[-1], suffix
@@ -114,9 +119,9 @@ def split_site(hostname: str) -> tuple[str, str]:
 def suffix_kind(name: str) -> str | None:
     """'icann' or 'private' when `name` is itself a public suffix (a TLD, or a platform such as
     blogspot.com whose tenants are unrelated), else None."""
-    if ICANN_PSL.is_public(name):
+    if _suffixes(only_icann=True).is_public(name):
         return "icann"
-    if PSL.is_public(name):
+    if _suffixes().is_public(name):
         return "private"
     return None
 

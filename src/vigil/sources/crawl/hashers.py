@@ -14,17 +14,22 @@ import pickle
 import sys
 from typing import Any
 
+from vigil.core.errors import VigilError
 from vigil.media.decode import Mode
 from vigil.signals.compute import FileSignals
 from vigil.signals.worker import DEFAULT_FUNCTION, FRAME, frame
 
 
-class HasherDied(Exception):
+class HasherDied(VigilError):
     """A hashing process ended while it had a file."""
 
+    status = 500
 
-class HashFailed(Exception):
+
+class HashFailed(VigilError):
     """The hashing code raised on a file (the process itself lived)."""
+
+    status = 500
 
 
 class _Process:
