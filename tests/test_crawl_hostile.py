@@ -552,9 +552,9 @@ def _crash_on_marker(name: str, data: bytes, mode: str) -> object:
 def test_a_file_that_kills_its_hasher_costs_that_file_only(
     store: Store, site: tuple[str, type[_Handler]]
 ) -> None:
-    """A hasher dies (as on a decoder crash) on one file: that file is tried once more in a new
-    process, dies again and is recorded as an error; the images in flight in the other process,
-    and those after it, are hashed and matched."""
+    """A hasher dies (as on a decoder crash) on one file: every file handed to that process is
+    tried once more in a process of its own; the culprit dies again and is recorded as an error,
+    the others (queued behind it, in the other process, or after) are hashed and matched."""
     from tests.test_scan import designate_known
 
     from vigil.sources.crawl.engine import Crawler
@@ -577,7 +577,7 @@ def test_a_file_that_kills_its_hasher_costs_that_file_only(
     with store.session() as session:
         rows = {row.url: row for row in session.scalars(select(CrawlUrl).where(CrawlUrl.job_id == job))}
     boom = rows["http://site.test/boom.jpg"]
-    assert boom.status == "error" and "died on this file (exit status 1)" in (boom.note or "")
+    assert boom.status == "error" and "died with this file (exit status 1)" in (boom.note or "")
     assert len({rows[f"http://site.test{n}"].content_sha256 for n in names}) == len(names)
     assert stats.hits == len(names)
-    assert not hashers.live  # every hashing process ended with the run
+    assert not hashers.workers  # every hashing process ended with the run

@@ -45,7 +45,7 @@ def test_a_hashing_process_gives_what_compute_gives_and_survives_errors_and_chat
         expected = compute("a.jpg", image, "fast")
         assert signals.pdq == again.pdq == expected.pdq and signals.sha256 == expected.sha256
         assert signals.pdq_variants == expected.pdq_variants
-        assert not hashers.live
+        assert not hashers.workers
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
 

@@ -478,15 +478,16 @@ class Crawler:
         if self.hashers is None:
             return self.hash_file(name, body, "fast")
         try:
-            return await self._hashed(self.hashers, name, body)
+            return await self._hashed(self.hashers, name, body, alone=False)
         except HasherDied:
-            # Its process died on this file (a decoder crash, or the system killed it) and was
-            # replaced; the others in flight were in processes of their own. Once more in a
-            # fresh process: a second death is the file's doing, and recorded against it.
-            return await self._hashed(self.hashers, name, body)
+            # Its process died with this file in it (a decoder crash on this file or on one
+            # handed over with it, or the system killed it) and was replaced. Once more, in a
+            # process with no other file: a second death is this file's doing, recorded against it.
+            return await self._hashed(self.hashers, name, body, alone=True)
 
-    async def _hashed(self, hashers: Hashers, name: str, body: bytes) -> FileSignals:
-        return await asyncio.wait_for(hashers.hash(name, body), self.policy.deadline + WATCHDOG_SLACK)
+    async def _hashed(self, hashers: Hashers, name: str, body: bytes, *, alone: bool) -> FileSignals:
+        work = hashers.hash(name, body, alone=alone)
+        return await asyncio.wait_for(work, self.policy.deadline + WATCHDOG_SLACK)
 
     def _record_hits(self, image: str, sha: str, matches: list[dict[str, Any]], pages: set[str]) -> None:
         if not matches:

@@ -1,14 +1,21 @@
 """The crawl's hashing processes, fed over pipes from its event loop (`vigil.signals.worker`).
 
-Each process hashes one file at a time, so when one dies (a decoder crashed on a file) the crawl
-knows the file that killed it: that file alone is tried once more in a fresh process, and the
-others in flight carry on in theirs. A process that outlives the watchdog is killed and replaced.
+Each process hashes one file at a time and is handed up to `DEPTH`: the next file is already in
+its pipe when it finishes one. Handed one at a time, a process waited for the crawl's event loop
+to come round between files, and while pages were being crawled (the loop at 100% of a core) the
+hashers used half a core between them (measured on scikit-learn's documentation).
+
+When a process dies (a decoder crashed on a file), every file handed to it fails with HasherDied
+and a new process takes its place. The caller tries each such file once more `alone`, in a process
+with nothing else queued: a file that kills that one too is the culprit, and the files that were
+only queued behind it are hashed. A process whose caller stops waiting (the watchdog) is killed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import pickle
 import sys
@@ -32,32 +39,55 @@ class HashFailed(VigilError):
     status = 500
 
 
+Answer = asyncio.Future[tuple[str, Any]]
+DEPTH = 2  # files handed to one process at a time
+
+
 class _Process:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
+        self.pending: dict[int, Answer] = {}  # ticket -> the answer for a file handed over
+        self.tickets = itertools.count()
+        self.alone = False  # a file that must have the process to itself is in it
+        self.dead = False
 
-    async def ask(self, request: bytes) -> tuple[str, Any]:
-        stdin, stdout = self.process.stdin, self.process.stdout
-        assert stdin is not None and stdout is not None
-        try:
-            stdin.write(request)
-            await stdin.drain()
-            (size,) = FRAME.unpack(await stdout.readexactly(FRAME.size))
-            answer: tuple[str, Any] = pickle.loads(await stdout.readexactly(size))
-        except (asyncio.IncompleteReadError, BrokenPipeError, ConnectionResetError) as exc:
-            code = await self.process.wait()
-            how = f"signal {-code}" if code < 0 else f"exit status {code}"
-            raise HasherDied(f"the hashing process died on this file ({how})") from exc
+    def send(self, name: str, data: bytes, mode: Mode) -> Answer:
+        ticket = next(self.tickets)
+        answer: Answer = asyncio.get_running_loop().create_future()
+        self.pending[ticket] = answer
+        assert self.process.stdin is not None
+        self.process.stdin.write(frame((ticket, name, data, mode)))  # whole, before another task writes
         return answer
 
+    async def read(self) -> None:
+        """Answers, as files finish, until the process ends; then every file it still had fails
+        with HasherDied."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionResetError):
+            while True:
+                (size,) = FRAME.unpack(await stdout.readexactly(FRAME.size))
+                ticket, status, value = pickle.loads(await stdout.readexactly(size))
+                waiting = self.pending.pop(ticket)
+                if not waiting.done():  # not given up by its caller
+                    waiting.set_result((status, value))
+        self.dead = True
+        code = await self.process.wait()
+        how = f"signal {-code}" if code < 0 else f"exit status {code}"
+        for waiting in self.pending.values():
+            if not waiting.done():
+                waiting.set_exception(HasherDied(f"the hashing process died with this file ({how})"))
+        self.pending.clear()
+
     def kill(self) -> None:
+        self.dead = True  # no new file for it, even before its reader sees it end
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 self.process.kill()
 
     async def close(self, grace: float) -> None:
         if self.process.stdin is not None:
-            self.process.stdin.close()  # end of input: the process leaves after its file
+            self.process.stdin.close()  # end of input: the process leaves after its files
         try:
             await asyncio.wait_for(self.process.wait(), grace)
         except TimeoutError:
@@ -73,19 +103,20 @@ class Hashers:
         if processes < 1:
             raise ValueError("at least one hashing process")
         self.processes, self.function = processes, function
-        self.idle: asyncio.Queue[_Process | None] = asyncio.Queue()
-        for _ in range(processes):
-            self.idle.put_nowait(None)  # a process to start when this place is first taken
-        self.live: set[_Process] = set()
+        self.workers: list[_Process] = []
+        self.readers: set[asyncio.Task[None]] = set()
+        self.room = asyncio.Event()  # set when a process may have room for a file
+        self.started = self.closing = False
 
     async def start(self) -> None:
-        """Start every process now, so that they load the hashing code while the first pages are
+        """Start the processes now, so that they load the hashing code while the first pages are
         fetched rather than when the first image is waiting."""
-        waiting = [self.idle.get_nowait() for _ in range(self.idle.qsize())]
-        for worker in waiting:
-            self.idle.put_nowait(worker if worker is not None else await self._start())
+        if not self.started:
+            self.started = True
+            for _ in range(self.processes):
+                await self._start()
 
-    async def _start(self) -> _Process:
+    async def _start(self) -> None:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -95,36 +126,56 @@ class Hashers:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
         )
-        started = _Process(process)
-        self.live.add(started)
-        return started
+        worker = _Process(process)
+        self.workers.append(worker)
+        reader = asyncio.create_task(self._watch(worker))
+        self.readers.add(reader)
+        reader.add_done_callback(self.readers.discard)
+        self.room.set()
 
-    async def hash(self, name: str, data: bytes, mode: Mode = "fast") -> FileSignals:
-        """The file's signals. Raises HasherDied if its process died on it (then replaced),
-        HashFailed if the hashing code raised."""
-        worker = await self.idle.get()
-        healthy = False
+    async def _watch(self, worker: _Process) -> None:
+        await worker.read()
+        if worker in self.workers:
+            self.workers.remove(worker)
+        if not self.closing:
+            await self._start()  # a process that died is replaced
+
+    def _pick(self, alone: bool) -> _Process | None:
+        room = 0 if alone else DEPTH - 1
+        free = [w for w in self.workers if not w.dead and not w.alone and len(w.pending) <= room]
+        return min(free, key=lambda w: len(w.pending)) if free else None
+
+    async def hash(self, name: str, data: bytes, mode: Mode = "fast", *, alone: bool = False) -> FileSignals:
+        """The file's signals. Raises HasherDied if its process died with the file (then
+        replaced), HashFailed if the hashing code raised. `alone`: in a process with no other file."""
+        await self.start()
+        while (worker := self._pick(alone)) is None:
+            self.room.clear()
+            await self.room.wait()
+        if alone:
+            worker.alone = True
+        answer = worker.send(name, data, mode)
         try:
-            if worker is None:
-                worker = await self._start()
-            status, value = await worker.ask(frame((name, data, mode)))
-            healthy = True
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # its reader tells
+                await worker.process.stdin.drain()  # type: ignore[union-attr]
+            status, value = await answer
+        except asyncio.CancelledError:
+            worker.kill()  # busy with a file nobody waits for; the others it had are tried again
+            raise
         finally:
-            if healthy:
-                self.idle.put_nowait(worker)
-            else:  # dead, or still busy with a file we stopped waiting for: a new one takes its place
-                if worker is not None:
-                    worker.kill()
-                    self.live.discard(worker)
-                self.idle.put_nowait(None)
+            if alone:
+                worker.alone = False
+            self.room.set()
         if status != "ok":
             raise HashFailed(str(value))
         signals: FileSignals = value
         return signals
 
     async def close(self, grace: float = 5.0) -> None:
-        live, self.live = list(self.live), set()
-        await asyncio.gather(*(worker.close(grace) for worker in live), return_exceptions=True)
+        self.closing = True
+        workers, self.workers = list(self.workers), []
+        await asyncio.gather(*(worker.close(grace) for worker in workers), return_exceptions=True)
+        await asyncio.gather(*self.readers, return_exceptions=True)
 
     def pids(self) -> list[int]:
-        return [worker.process.pid for worker in self.live]
+        return [worker.process.pid for worker in self.workers if not worker.dead]
