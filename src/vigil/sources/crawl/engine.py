@@ -438,40 +438,49 @@ class Crawler:
         copy; 125 of the 879 pictures on scikit-learn's documentation repeat another's bytes).
         A copy that arrives while the first is being hashed waits for it; if that fails, the copy
         is hashed itself. Releases this image's hashing slot once its bytes are hashed."""
-        slot = True
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self.hash_slots.release()
+
         try:
             sha = hashlib.sha256(body).hexdigest()
             while sha in self.hashing_content:
                 await self.hashing_content[sha].wait()
             done = self.content_hashed.get(sha)
-            if done is not None:
-                return sha, *done
-            busy = self.hashing_content[sha] = asyncio.Event()
-            try:
-                try:
-                    signals = await self._signals(item, body)
-                finally:
-                    slot = False
-                    self.hash_slots.release()  # the body is hashed: the next one may come
-                matches = [
-                    {
-                        "hash_type": m.hash_type,
-                        "distance": int(m.distance),
-                        "variant": m.variant,
-                        "tier": m.tier.value,
-                        "false_match": m.false_match,
-                        "lists": [{"list": s.list_name, "category": s.category} for s in m.sources],
-                    }
-                    for m in await self.batch.match(signals)
-                ]
-                self.content_hashed[sha] = (matches, signals.error)
-                return sha, matches, signals.error
-            finally:
-                del self.hashing_content[sha]
-                busy.set()
+            if done is None:
+                done = await self._hash_content(sha, item, body, release)
+            return sha, *done
         finally:
-            if slot:
-                self.hash_slots.release()
+            release()
+
+    async def _hash_content(
+        self, sha: str, item: Item, body: bytes, hashed: Callable[[], None]
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Hash and match bytes no other URL has brought; copies that arrive meanwhile wait."""
+        busy = self.hashing_content[sha] = asyncio.Event()
+        try:
+            signals = await self._signals(item, body)
+            hashed()  # the body is hashed: the next one may come while this one is matched
+            matches = [
+                {
+                    "hash_type": m.hash_type,
+                    "distance": int(m.distance),
+                    "variant": m.variant,
+                    "tier": m.tier.value,
+                    "false_match": m.false_match,
+                    "lists": [{"list": s.list_name, "category": s.category} for s in m.sources],
+                }
+                for m in await self.batch.match(signals)
+            ]
+            self.content_hashed[sha] = (matches, signals.error)
+            return matches, signals.error
+        finally:
+            del self.hashing_content[sha]
+            busy.set()
 
     async def _signals(self, item: Item, body: bytes) -> FileSignals:
         name = item.url.rsplit("/", 1)[-1] or "image"
