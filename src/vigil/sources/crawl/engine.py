@@ -1,4 +1,4 @@
-"""The crawl loop: async httpx workers over a store-backed frontier, images hashed off the event loop.
+"""The crawl loop: async HTTP workers over a store-backed frontier, images hashed off the event loop.
 
 Pages in scope are fetched (robots.txt obeyed unless switched off, per-host concurrency and delay),
 their links followed to `max_depth`, their images fetched once per URL and once per content, hashed by
@@ -25,9 +25,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from protego import Protego
 
 from vigil.actions.blocking import search
@@ -41,15 +40,17 @@ from vigil.sources.crawl.policy import CrawlPolicy
 from vigil.sources.crawl.traps import TrapGuard
 from vigil.store.db import Store
 from vigil.web import urls
-from vigil.web.fetch import Fetched, FetchFailed, HopCheck, TooLarge, Unreachable, fetch
+from vigil.web.fetch import Fetched, FetchFailed, HopCheck, TooLarge, Unreachable, fetch, session, tls_context
 from vigil.web.kinds import LinkKind, extension, link_kind
 from vigil.web.parse import parse
+
+if TYPE_CHECKING:
+    import aiohttp
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 FLUSH_EVERY = 200
 FLUSH_SECONDS = 5.0
 MAX_TRIES = 2  # a page answered 429 or 503 is tried again this often, after the host's pause
-POOL_SIZE = 4  # connections per httpx pool (a host gets per_host / POOL_SIZE pools)
 WATCHDOG_SLACK = 30.0  # seconds a work item may take beyond one fetch deadline (hashing, the store)
 
 
@@ -163,11 +164,8 @@ class Crawler:
         self.terms = search.TermList.from_lines(policy.keywords) if policy.keywords else None
         self.page_budget = 0
         self.out_of_scope: set[str] = set()
-        self.clients: dict[tuple[str, int], httpx.AsyncClient] = {}
-        self.turns: dict[str, int] = defaultdict(int)
-        # One TLS context for every pool: each loads the CA bundle, about 1 MiB apiece, and a crawl
-        # touching hundreds of image hosts would otherwise hold hundreds of copies.
-        self.tls = httpx.create_ssl_context()
+        self.clients: dict[str, aiohttp.ClientSession] = {}  # origin -> its pool and cookies
+        self.tls = tls_context()  # one for every pool
         self.addresses = policy.addresses()
         self.traps = TrapGuard(policy.per_host_pages)
         self.traps.count_all(self.frontier.page_urls)
@@ -181,23 +179,12 @@ class Crawler:
         # (matches, decoder's error): about 200 bytes an image
         self.batch = MatchBatch(matcher)
 
-    def client_for(self, url: str) -> httpx.AsyncClient:
-        """Small connection pools per host, taken in turn: httpcore scans every connection of a
-        pool on each request (a poll() per idle one), so 16 connections in one pool cost more CPU
-        than the requests themselves; pools of POOL_SIZE keep that scan short."""
+    def client_for(self, url: str) -> aiohttp.ClientSession:
+        """One connection pool per origin, so that cookies stay with the site that set them."""
         origin = urls.origin(url)
-        shards = -(-self.policy.per_host // POOL_SIZE)
-        turn = self.turns[origin] = (self.turns[origin] + 1) % shards
-        client = self.clients.get((origin, turn))
+        client = self.clients.get(origin)
         if client is None:
-            size = min(self.policy.per_host, POOL_SIZE)
-            client = self.clients[(origin, turn)] = httpx.AsyncClient(
-                verify=self.tls,
-                timeout=20.0,
-                follow_redirects=False,
-                headers={"User-Agent": self.policy.user_agent},
-                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
-            )
+            client = self.clients[origin] = session(self.policy.user_agent, self.policy.per_host, self.tls)
         return client
 
     async def _get(
@@ -575,7 +562,7 @@ class Crawler:
                 task.cancel()
             await asyncio.gather(*workers, *self.hashing, flusher, return_exceptions=True)
             for client in self.clients.values():
-                await client.aclose()
+                await client.close()
             if self.hashers is not None:
                 await self.hashers.close()
             self.frontier.flush()
