@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import gzip
 import ipaddress
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -207,6 +209,96 @@ def test_a_compressed_bomb_is_refused_without_inflating_it(site: tuple[str, type
     finally:
         tracemalloc.stop()
     assert len(bomb) < 1 << 20 and peak < 32 << 20
+
+
+def _certificates(tmp_path: Path, names: list[str]) -> tuple[Path, Path, str]:
+    """A throwaway CA and a server certificate it signed for `names`: (cert, key, CA in PEM)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+
+    def issue(
+        subject: str,
+        key: ec.EllipticCurvePrivateKey,
+        signer: ec.EllipticCurvePrivateKey,
+        issuer: str,
+        ca: bool,
+    ) -> x509.Certificate:
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            san = x509.SubjectAlternativeName([x509.DNSName(name) for name in names])
+            builder = builder.add_extension(san, critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = issue("test CA", ca_key, ca_key, "test CA", True)
+    leaf = issue(names[0], key, ca_key, "test CA", False)
+    cert, private = tmp_path / "server.pem", tmp_path / "server.key"
+    cert.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert, private, ca.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_https_goes_to_the_checked_address_under_the_site_name_and_its_certificate(
+    site: tuple[str, type[_Handler]], tmp_path: Path
+) -> None:
+    """Pinned or --resolve'd, the request goes to an address while TLS still names the site (SNI)
+    and checks the site's certificate: a name the certificate does not carry is refused."""
+    _, handler = site
+    handler.routes["/"] = _html("secret-free page")
+    cert, key, ca = _certificates(tmp_path, ["site.test", "localhost"])
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+    names: list[str | None] = []
+
+    def remember(_sock: ssl.SSLObject, name: str | None, _context: ssl.SSLContext) -> None:
+        names.append(name)
+
+    server_tls.sni_callback = remember
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.socket = server_tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    client_tls = ssl.create_default_context(cadata=ca)
+
+    async def get(url: str, resolve: dict[str, str]) -> bytes:
+        async with session("vigil-test", 1, client_tls) as client:
+            got = await fetch(
+                client,
+                url,
+                accept=lambda _t: True,
+                addresses=AddressPolicy.allowing(["127.0.0.0/8"]),
+                resolve=resolve,
+            )
+            return got.body
+
+    try:
+        assert (
+            asyncio.run(get("https://site.test/", {"site.test": f"127.0.0.1:{port}"})) == b"secret-free page"
+        )
+        assert asyncio.run(get(f"https://localhost:{port}/", {})) == b"secret-free page"  # pinned address
+        with pytest.raises(FetchFailed, match="certificate"):
+            asyncio.run(get("https://other.test/", {"other.test": f"127.0.0.1:{port}"}))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert names[:3] == ["site.test", "localhost", "other.test"]
 
 
 def test_redirects_are_followed_rechecked_and_kept_as_evidence(
