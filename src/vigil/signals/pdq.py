@@ -136,7 +136,9 @@ def luma(image: np.ndarray) -> np.ndarray:
     return out
 
 
-ROW_BATCH = 8  # output rows whose input taps are gathered together
+ROW_BATCH = 8  # output rows whose input taps are gathered together, at least
+BATCH_BYTES = 768 * 1024  # ... and more while their float taps stay under this (glibc's heap, not
+# a fresh mapping, in the hashers): one batch instead of eight for a query variant's plane
 
 
 def downsample64(gray: np.ndarray) -> np.ndarray:
@@ -152,8 +154,10 @@ def _downsample_stack(stack: np.ndarray) -> np.ndarray:
     row_taps, row_w = _sampler(height)
     col_taps, col_w = _sampler(width)
     rows = np.empty((count, 64, width), dtype=np.float32)
-    for start in range(0, 64, ROW_BATCH):  # batches: the taps of all 64 rows at once would take
-        end = start + ROW_BATCH  # 4 bytes x 2 x width x height, 22 MB for a 2122x1323 image
+    per_row = 4 * count * row_taps.shape[1] * width
+    batch = min(64, max(ROW_BATCH, BATCH_BYTES // per_row))
+    for start in range(0, 64, batch):  # batches: the taps of all 64 rows at once would take
+        end = start + batch  # 4 bytes x 2 x width x height, 22 MB for a 2122x1323 image
         picked = stack[:, row_taps[start:end]].astype(np.float32, copy=False)
         rows[:, start:end] = np.matmul(row_w[start:end, None, :], picked)[:, :, 0, :]
     cols = rows[:, :, col_taps].transpose(0, 2, 1, 3)
