@@ -119,13 +119,11 @@ class _Lines:
         kinds = self.flat | (self.same >= share)
         colours = self.colour[::-1] if from_end else self.colour
         kinds = kinds[::-1] if from_end else kinds
-        starts = []
-        for index in range(1, len(kinds)):
-            if not kinds[index]:
-                break
-            if abs(int(colours[index]) - int(colours[index - 1])) > BAND_TOLERANCE:
-                starts.append(index)
-        return starts[:MAX_SEGMENTS]
+        after = kinds[1:]
+        run = len(kinds) if after.all() else 1 + int(np.argmin(after))  # chrome lines from the start
+        jumps = np.abs(np.diff(colours[:run])) > BAND_TOLERANCE  # line i differs from line i - 1
+        starts: list[int] = (np.flatnonzero(jumps)[:MAX_SEGMENTS] + 1).tolist()
+        return starts
 
     def runs(self, share: float, tolerance: float | None) -> tuple[int, int]:
         """Lines to trim from the start and from the end under one rule (a rule without colour
