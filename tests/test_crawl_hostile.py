@@ -31,7 +31,7 @@ from vigil.sources.crawl.jobs import run_job, start_job
 from vigil.sources.crawl.policy import CrawlPolicy
 from vigil.store.db import Store
 from vigil.store.models import CrawlUrl
-from vigil.web.fetch import FetchFailed, FetchLimits, TooLarge, fetch, session
+from vigil.web.fetch import Fetched, FetchFailed, FetchLimits, TooLarge, fetch, session
 from vigil.web.guard import AddressPolicy, AddressRefused, refusal
 
 HOSTILE_IMAGES = [
@@ -164,23 +164,28 @@ def test_a_slow_drip_is_given_up_on_without_holding_the_crawl(
     assert rows["http://site.test/ok"].status == "done"
 
 
+def _fetch_from_site(address: str, path: str, limits: FetchLimits) -> Fetched:
+    """One guarded fetch of http://site.test`path`, the test server answering for site.test."""
+
+    async def go() -> Fetched:
+        async with session("vigil-test", 1) as client:
+            return await fetch(
+                client,
+                f"http://site.test{path}",
+                accept=lambda _t: True,
+                addresses=AddressPolicy(),
+                limits=limits,
+                resolve={"site.test": address},
+            )
+
+    return asyncio.run(go())
+
+
 def test_minimum_transfer_rate(site: tuple[str, type[_Handler]]) -> None:
     address, handler = site
     handler.drip["/drip"] = (20, 0.25)
-
-    async def go() -> None:
-        async with session("vigil-test", 1) as client:
-            with pytest.raises(FetchFailed, match="too slow"):
-                await fetch(
-                    client,
-                    "http://site.test/drip",
-                    accept=lambda _t: True,
-                    addresses=AddressPolicy(),
-                    limits=FetchLimits(deadline=20, min_rate=100, grace=0.5),
-                    resolve={"site.test": address},
-                )
-
-    asyncio.run(go())
+    with pytest.raises(FetchFailed, match="too slow"):
+        _fetch_from_site(address, "/drip", FetchLimits(deadline=20, min_rate=100, grace=0.5))
 
 
 def test_a_compressed_bomb_is_refused_without_inflating_it(site: tuple[str, type[_Handler]]) -> None:
@@ -190,21 +195,10 @@ def test_a_compressed_bomb_is_refused_without_inflating_it(site: tuple[str, type
     bomb = gzip.compress(bytes(256 << 20), compresslevel=9)
     handler.routes["/bomb.png"] = (200, {"Content-Type": "image/png", "Content-Encoding": "gzip"}, bomb)
 
-    async def go() -> None:
-        async with session("vigil-test", 1) as client:
-            with pytest.raises(TooLarge, match="larger than"):
-                await fetch(
-                    client,
-                    "http://site.test/bomb.png",
-                    accept=lambda _t: True,
-                    addresses=AddressPolicy(),
-                    limits=FetchLimits(max_bytes=4 << 20),
-                    resolve={"site.test": address},
-                )
-
     tracemalloc.start()
     try:
-        asyncio.run(go())
+        with pytest.raises(TooLarge, match="larger than"):
+            _fetch_from_site(address, "/bomb.png", FetchLimits(max_bytes=4 << 20))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
