@@ -188,6 +188,16 @@ def test_minimum_transfer_rate(site: tuple[str, type[_Handler]]) -> None:
         _fetch_from_site(address, "/drip", FetchLimits(deadline=20, min_rate=100, grace=0.5))
 
 
+def test_a_page_with_headers_as_long_as_real_sites_send_is_read(site: tuple[str, type[_Handler]]) -> None:
+    """Content-Security-Policy and Set-Cookie headers of 10-20 KB are common on large sites; the
+    fetch reads them (header lines up to 64 KiB) where aiohttp's default (8 KiB) would refuse."""
+    address, handler = site
+    policy = "default-src 'self'; " + " ".join(f"https://cdn{n}.example.com" for n in range(900))
+    handler.routes["/csp"] = (200, {"Content-Type": "text/html", "Content-Security-Policy": policy}, b"ok")
+    assert len(policy) > 20_000
+    assert _fetch_from_site(address, "/csp", FetchLimits()).body == b"ok"
+
+
 def test_a_compressed_bomb_is_refused_without_inflating_it(site: tuple[str, type[_Handler]]) -> None:
     """256 MiB of zeros sent gzip-compressed (about 250 KB on the wire): the body limit applies to
     what the body inflates to, and it is reached without ever holding much more than the limit."""

@@ -105,6 +105,9 @@ async def get(
         return Fetched(url, response.status_code, response.headers.get("content-type", ""), b"".join(chunks))
 
 
+MAX_HEADER_LINE = 64 * 1024  # bytes of one status or header line the crawler reads
+
+
 def tls_context() -> ssl.SSLContext:
     """One verifying TLS context for a whole crawl: each loads the CA bundle (about 1 MiB), and a
     crawl touching hundreds of image hosts would otherwise hold hundreds of copies. The bundle is
@@ -119,7 +122,8 @@ def tls_context() -> ssl.SSLContext:
 def session(user_agent: str, connections: int, tls: ssl.SSLContext | None = None) -> aiohttp.ClientSession:
     """A connection pool for `fetch` (open it inside the event loop that will use it). Cookies are
     kept per session, also for hosts reached at a pinned address; no proxy is taken from the
-    environment, since a proxy would connect to addresses the policy never checked."""
+    environment, since a proxy would connect to addresses the policy never checked. Header lines
+    may run to 64 KiB (aiohttp's default is 8 KiB; large sites send longer security policies)."""
     import aiohttp
 
     return aiohttp.ClientSession(
@@ -128,6 +132,8 @@ def session(user_agent: str, connections: int, tls: ssl.SSLContext | None = None
         headers={"User-Agent": user_agent},
         timeout=aiohttp.ClientTimeout(total=None, sock_connect=20.0, sock_read=20.0),
         trust_env=False,
+        max_line_size=MAX_HEADER_LINE,
+        max_field_size=MAX_HEADER_LINE,
     )
 
 
