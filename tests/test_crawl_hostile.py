@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import select
 from tests.conftest import OPERATOR, bsds_images
 
+from vigil.core.states import CrawlUrlKind, CrawlUrlStatus
 from vigil.match.matcher import Matcher
 from vigil.sources.crawl.jobs import run_job, start_job
 from vigil.sources.crawl.policy import CrawlPolicy
@@ -335,6 +336,41 @@ def test_redirects_are_followed_rechecked_and_kept_as_evidence(
     assert "refused" in rows["http://site.test/inside"].note
     assert "more than 5 redirects" in rows["http://site.test/long0"].note
     assert not any(p.startswith("/long6") for p in handler.hits)
+
+
+def test_header_bytes_that_are_not_utf8_are_read_as_latin1_and_stored(
+    store: Store, site: tuple[str, type[_Handler]]
+) -> None:
+    """A redirect to b"/caf\\xe9" (Latin-1, as old servers send) goes to /café, as browsers and
+    httpx read it, and a type with a stray byte is kept as text: both reach the store whole."""
+    address, handler = site
+    handler.routes["/"] = _html('<a href="/old">old</a><a href="/odd">odd</a>')
+    handler.routes["/old"] = _redirect("/caf\xe9")  # http.server sends str headers as Latin-1 bytes
+    handler.routes["/caf%C3%A9"] = _html("moved here")
+    handler.routes["/odd"] = (200, {"Content-Type": "application/x-\xff"}, b"binary")
+    rows = _crawl(store, address, obey_robots=False)
+    assert rows["http://site.test/old"].status == "done"
+    assert "http://site.test/old -> http://site.test/café" in (rows["http://site.test/old"].note or "")
+    assert "/caf%C3%A9" in handler.hits
+    assert "application/x-\xff" in (rows["http://site.test/odd"].note or "")
+
+
+def test_a_note_or_link_that_is_not_text_cannot_fail_the_frontier_write(store: Store) -> None:
+    """Lone surrogates (bytes a decoder could not read, kept as they were) in a note are stored
+    escaped, and a link holding one is no URL at all: the batch they are in is written whole."""
+    from vigil.sources.crawl.frontier import Frontier, Item
+    from vigil.web import urls
+
+    job = start_job(store, OPERATOR, "odd", CrawlPolicy(seeds=["http://site.test/"]))
+    frontier = Frontier(store, job)
+    assert urls.normalise("/caf\udce9", "http://site.test/") is None
+    assert urls.normalise("http://site.test/caf\udce9") is None
+    assert frontier.add(Item("http://site.test/ok", CrawlUrlKind.PAGE, 1, None))
+    frontier.finish("http://site.test/ok", CrawlUrlStatus.ERROR, note="type 'x-\udcff' refused")
+    frontier.flush()
+    with store.session() as session:
+        row = session.scalars(select(CrawlUrl).where(CrawlUrl.job_id == job)).one()
+    assert row.note == "type 'x-\\udcff' refused"
 
 
 def test_robots_txt_by_rfc_9309(store: Store, site: tuple[str, type[_Handler]]) -> None:

@@ -202,7 +202,7 @@ async def _follow(
             server_hostname=extensions.get("sni_hostname") if to.startswith("https:") else None,
         )
         try:
-            location = response.headers.get("location")
+            location = _header(response, "location")
             if response.status in REDIRECTS and location:
                 nxt = urljoin(url, location.strip())
                 if nxt in chain:
@@ -217,19 +217,30 @@ async def _follow(
                 chain.append(nxt)
                 url = nxt
                 continue
-            content_type = response.headers.get("content-type", "")
+            content_type = _header(response, "content-type")
             if response.status != 200 or not accept(content_type):
                 why = None if response.status != 200 else f"not downloaded: type {content_type[:80]!r}"
-                wait = response.headers.get("retry-after", "").strip()
+                wait = _header(response, "retry-after").strip()
                 retry = float(wait) if wait.isdigit() else None
                 return Fetched(url, response.status, content_type, b"", tuple(chain), why, retry)
-            declared = response.headers.get("content-length", "")
+            declared = _header(response, "content-length")
             if declared.isdigit() and int(declared) > limits.max_bytes:
                 raise TooLarge(f"declares {declared} bytes, over {limits.max_bytes}")
             body = await _read(response, limits)
             return Fetched(url, response.status, content_type, body, tuple(chain))
         finally:
             response.release()  # back to the pool when the body was read whole, else closed
+
+
+def _header(response: aiohttp.ClientResponse, name: str) -> str:
+    """A header's text: UTF-8 where its bytes are UTF-8, else Latin-1, as httpx and browsers read
+    them. aiohttp keeps undecodable bytes as lone surrogates, and a redirect to b"/caf\\xe9" would
+    become a URL no store can hold (and a request for "/caf")."""
+    raw = response.headers.get(name, "").encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
 
 
 async def _pinned(

@@ -27,6 +27,8 @@ def normalise(url: str, base: str | None = None) -> str | None:
 
     `base` must itself be normalised (the crawler only passes URLs it normalised).
     """
+    if not url.isascii() and not _is_text(url):
+        return None  # a lone surrogate (undecodable bytes kept by a decoder): no store or server takes it
     if "#" in url:  # the fragment first: same-page anchors are a fifth of a documentation site's links,
         head = url[: url.index("#")]  # and without theirs, the other links share one memo entry
         if not head[-1:].isspace():  # (a space before the "#" is part of the path, as urljoin has it)
@@ -42,6 +44,14 @@ def normalise(url: str, base: str | None = None) -> str | None:
         # repeats the same relative links on thousands of pages of one directory: memoised.
         return _relative(url, base[: base.rfind("/") + 1])
     return _joined(url, base)
+
+
+def _is_text(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 _NETLOC = re.compile(r"[^/?#]*")

@@ -84,7 +84,8 @@ class Frontier:
                 "status": status,
                 "http_status": http_status,
                 "content_sha256": sha256,
-                "note": note,
+                # a lone surrogate from some decoder would fail the whole batch's write: kept escaped
+                "note": note.encode("utf-8", "backslashreplace").decode("utf-8") if note else note,
                 "fetched_at": utcnow(),
             }
         )
