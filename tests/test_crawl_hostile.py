@@ -63,12 +63,14 @@ class _Handler(BaseHTTPRequestHandler):
     routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
     drip: ClassVar[dict[str, tuple[int, float]]] = {}
     hits: ClassVar[list[str]] = []
+    hosts: ClassVar[list[str]] = []
 
     def log_message(self, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:
         self.hits.append(self.path)
+        self.hosts.append(self.headers.get("Host", ""))
         if self.path in self.drip:
             count, pause = self.drip[self.path]
             self.send_response(200)
@@ -96,7 +98,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def site() -> Iterator[tuple[str, type[_Handler]]]:
-    handler = type("Handler", (_Handler,), {"routes": {}, "drip": {}, "hits": []})
+    handler = type("Handler", (_Handler,), {"routes": {}, "drip": {}, "hits": [], "hosts": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -353,6 +355,24 @@ def test_header_bytes_that_are_not_utf8_are_read_as_latin1_and_stored(
     assert "http://site.test/old -> http://site.test/café" in (rows["http://site.test/old"].note or "")
     assert "/caf%C3%A9" in handler.hits
     assert "application/x-\xff" in (rows["http://site.test/odd"].note or "")
+
+
+def test_an_internationalised_host_name_goes_out_in_its_ascii_form(
+    store: Store, site: tuple[str, type[_Handler]]
+) -> None:
+    """bücher.test is asked for as xn--bcher-kva.test (Host header and TLS name), as browsers do;
+    sent as UTF-8 bytes, no virtual host would know it."""
+    address, handler = site
+    handler.routes["/"] = _html("<p>Bücher</p>")
+    policy = CrawlPolicy(
+        seeds=["http://bücher.test/"], resolve={"bücher.test": address}, delay=0, obey_robots=False
+    )
+    job = start_job(store, OPERATOR, "idn", policy)
+    run_job(store, OPERATOR, job, workers=0, matcher=Matcher(store))
+    with store.session() as session:
+        row = session.scalars(select(CrawlUrl).where(CrawlUrl.job_id == job)).one()
+    assert row.url == "http://bücher.test/" and row.status == "done"
+    assert handler.hosts == ["xn--bcher-kva.test"]
 
 
 def test_a_note_or_link_that_is_not_text_cannot_fail_the_frontier_write(store: Store) -> None:

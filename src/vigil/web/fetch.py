@@ -83,7 +83,7 @@ def target(
     host = (parts.hostname or "").lower()
     if host in resolve:
         to = urlunsplit((parts.scheme, resolve[host], parts.path, parts.query, ""))
-        return to, {"Host": parts.netloc}, {"sni_hostname": host}
+        return to, {"Host": _host_header(parts.netloc)}, {"sni_hostname": _a_label(host)}
     if resolve_only:
         raise Unreachable(f"{host} has no --resolve entry")
     return url, {}, {}
@@ -263,8 +263,29 @@ def _to_address(
 ) -> tuple[str, dict[str, str], dict[str, str]]:
     shown = f"[{address}]" if ":" in address else address
     to = urlunsplit((parts.scheme, f"{shown}:{port}", parts.path or "/", parts.query, ""))
-    extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
-    return to, {"Host": parts.netloc.rsplit("@", 1)[-1]}, extensions
+    extensions = {"sni_hostname": _a_label(host)} if parts.scheme == "https" else {}
+    return to, {"Host": _host_header(parts.netloc)}, extensions
+
+
+def _a_label(host: str) -> str:
+    """A host name as it goes on the wire (Host header, TLS server name): an internationalised name
+    in its ASCII form, bücher.example as xn--bcher-kva.example, by IDNA 2008 with the UTS #46
+    mapping as browsers send it. A name IDNA refuses raises (a UnicodeError)."""
+    if host.isascii():
+        return host
+    import idna
+
+    return idna.encode(host, uts46=True).decode("ascii")
+
+
+def _host_header(netloc: str) -> str:
+    netloc = netloc.rsplit("@", 1)[-1]  # never user info
+    if netloc.isascii():
+        return netloc
+    host, colon, port = netloc.rpartition(":")
+    if not colon or not port.isdigit():
+        host, colon, port = netloc, "", ""
+    return _a_label(host) + colon + port
 
 
 async def _read(response: aiohttp.ClientResponse, limits: FetchLimits) -> bytes:
