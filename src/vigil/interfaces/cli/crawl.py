@@ -50,6 +50,9 @@ def _networks(values: list[str]) -> list[str]:
         raise InvalidInput(f"--allow-address: {exc}") from None
 
 
+SHOWN_HITS = 50
+
+
 def _report(store: Store, job_id: int, stats: CrawlStats) -> None:
     from vigil.sources.crawl import jobs
 
@@ -62,10 +65,10 @@ def _report(store: Store, job_id: int, stats: CrawlStats) -> None:
     )
     if stats.interrupted:
         console.print(f"stopped by a signal: `vigil crawl resume {job_id}` carries on")
-    found = jobs.hits(store, job_id)
+    found = jobs.hits(store, job_id, limit=SHOWN_HITS)  # a crawl may have found thousands
     if found:
         table = Table("hit", "page", "image", "match", "keywords")
-        for h in found[:50]:
+        for h in found:
             m = h["matches"][0]
             table.add_row(
                 str(h["id"]),
@@ -75,6 +78,8 @@ def _report(store: Store, job_id: int, stats: CrawlStats) -> None:
                 ",".join(h["keywords"]),
             )
         console.print(table)
+        if len(found) == SHOWN_HITS:
+            console.print(f"the first {SHOWN_HITS}: `vigil crawl hits {job_id}` lists them all")
 
 
 @crawl_app.command("run")

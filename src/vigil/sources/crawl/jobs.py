@@ -75,7 +75,8 @@ def run_job(
     return stats
 
 
-def hits(store: Store, job_id: int) -> list[dict[str, Any]]:
+def hits(store: Store, job_id: int, limit: int | None = None) -> list[dict[str, Any]]:
+    """The job's hits, first found first (`limit`: only that many)."""
     with store.session() as session:
         return [
             {
@@ -86,5 +87,5 @@ def hits(store: Store, job_id: int) -> list[dict[str, Any]]:
                 "status": h.status.value,
                 **h.detail,
             }
-            for h in repo.hits(session, job_id)
+            for h in repo.hits(session, job_id, limit=limit)
         ]

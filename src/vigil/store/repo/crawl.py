@@ -105,8 +105,8 @@ def flush(
             tx.execute(insert_ignore(store.dialect, HIT_TABLE, ["job_id", "page_url", "image_url"]), hits)
 
 
-def hits(tx: Tx, job_id: int, status: HitStatus | None = None) -> list[CrawlHit]:
+def hits(tx: Tx, job_id: int, status: HitStatus | None = None, limit: int | None = None) -> list[CrawlHit]:
     query = select(CrawlHit).where(CrawlHit.job_id == job_id)
     if status is not None:
         query = query.where(CrawlHit.status == status)
-    return list(tx.scalars(query.order_by(CrawlHit.id)))
+    return list(tx.scalars(query.order_by(CrawlHit.id).limit(limit)))
