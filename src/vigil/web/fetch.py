@@ -21,6 +21,7 @@ crawl never loads httpx.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -111,7 +112,12 @@ MAX_HEADER_LINE = 64 * 1024  # bytes of one status or header line the crawler re
 def tls_context() -> ssl.SSLContext:
     """One verifying TLS context for a whole crawl: each loads the CA bundle (about 1 MiB), and a
     crawl touching hundreds of image hosts would otherwise hold hundreds of copies. The bundle is
-    certifi's where installed (as httpx uses), else the system's."""
+    the one `SSL_CERT_FILE` or `SSL_CERT_DIR` names (an operator's own CA), else certifi's, as
+    httpx chooses."""
+    if cafile := os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=cafile)
+    if capath := os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=capath)
     try:
         import certifi
     except ImportError:  # pragma: no cover - certifi comes with httpx
