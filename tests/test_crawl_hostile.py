@@ -118,10 +118,11 @@ def _redirect(to: str, status: int = 301) -> tuple[int, dict[str, str], bytes]:
     return status, {"Location": to, "Content-Type": "text/plain"}, b""
 
 
-def _crawl(store: Store, address: str, **options: object) -> dict[str, CrawlUrl]:
+def _crawl(store: Store, address: str, seed: str = "site.test", **options: object) -> dict[str, CrawlUrl]:
+    """A crawl from http://`seed`/, every host the tests name answered by the test server."""
     policy = CrawlPolicy(
-        seeds=["http://site.test/"],
-        resolve={"site.test": address, "other.test": address},
+        seeds=[f"http://{seed}/"],
+        resolve={"site.test": address, "other.test": address, seed: address},
         delay=0,
         concurrency=4,
         **options,  # type: ignore[arg-type]
@@ -366,14 +367,8 @@ def test_an_internationalised_host_name_goes_out_in_its_ascii_form(
     sent as UTF-8 bytes, no virtual host would know it."""
     address, handler = site
     handler.routes["/"] = _html("<p>Bücher</p>")
-    policy = CrawlPolicy(
-        seeds=["http://bücher.test/"], resolve={"bücher.test": address}, delay=0, obey_robots=False
-    )
-    job = start_job(store, OPERATOR, "idn", policy)
-    run_job(store, OPERATOR, job, workers=0, matcher=Matcher(store))
-    with store.session() as session:
-        row = session.scalars(select(CrawlUrl).where(CrawlUrl.job_id == job)).one()
-    assert row.url == "http://bücher.test/" and row.status == "done"
+    rows = _crawl(store, address, seed="bücher.test", obey_robots=False)
+    assert list(rows) == ["http://bücher.test/"] and rows["http://bücher.test/"].status == "done"
     assert handler.hosts == ["xn--bcher-kva.test"]
 
 

@@ -108,7 +108,8 @@ class _Lines:
         # std < FLAT in whole numbers (count^2 var = count sum(x^2) - sum(x)^2): no float64 copy of
         # the lines, which took a fifth of this; equal on the 2,358 line sets of 879 plots and 300 photos
         total = wide.sum(axis=1, dtype=np.int64)
-        squares = np.einsum("ij,ij->i", wide.astype(np.int32), wide.astype(np.int32)).astype(np.int64)
+        wide32 = wide.astype(np.int32)
+        squares = np.einsum("ij,ij->i", wide32, wide32).astype(np.int64)
         flat = count * squares - total * total < round(FLAT * FLAT) * count * count
         return cls(colour, flat, near, same)
 
