@@ -33,6 +33,17 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     assert loaded.stdout.strip() == "[]"
 
 
+def test_the_store_loads_cryptography_only_where_a_value_is_sealed_or_opened() -> None:
+    """Every process imports the models, and most (a crawl, a scan, the matcher) never seal
+    anything: cryptography costs each of them 6 MiB."""
+    probe = (
+        "import sys, vigil.store.models, vigil.match.matcher, vigil.sources.crawl.jobs; "
+        "print('cryptography' in sys.modules)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"
+
+
 def test_migrations_produce_exactly_the_models(store: Store) -> None:
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})

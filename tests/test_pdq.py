@@ -204,3 +204,21 @@ def test_windowed_sampler_gives_the_whole_row_weights(n_in: int) -> None:
     expected = _whole_row_sampler(n_in)
     assert np.array_equal(dense.astype(np.float32), expected.astype(np.float32))
     assert (weights > 0).sum() == np.count_nonzero(expected)
+
+
+@pytest.mark.parametrize(("height", "width"), [(277, 416), (416, 300), (96, 130), (40, 40)])
+def test_the_filter_at_every_pixel_is_the_reference_filter_where_the_edge_is_one_colour(
+    height: int, width: int
+) -> None:
+    """`blurred` (what turned variants are sampled from) repeats the edge where the reference
+    averages fewer pixels; on a plane whose outer band is one colour, as a padded copy's is, its
+    values at the reference's picks must be the reference filter's (`downsample64`)."""
+    row_width, column_width = pdq.box_width(height), pdq.box_width(width)
+    band = 2 * max(row_width, column_width) + 2
+    plane = np.full((height, width), 77, dtype=np.uint8)
+    inside = np.random.default_rng(height * width).integers(0, 256, (height - 2 * band, width - 2 * band))
+    plane[band:-band, band:-band] = inside
+    everywhere = pdq.blurred(plane.astype(np.float32), row_width, column_width)
+    sampled = everywhere[pdq.picks(height)][:, pdq.picks(width)]
+    assert np.allclose(sampled, pdq.downsample64(plane), atol=1e-3)
+    assert not np.allclose(sampled, 77)  # the picks see the picture, not only the band

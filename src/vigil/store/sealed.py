@@ -25,8 +25,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import JSON, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -79,12 +77,19 @@ def data_key() -> bytes:
 
 
 def seal(plain: str, label: str) -> str:
+    # cryptography (6 MiB) loads where a value is sealed or opened: every process imports the
+    # models, and most (a crawl, a scan) never touch a sealed column
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     nonce = secrets.token_bytes(NONCE)
     sealed = AESGCM(data_key()).encrypt(nonce, plain.encode(), label.encode())
     return PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
 def unseal(token: str, label: str) -> str:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
     raw = base64.urlsafe_b64decode(token[len(PREFIX) :])
     try:
         return AESGCM(data_key()).decrypt(raw[:NONCE], raw[NONCE:], label.encode()).decode()
