@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from typing import Any
 
@@ -15,6 +16,7 @@ from vigil.signals.compute import compute
 from vigil.sources.crawl.hashers import Hashers, HashFailed
 
 HERE = "tests.test_hashers"
+_PAIR = threading.Barrier(2, timeout=3.0)
 
 
 def _awkward(name: str, data: bytes, mode: str) -> Any:
@@ -70,5 +72,47 @@ def test_a_process_the_caller_stops_waiting_for_is_killed_and_replaced() -> None
         await asyncio.sleep(0.5)
         with pytest.raises(ProcessLookupError):
             os.kill(stuck, 0)
+
+    asyncio.run(run())
+
+
+def _in_pairs(name: str, data: bytes, mode: str) -> Any:
+    """Hashes only with another file being hashed at the same time in the same process."""
+    try:
+        _PAIR.wait()
+    except threading.BrokenBarrierError:
+        _PAIR.reset()  # for the next pair
+        raise
+    return compute(name, data, mode)  # type: ignore[arg-type]
+
+
+def test_a_widened_process_hashes_two_files_at_once_and_gives_what_compute_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One process on two cores, widened (a crawl with no page left): two files are hashed side
+    by side, each exactly as in-process. Before it is widened the same two files cannot meet."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    images = [path.read_bytes() for path in bsds_images()[5:7]]
+
+    async def run() -> None:
+        hashers = Hashers(1, function=f"{HERE}:_in_pairs")
+        try:
+            with pytest.raises(HashFailed, match="BrokenBarrierError"):
+                await hashers.hash("alone.jpg", images[0])
+            hashers.widen()
+            both = await asyncio.gather(*(hashers.hash(f"{n}.jpg", image) for n, image in enumerate(images)))
+            [pid] = hashers.pids()
+        finally:
+            await hashers.close()
+        for n, (signals, image) in enumerate(zip(both, images, strict=True)):
+            expected = compute(f"{n}.jpg", image, "fast")
+            assert (signals.pdq, signals.pdq_variants, signals.sha256) == (
+                expected.pdq,
+                expected.pdq_variants,
+                expected.sha256,
+            )
+        assert hashers.threads == 2
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
     asyncio.run(run())

@@ -24,7 +24,8 @@ takedown_app = App(help="Takedown notices: open, send, re-check every 24 h, stat
 sites_app = App(help="Resurfacing sites: look-alike names and fingerprint ranking.")
 
 HashersOption = Annotated[
-    int | None, typer.Option(help="Image-hashing processes (default: one per core; 0 hashes in-process)")
+    int | None,
+    typer.Option(help="Image-hashing processes (default: one per core but one; 0 hashes in-process)"),
 ]
 ResolveOption = Annotated[
     list[str] | None, typer.Option("--resolve", help="host=ip:port, like curl --resolve (repeatable)")

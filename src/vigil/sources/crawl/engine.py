@@ -171,7 +171,7 @@ class Crawler:
         self.traps.count_all(self.frontier.page_urls)
         self.backoff: dict[str, float] = defaultdict(float)  # host -> seconds, grown by 429/503
         self.crawl_delay: dict[str, float] = {}  # host -> robots.txt Crawl-delay (a floor under `delay`)
-        self.hash_slots = asyncio.Semaphore(4 * (hashers.processes if hashers is not None else 1))
+        self.hash_slots = asyncio.Semaphore(hashers.capacity if hashers is not None else 4)
         self.image_workers = policy.concurrency  # image fetches in flight beside the page fetches
         self.hashing: set[asyncio.Task[None]] = set()  # images being hashed and matched
         self.hashing_content: dict[str, asyncio.Event] = {}  # SHA-256 -> set once it is hashed
@@ -552,6 +552,8 @@ class Crawler:
         flusher = asyncio.create_task(self._flush_every(FLUSH_SECONDS))
         try:
             await self.queue.join()  # no page left: no image will be queued any more
+            if self.hashers is not None:
+                self.hashers.widen()  # this process needs little more than its event loop now
             await self.image_queue.join()
             while self.hashing:  # the last images' hashes (hashing queues no further work)
                 await asyncio.gather(*self.hashing)
