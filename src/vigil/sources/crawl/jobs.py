@@ -45,8 +45,9 @@ def load_policy(store: Store, job_id: int) -> CrawlPolicy:
 def default_hashers() -> int:
     """One hashing process per core but one: the crawl loop needs a core while pages are fetched,
     and once only images are left each process takes more hashing threads (`Hashers.widen`). On
-    2 cores, scikit-learn's documentation: one widened process crawled 152-159 pages/s at 201-204
-    MiB of RSS, two processes 166-168 pages/s at 261-267 MiB (1.4x and 1.9-2.0x Scrapy's peak)."""
+    2 cores, scikit-learn's documentation: one widened process crawled 140-159 pages/s at 198-207
+    MiB of RSS, two processes 159-168 pages/s at 261-267 MiB (1.42-1.55x and 1.87-2.02x Scrapy's
+    peak in the same runs): the goals are 150 pages/s and 1.5x."""
     return max(1, (os.cpu_count() or 1) - 1)
 
 
