@@ -74,7 +74,7 @@ HASH_STAGES: dict[str, Callable[[np.ndarray], object]] = {
 def _in_fresh_process(name: str) -> float:
     """Best of 3 for one hash stage, timed in a process of its own. pdqhash's speed depends on
     what its process allocated before: right after `compute_dihedral`, `compute` ran 682 images/s,
-    against 479-492 in a process of its own. No stage inherits another's heap this way."""
+    against 479-505 in a process of its own. No stage inherits another's heap this way."""
     command = [sys.executable, __file__, "--stage", name]
     return float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
