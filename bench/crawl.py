@@ -80,7 +80,7 @@ def _site_images(root: Path) -> list[Path]:
 
 
 def site_bench(root: Path, concurrency: int, hashers: int) -> None:
-    from _site import Nginx, load_pairs, run_measured, scrapy_crawl
+    from _site import Nginx, compile_project, load_pairs, run_measured, scrapy_crawl, settle_libraries
 
     images = _site_images(root)[::KNOWN_EVERY]
     known_paths = {"/" + str(p.resolve().relative_to(root.resolve())) for p in images}
@@ -97,6 +97,8 @@ def site_bench(root: Path, concurrency: int, hashers: int) -> None:
         seed = server.base + "/index.html"
 
         out = Path(tmp) / "scrapy.json"
+        compile_project()
+        settle_libraries()
         scrapy = scrapy_crawl(seed, concurrency, out)
         scrapy_pages, scrapy_pairs = load_pairs(out)
         truth = {(p, i) for p, i in scrapy_pairs if urlsplit(i).path in known_paths}
@@ -108,6 +110,7 @@ def site_bench(root: Path, concurrency: int, hashers: int) -> None:
         ]  # fmt: skip
         if hashers >= 0:
             command += ["--hashers", str(hashers)]
+        settle_libraries()
         vigil = run_measured(command)
         crawl_rate = re.search(r"\(([0-9.]+) pages/s\)", vigil.stdout)
         with store.session() as session:
@@ -116,7 +119,8 @@ def site_bench(root: Path, concurrency: int, hashers: int) -> None:
 
     print(f"# {root}: {len(images)} of {len(_site_images(root))} images designated known; {machine()}")
     print(f"# concurrency {concurrency} (per host too); nginx, 2 workers, on loopback; wall time includes")
-    print("# each crawler's start-up; memory and CPU time are summed over each crawler's process tree")
+    print("# each crawler's start-up; memory and CPU time are summed over each crawler's process tree;")
+    print("# each starts with its libraries cached as on a machine running a while (`settle_libraries`)")
     for label, pages, run, pairs in (
         ("scrapy", scrapy_pages, scrapy, scrapy_pairs & truth),
         ("vigil", vigil_pages, vigil, vigil_pairs & truth),
