@@ -197,15 +197,14 @@ def compile_project() -> None:
     compileall.compile_dir(str(Path(vigil.__file__).parent), quiet=1)
 
 
-def settle_libraries() -> int:
+def settle_libraries() -> None:
     """Give both crawlers the page cache of a machine that has been running a while: this
     environment's shared libraries dropped from the cache, then mapped back in by one import of
     what each crawler loads. A library that was just written or read whole (by `pip install`, a
     copy, a backup) sits in the cache in large folios, and a process that maps it is charged the
     whole folio around each page it touches: right after `pip install`, importing OpenCV costs 22.5
     MiB of RSS instead of 6.4, and the crawl measured 236-237 MiB against 201 in one session, Scrapy
-    142-144 against 137. Returns how many files were dropped."""
-    dropped = 0
+    142-144 against 137."""
     for path in _shared_libraries():
         try:
             fd = os.open(path, os.O_RDONLY)
@@ -213,11 +212,9 @@ def settle_libraries() -> int:
             continue
         try:
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            dropped += 1
         finally:
             os.close(fd)
     subprocess.run([sys.executable, "-c", WARM_IMPORTS], check=True, capture_output=True)
-    return dropped
 
 
 SPIDER = Path(__file__).with_name("_scrapy_site.py")
