@@ -100,30 +100,31 @@ def test_a_wildcard_entry_is_exported_once_as_a_wildcard(store: Store, tmp_path:
 
 
 def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port free for both UDP and TCP: unbound binds both and exits if either is taken."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+            with socket.socket() as stream:
+                try:
+                    stream.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
 
 
-def _query(port: int, name: str, tries: int = 5) -> dns.message.Message:
+def _query(port: int, name: str, tries: int = 5, timeout: float = 5) -> dns.message.Message:
     """UDP can drop a datagram on a busy machine; ask again, as a stub resolver would."""
     for attempt in range(tries):
         try:
-            return dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=5)
+            return dns.query.udp(dns.message.make_query(name, "A"), "127.0.0.1", port=port, timeout=timeout)
         except dns.exception.Timeout:
             if attempt == tries - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-@pytest.mark.skipif(UNBOUND is None, reason="Debian unbound not installed (.ci/run installs it)")
-@pytest.mark.parametrize("action", ["nxdomain", "cname"])
-def test_zone_loads_into_unbound_and_blocks(store: Store, tmp_path: Path, action: str) -> None:
-    _approved(store, "blocked.example", "https://www.bad-files.example/path/x.jpg")
-    zone_file = tmp_path / "vigil.rpz"
-    options = blocklist.RpzOptions(zone="rpz.vigil.local", action=action, stop_host="stop.vigil.example")
-    blocklist.export(store, OPERATOR, "rpz", zone_file, options)
-    port = _free_port()
+def _unbound_config(tmp_path: Path, zone_file: Path, port: int) -> Path:
     config = tmp_path / "unbound.conf"
     config.write_text(
         f"""server:
@@ -152,29 +153,57 @@ rpz:
     zonefile: "{zone_file}"
 """
     )
-    # The stop-page host is served by an authoritative zone, so the CNAME action resolves offline.
+    checked = subprocess.run(
+        [str(Path(str(UNBOUND)).with_name("unbound-checkconf")), str(config)], capture_output=True
+    )
+    assert checked.returncode == 0, checked.stderr.decode()
+    return config
+
+
+def _start_unbound(
+    tmp_path: Path, zone_file: Path
+) -> tuple[subprocess.Popen[bytes], int, dns.message.Message]:
+    """Start unbound on a free port and wait for its first answer.
+
+    A port found free can be taken before unbound binds it (an outgoing connection of another
+    process); unbound then exits with a bind error, and a fresh port is tried. Any other failure
+    fails the test with unbound's own log, which a plain timeout would hide.
+    """
+    log_path = tmp_path / "unbound.log"
+    for _ in range(3):
+        port = _free_port()
+        config = _unbound_config(tmp_path, zone_file, port)
+        with log_path.open("wb") as log:
+            server = subprocess.Popen([str(UNBOUND), "-d", "-c", str(config)], stdout=log, stderr=log)
+        deadline = time.monotonic() + 30
+        while server.poll() is None and time.monotonic() < deadline:
+            try:
+                return server, port, _query(port, "ok.vigil.example.", tries=1, timeout=0.5)
+            except (OSError, dns.exception.Timeout):
+                time.sleep(0.1)
+        if server.poll() is None:
+            server.kill()
+            server.wait(timeout=10)
+            break
+        if "bind" not in log_path.read_text(errors="replace"):
+            break
+    raise AssertionError(f"unbound did not answer on port {port}:\n{log_path.read_text(errors='replace')}")
+
+
+@pytest.mark.skipif(UNBOUND is None, reason="Debian unbound not installed (.ci/run installs it)")
+@pytest.mark.parametrize("action", ["nxdomain", "cname"])
+def test_zone_loads_into_unbound_and_blocks(store: Store, tmp_path: Path, action: str) -> None:
+    _approved(store, "blocked.example", "https://www.bad-files.example/path/x.jpg")
+    zone_file = tmp_path / "vigil.rpz"
+    options = blocklist.RpzOptions(zone="rpz.vigil.local", action=action, stop_host="stop.vigil.example")
+    blocklist.export(store, OPERATOR, "rpz", zone_file, options)
     (tmp_path / "vigil.example.zone").write_text(
         "$ORIGIN vigil.example.\n$TTL 300\n"
         "@ IN SOA ns.vigil.example. hostmaster.vigil.example. 1 3600 600 86400 300\n"
         "@ IN NS ns.vigil.example.\nns IN A 192.0.2.1\nok IN A 192.0.2.10\nstop IN A 192.0.2.99\n"
     )
-    checked = subprocess.run(
-        [str(Path(UNBOUND).with_name("unbound-checkconf")), str(config)], capture_output=True
-    )
-    assert checked.returncode == 0, checked.stderr.decode()
-    server = subprocess.Popen(
-        [UNBOUND, "-d", "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    server, port, normal = _start_unbound(tmp_path, zone_file)
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                normal = _query(port, "ok.vigil.example.")
-                break
-            except (OSError, dns.exception.Timeout):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
         assert normal.rcode() == dns.rcode.NOERROR and "192.0.2.10" in normal.to_text()
         assert "192.0.2.20" in _query(port, "www.unlisted.example.").to_text()
         for name in ("blocked.example.", "deep.sub.blocked.example.", "www.bad-files.example."):
