@@ -55,6 +55,30 @@ def test_alpha_is_composited_on_white() -> None:
     assert pixels.shape == (64, 64, 3) and int(pixels.min()) == 255
 
 
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_fast_luma_of_a_transparent_image_is_the_luma_of_it_on_white(photo: Image.Image, mode: str) -> None:
+    """The fast path composites in one channel; it must agree with compositing the colour picture."""
+    rgba = photo.convert("RGBA")
+    ramp = np.linspace(0, 255, rgba.width, dtype=np.uint8)
+    rgba.putalpha(Image.fromarray(np.tile(ramp, (rgba.height, 1))))
+    if mode == "P":  # a palette picture with one fully transparent index, as GIFs and small PNGs have
+        source = photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
+        source.info["transparency"] = 0
+        expected_rgba = source.convert("RGBA")
+    else:
+        source = rgba.convert(mode)
+        expected_rgba = source.convert("RGBA")
+    buffer = io.BytesIO()
+    source.save(buffer, "PNG")
+    on_white = Image.alpha_composite(Image.new("RGBA", expected_rgba.size, "white"), expected_rgba)
+    expected = np.asarray(on_white.convert("L"), dtype=np.int16)
+    fast = media.decode(buffer.getvalue(), "fast")
+    assert fast.shape == expected.shape
+    assert int(np.abs(fast.astype(np.int16) - expected).max()) <= 1
+    clear = np.asarray(expected_rgba.getchannel("A")) == 0
+    assert clear.any() and int(fast[clear].min()) == 255 and int(fast.min()) < 128  # clear is white
+
+
 def test_non_image_gets_exact_hashes_only() -> None:
     signals = compute("notes.txt", b"just text", "fast")
     assert signals.media_type == "other" and signals.pdq is None and signals.error is None
