@@ -33,6 +33,20 @@ def test_importing_the_cli_loads_no_heavy_library() -> None:
     assert loaded.stdout.strip() == "[]"
 
 
+def test_a_command_builds_only_its_own_group() -> None:
+    """`vigil crawl run` imports the crawl commands' module, not the sixteen other groups'."""
+    probe = (
+        "import sys; from typer.testing import CliRunner; from vigil.interfaces.cli.main import app; "
+        "result = CliRunner().invoke(app, ['crawl', 'run', '--help']); "
+        "assert result.exit_code == 0 and 'Usage: root crawl run' in result.output, result.output; "
+        "print(sorted(m for m in sys.modules if m.startswith('vigil.interfaces.cli.')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == str(
+        ["vigil.interfaces.cli.common", "vigil.interfaces.cli.crawl", "vigil.interfaces.cli.main"]
+    )
+
+
 def test_the_store_loads_cryptography_only_where_a_value_is_sealed_or_opened() -> None:
     """Every process imports the models, and most (a crawl, a scan, the matcher) never seal
     anything: cryptography costs each of them 6 MiB."""
