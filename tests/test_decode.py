@@ -64,10 +64,9 @@ def test_fast_luma_of_a_transparent_image_is_the_luma_of_it_on_white(photo: Imag
     if mode == "P":  # a palette picture with one fully transparent index, as GIFs and small PNGs have
         source = photo.convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
         source.info["transparency"] = 0
-        expected_rgba = source.convert("RGBA")
     else:
         source = rgba.convert(mode)
-        expected_rgba = source.convert("RGBA")
+    expected_rgba = source.convert("RGBA")
     buffer = io.BytesIO()
     source.save(buffer, "PNG")
     on_white = Image.alpha_composite(Image.new("RGBA", expected_rgba.size, "white"), expected_rgba)
