@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import threading
 import time
 from typing import Any
@@ -13,10 +14,24 @@ import pytest
 from tests.conftest import bsds_images
 
 from vigil.signals.compute import compute
-from vigil.sources.crawl.hashers import Hashers, HashFailed
+from vigil.signals.worker import spawn
+from vigil.sources.crawl.hashers import HasherDied, Hashers, HashFailed
 
 HERE = "tests.test_hashers"
 _PAIR = threading.Barrier(2, timeout=3.0)
+WARMED: list[int] = []  # in a hashing process: its pid, once `warm_up` ran there
+
+
+def warm_up() -> None:
+    """What the worker runs before its first file (`vigil.signals.worker._warm_up`)."""
+    if os.environ.get("VIGIL_TEST_WARM_UP_FAILS"):
+        raise OSError("the warm-up cannot load a library")
+    WARMED.append(os.getpid())
+
+
+def _warmed(name: str, data: bytes, mode: str) -> Any:
+    """Whether this process ran `warm_up` before it got this file."""
+    return [os.getpid()] == WARMED
 
 
 def _awkward(name: str, data: bytes, mode: str) -> Any:
@@ -114,5 +129,56 @@ def test_a_widened_process_hashes_two_files_at_once_and_gives_what_compute_gives
         assert hashers.threads == 2
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+    asyncio.run(run())
+
+
+def test_processes_spawned_before_the_loop_are_adopted_warmed_up_replaced_and_ended() -> None:
+    """`vigil crawl run` spawns its hashing processes before it has an event loop: the first is
+    used (it ran its module's `warm_up` before its first file); when it dies the next spawned one
+    takes its place, and one nobody needed is ended when the hashers close."""
+    started = spawn(3, f"{HERE}:_warmed")
+    early = [process.pid for process in started]
+
+    async def run() -> None:
+        hashers = Hashers(1, function=f"{HERE}:_warmed", started=started)
+        try:
+            assert await hashers.hash("a.jpg", b"anything") is True
+            assert hashers.pids() == [early[0]]
+            os.kill(early[0], signal.SIGKILL)
+            while hashers.pids() in ([], [early[0]]):  # its reader sees it end, a new one starts
+                await asyncio.sleep(0.05)
+            try:
+                warm = await hashers.hash("b.jpg", b"anything")
+            except HasherDied:  # handed over just before the old one's end was seen
+                warm = await hashers.hash("b.jpg", b"anything")
+            [fresh] = hashers.pids()
+        finally:
+            await hashers.close()
+        assert warm is True and fresh == early[1]
+        assert started[0].returncode == -signal.SIGKILL
+        assert started[1].returncode == 0  # its input closed: it left after its files
+        assert started[2].returncode == -signal.SIGKILL  # never needed, ended with the hashers
+        for pid in early:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+
+    asyncio.run(run())
+
+
+def test_a_warm_up_that_fails_leaves_the_process_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A process that died in its warm-up would be replaced over and over; it serves instead."""
+    monkeypatch.setenv("VIGIL_TEST_WARM_UP_FAILS", "1")
+
+    async def run() -> None:
+        hashers = Hashers(1, function=f"{HERE}:_warmed")
+        try:
+            first = await hashers.hash("a.jpg", b"anything")
+            [pid] = hashers.pids()
+            second = await hashers.hash("b.jpg", b"anything")
+            assert hashers.pids() == [pid]
+        finally:
+            await hashers.close()
+        assert first is False and second is False  # served, without the warm-up's effect
 
     asyncio.run(run())

@@ -118,6 +118,23 @@ def compute(
     return signals
 
 
+def warm_up() -> None:
+    """Hash a small generated picture, so that what a process loads or builds on its first
+    picture (OpenCV, the PNG decoder, PDQ's filter and DCT tables) is ready before a real one
+    comes (`vigil.signals.worker`)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rows, columns = np.indices((96, 128))
+    picture = np.full((96, 128), 255, dtype=np.uint8)  # a white border round a gradient
+    picture[8:-8, 8:-8] = ((rows + columns) % 256)[8:-8, 8:-8]
+    encoded = io.BytesIO()
+    Image.fromarray(picture).save(encoded, "PNG")
+    compute("warm-up.png", encoded.getvalue())
+
+
 def image_pdq(
     signals: FileSignals,
     pixels: Any,

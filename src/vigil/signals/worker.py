@@ -10,21 +10,28 @@ knows which files it had handed over (`vigil.sources.crawl.hashers`).
 More threads only once the crawl needs no core of its own: two hashing threads in one process
 (decoding, OpenCV and NumPy's whole-image work release the GIL) hash 1.58x as fast as one, two
 processes twice as fast. On two cores a crawl runs one process and widens it to two threads when
-its pages are done (`vigil.sources.crawl.jobs.default_hashers`): on scikit-learn's documentation
+its pages are done (`default_processes`): on scikit-learn's documentation
 about 10% slower than two processes, for about 60 MiB less peak RSS.
 
 Plain pipes rather than a `multiprocessing` pool: no fork server and no resource tracker (48 MiB
 of resident memory beside two hashers), no feeder or manager threads in the crawl, and the crawl
 talks to it from its event loop. The process exits when its parent dies, however it dies (kill -9
 included), and when its input closes.
+
+`spawn` starts one before the caller has an event loop or has loaded its own code: this module
+needs only the standard library, so `vigil crawl run` starts its hashing process first and the
+process loads NumPy, Pillow and OpenCV on the second core while the crawl loads SQLAlchemy and
+reads its job (`vigil.sources.crawl.hashers` then joins its pipes to the loop).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import pickle
 import struct
+import subprocess
 import sys
 import threading
 from collections.abc import Callable
@@ -33,6 +40,34 @@ from typing import Any, BinaryIO
 FRAME = struct.Struct(">Q")
 WIDEN = -1  # the ticket of a request for more hashing threads: (WIDEN, threads)
 DEFAULT_FUNCTION = "vigil.signals.compute:compute"
+
+
+def default_processes() -> int:
+    """One hashing process per core but one: the crawl loop needs a core while pages are fetched,
+    and once only images are left each process takes more hashing threads (`Hashers.widen`). On
+    2 cores, scikit-learn's documentation: one widened process crawled 140-159 pages/s at 198-207
+    MiB of RSS, two processes 159-168 pages/s at 261-267 MiB (1.42-1.55x and 1.87-2.02x Scrapy's
+    peak in the same runs): the goals are 150 pages/s and 1.5x."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
+def spawn(processes: int | None = None, function: str = DEFAULT_FUNCTION) -> list[subprocess.Popen[bytes]]:
+    """Start `processes` hashing processes now (None: `default_processes`; 0: none), fed over
+    their standard input by whoever adopts them (`vigil.sources.crawl.hashers.Hashers`)."""
+    count = default_processes() if processes is None else processes
+    command = [sys.executable, "-m", "vigil.signals.worker", str(os.getpid()), function]
+    return [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(count)]
+
+
+def reap(processes: list[subprocess.Popen[bytes]]) -> None:
+    """End spawned processes that nobody adopted or that are still running, and wait for them."""
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 def read_frame(stream: BinaryIO) -> bytes | None:
@@ -55,6 +90,19 @@ def _function(spec: str) -> Callable[..., Any]:
     return found
 
 
+def _warm_up(spec: str) -> None:
+    """Run the hashing module's `warm_up` if it has one, before the first file can arrive: the
+    first picture otherwise also paid for loading OpenCV and NumPy's first calls (0.12-0.16 s
+    after it was handed over in a crawl; 10-20 ms once warm)."""
+    module = importlib.import_module(spec.partition(":")[0])
+    warm = getattr(module, "warm_up", None)
+    if callable(warm):
+        # A process that died here would be replaced forever; whatever failed fails again on each
+        # file instead, and is reported with that file.
+        with contextlib.suppress(Exception):
+            warm()
+
+
 def serve(parent: int, spec: str = DEFAULT_FUNCTION) -> None:
     # Before OpenCV loads: one thread, as the pool already has a process per core and OpenCV's
     # own threads on top only fight over the same cores (measured on 879 plots: 17.0 ms of CPU
@@ -65,6 +113,7 @@ def serve(parent: int, spec: str = DEFAULT_FUNCTION) -> None:
     die_with_parent(parent)
     return_freed_memory()
     hash_file = _function(spec)
+    _warm_up(spec)
     # Answers go to a private copy of standard output, and file descriptor 1 becomes standard
     # error: a decoder library that prints (libpng's warnings) cannot corrupt a frame.
     sink = os.fdopen(os.dup(1), "wb")

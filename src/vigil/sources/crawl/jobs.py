@@ -6,7 +6,8 @@ Starting a job and each run's outcome are audited under the actor who ran it.
 from __future__ import annotations
 
 import asyncio
-import os
+import subprocess
+from collections.abc import Sequence
 from typing import Any
 
 from vigil.core.actor import Actor
@@ -14,6 +15,7 @@ from vigil.core.clock import utcnow
 from vigil.core.errors import InvalidInput, NotFound
 from vigil.core.states import CrawlJobStatus
 from vigil.match.matcher import Matcher
+from vigil.signals.worker import default_processes
 from vigil.sources.crawl.engine import Crawler, CrawlStats
 from vigil.sources.crawl.hashers import Hashers
 from vigil.sources.crawl.policy import CrawlPolicy
@@ -42,15 +44,6 @@ def load_policy(store: Store, job_id: int) -> CrawlPolicy:
         return CrawlPolicy(**job.policy)
 
 
-def default_hashers() -> int:
-    """One hashing process per core but one: the crawl loop needs a core while pages are fetched,
-    and once only images are left each process takes more hashing threads (`Hashers.widen`). On
-    2 cores, scikit-learn's documentation: one widened process crawled 140-159 pages/s at 198-207
-    MiB of RSS, two processes 159-168 pages/s at 261-267 MiB (1.42-1.55x and 1.87-2.02x Scrapy's
-    peak in the same runs): the goals are 150 pages/s and 1.5x."""
-    return max(1, (os.cpu_count() or 1) - 1)
-
-
 def run_job(
     store: Store,
     actor: Actor,
@@ -59,12 +52,15 @@ def run_job(
     page_limit: int | None = None,
     workers: int | None = None,
     matcher: Matcher | None = None,
+    started: Sequence[subprocess.Popen[bytes]] = (),
 ) -> CrawlStats:
-    """Fetch until the frontier is empty (or `page_limit` pages this run); safe to call again to resume."""
+    """Fetch until the frontier is empty (or `page_limit` pages this run); safe to call again to resume.
+    `started`: hashing processes the caller spawned early (`vigil.signals.worker.spawn`), used first."""
     policy = load_policy(store, job_id)
     matcher = matcher or Matcher(store)
-    processes = workers if workers is not None else default_hashers()
-    crawler = Crawler(store, job_id, policy, matcher, Hashers(processes) if processes > 0 else None)
+    processes = workers if workers is not None else max(len(started), default_processes())
+    hashers = Hashers(processes, started=started) if processes > 0 else None
+    crawler = Crawler(store, job_id, policy, matcher, hashers)
     stats = asyncio.run(crawler.run(page_limit))  # the hashing processes end with the run
     with store.transaction() as tx:
         queued = repo.queued_count(tx, job_id)
