@@ -16,7 +16,7 @@ Processes the caller spawned before it had an event loop (`vigil.signals.worker.
 first: their pipes are joined to the loop and their exit is awaited in a thread. `vigil crawl run`
 starts its hashing process that way, with the worker's `warm_up`: the first image's answer came
 0.15-0.21 s after it was handed over, now 0.02-0.06 s in four of six runs (a crawl of 20 pages of
-scikit-learn's documentation, alternating with the old start; the other two 0.06-0.18 s).
+scikit-learn's documentation, alternating with the old start; the other two 0.18-0.19 s).
 """
 
 from __future__ import annotations
