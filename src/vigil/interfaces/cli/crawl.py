@@ -153,9 +153,9 @@ def run(
 
 @contextlib.contextmanager
 def _early_hashers(processes: int | None) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """The crawl's hashing processes, started before the crawl loads its own code (they load
-    theirs meanwhile on another core: 0.22-0.27 s of waiting for the first image, measured on
-    scikit-learn's documentation) and ended with the command, however it ends."""
+    """The crawl's hashing processes, started before the crawl loads its own code so that they
+    load theirs and warm up meanwhile on another core (`vigil.signals.worker.spawn`), and ended
+    with the command, however it ends."""
     from vigil.signals.worker import reap, spawn
 
     started = spawn(processes)
