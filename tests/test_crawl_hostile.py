@@ -10,6 +10,7 @@ import contextlib
 import datetime
 import gzip
 import ipaddress
+import os
 import signal
 import ssl
 import subprocess
@@ -607,6 +608,40 @@ def test_sigterm_writes_the_frontier_and_kill_leaves_no_orphans(
     resumed.wait(timeout=10)
     time.sleep(1.0)
     assert not {w for w in workers if _alive(w)}  # no orphans left behind
+
+
+def test_ctrl_c_stops_the_crawl_and_its_hashers_quietly(
+    store: Store, site: tuple[str, type[_Handler]], tmp_path: Path
+) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) stops a crawl in order:
+    it exits, its hashing processes end with it, and none of them prints a traceback (a hashing
+    process ignores SIGINT; its parent closes its input)."""
+    address, handler = site
+    image = bsds_images()[51].read_bytes()
+    pages = [f"/p{n}" for n in range(40)]
+    links = "".join(f'<a href="{p}">x</a>' for p in pages)
+    handler.routes["/"] = _html(links)
+    for n, page in enumerate(pages):
+        handler.routes[page] = _html(f'<img src="/i{n}.jpg">{links}')
+        handler.routes[f"/i{n}.jpg"] = (200, {"Content-Type": "image/jpeg"}, image)
+    db = f"sqlite:///{tmp_path / 'crawl.db'}"
+    command = [sys.executable, "-m", "vigil.interfaces.cli.main", "crawl", "run", "http://site.test/"]
+    command += ["--resolve", f"site.test={address}", "--ignore-robots", "--delay", "0.25", "--db", db]
+    crawl = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 30
+    workers: set[int] = set()
+    while time.monotonic() < deadline and not workers:
+        time.sleep(0.2)
+        workers = _descendants(crawl.pid)
+    time.sleep(3)
+    os.killpg(crawl.pid, signal.SIGINT)
+    output, errors = crawl.communicate(timeout=30)
+    assert crawl.returncode in (0, 130), (output, errors)
+    assert "Traceback" not in errors and "KeyboardInterrupt" not in errors, errors
+    time.sleep(0.5)
+    assert workers and not {w for w in workers if _alive(w)}
 
 
 def test_traps_are_cut_off_and_galleries_are_not(store: Store, site: tuple[str, type[_Handler]]) -> None:

@@ -4,6 +4,7 @@ hashed as in-process, a process busy past its caller's patience replaced, errors
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import threading
@@ -180,5 +181,37 @@ def test_a_warm_up_that_fails_leaves_the_process_serving(monkeypatch: pytest.Mon
         finally:
             await hashers.close()
         assert first is False and second is False  # served, without the warm-up's effect
+
+    asyncio.run(run())
+
+
+def test_closing_while_a_replacement_starts_ends_it_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crawl stopped by Ctrl-C or SIGTERM cancels its hashing calls, which kills their process;
+    its reader starts a replacement, and `close` may come while that one is starting. The
+    replacement must end with the others: it used to be added after `close` had taken the list
+    of processes, and stayed, with its reader waiting for it."""
+    real_spawn = asyncio.create_subprocess_exec
+    spawned: list[asyncio.subprocess.Process] = []
+
+    async def slow_spawn(*args: Any, **kwargs: Any) -> asyncio.subprocess.Process:
+        await asyncio.sleep(0.5)  # a replacement still starting when `close` comes
+        process = await real_spawn(*args, **kwargs)
+        spawned.append(process)
+        return process
+
+    async def run() -> None:
+        hashers = Hashers(1, function=f"{HERE}:_awkward")
+        await hashers.start()
+        monkeypatch.setattr(asyncio, "create_subprocess_exec", slow_spawn)
+        stuck = asyncio.create_task(hashers.hash("slow.jpg", b"SLOW"))
+        await asyncio.sleep(0.5)
+        stuck.cancel()  # kills its process; the reader sees it end and starts another
+        with contextlib.suppress(asyncio.CancelledError):
+            await stuck
+        while hashers.workers:  # the killed one is gone, its replacement not there yet
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(hashers.close(), 15)
+        assert len(spawned) == 1 and spawned[0].returncode is not None
+        assert not hashers.workers and not hashers.readers
 
     asyncio.run(run())

@@ -30,6 +30,7 @@ import contextlib
 import importlib
 import os
 import pickle
+import signal
 import struct
 import subprocess
 import sys
@@ -111,6 +112,9 @@ def serve(parent: int, spec: str = DEFAULT_FUNCTION) -> None:
     from vigil.core.children import die_with_parent, return_freed_memory
 
     die_with_parent(parent)
+    # Ctrl-C reaches the whole process group: the crawl stops in order, closing this process's
+    # input (it leaves after the files it has), and would otherwise replace it as if it crashed.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     return_freed_memory()
     hash_file = _function(spec)
     _warm_up(spec)

@@ -483,7 +483,8 @@ class Crawler:
 
     async def _hashed(self, hashers: Hashers, name: str, body: bytes, *, alone: bool) -> FileSignals:
         work = hashers.hash(name, body, alone=alone)
-        return await asyncio.wait_for(work, self.policy.deadline + WATCHDOG_SLACK)
+        async with asyncio.timeout(self.policy.deadline + WATCHDOG_SLACK):  # see `_worker`
+            return await work
 
     def _record_hits(self, image: str, sha: str, matches: list[dict[str, Any]], pages: set[str]) -> None:
         if not matches:
@@ -496,6 +497,10 @@ class Crawler:
             self.stats.hits += 1
 
     async def _worker(self, queue: asyncio.Queue[Item], page_limit: int | None) -> None:
+        """Items from `queue` until cancelled. The watchdog is `asyncio.timeout`, not `wait_for`:
+        on Python 3.11, `wait_for` swallows a cancellation that comes as its item finishes, and a
+        worker stopped by Ctrl-C or SIGTERM then waited on its empty queue for ever (seen: the
+        crawl never ended after the signal)."""
         while True:
             item = await queue.get()
             try:
@@ -503,9 +508,11 @@ class Crawler:
                     if page_limit is not None and self.page_budget >= page_limit:
                         continue  # stays queued in the store for the next run
                     self.page_budget += 1
-                    await asyncio.wait_for(self._page(item), self.policy.deadline + WATCHDOG_SLACK)
+                    async with asyncio.timeout(self.policy.deadline + WATCHDOG_SLACK):
+                        await self._page(item)
                 else:
-                    got = await asyncio.wait_for(self._image(item), self.policy.deadline + WATCHDOG_SLACK)
+                    async with asyncio.timeout(self.policy.deadline + WATCHDOG_SLACK):
+                        got = await self._image(item)
                     if got is not None:
                         await self._to_hasher(item, got)
             except asyncio.CancelledError:

@@ -197,6 +197,10 @@ class Hashers:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )
+        if self.closing:  # a replacement that finished starting after `close` took the list
+            process.kill()
+            await process.wait()
+            return
         worker = _Process(process)
         if self.threads > 1:  # a replacement hashes as widely as the one it replaces
             worker.widen(self.threads)
