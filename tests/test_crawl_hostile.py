@@ -569,19 +569,24 @@ def _descendants(pid: int) -> set[int]:
     return out
 
 
-def test_sigterm_writes_the_frontier_and_kill_leaves_no_orphans(
-    store: Store, site: tuple[str, type[_Handler]], tmp_path: Path
-) -> None:
-    """`vigil crawl run` stopped by SIGTERM writes what it did and stops; a resume carries on; a
-    crawl killed with SIGKILL takes its hashing workers with it."""
-    address, handler = site
-    image = bsds_images()[50].read_bytes()
+def _forty_pages(handler: type[_Handler], image: bytes) -> None:
+    """A site of 40 pages that all link to each other, each showing its own copy of `image`: long
+    enough to be stopped half way."""
     pages = [f"/p{n}" for n in range(40)]
     links = "".join(f'<a href="{p}">x</a>' for p in pages)
     handler.routes["/"] = _html(links)
     for n, page in enumerate(pages):
         handler.routes[page] = _html(f'<img src="/i{n}.jpg">{links}')
         handler.routes[f"/i{n}.jpg"] = (200, {"Content-Type": "image/jpeg"}, image)
+
+
+def test_sigterm_writes_the_frontier_and_kill_leaves_no_orphans(
+    store: Store, site: tuple[str, type[_Handler]], tmp_path: Path
+) -> None:
+    """`vigil crawl run` stopped by SIGTERM writes what it did and stops; a resume carries on; a
+    crawl killed with SIGKILL takes its hashing workers with it."""
+    address, handler = site
+    _forty_pages(handler, bsds_images()[50].read_bytes())
     db = f"sqlite:///{tmp_path / 'crawl.db'}"
     base = [sys.executable, "-m", "vigil.interfaces.cli.main", "crawl"]
     common = ["--resolve", f"site.test={address}", "--ignore-robots", "--delay", "0.25", "--db", db]
@@ -617,13 +622,7 @@ def test_ctrl_c_stops_the_crawl_and_its_hashers_quietly(
     it exits, its hashing processes end with it, and none of them prints a traceback (a hashing
     process ignores SIGINT; its parent closes its input)."""
     address, handler = site
-    image = bsds_images()[51].read_bytes()
-    pages = [f"/p{n}" for n in range(40)]
-    links = "".join(f'<a href="{p}">x</a>' for p in pages)
-    handler.routes["/"] = _html(links)
-    for n, page in enumerate(pages):
-        handler.routes[page] = _html(f'<img src="/i{n}.jpg">{links}')
-        handler.routes[f"/i{n}.jpg"] = (200, {"Content-Type": "image/jpeg"}, image)
+    _forty_pages(handler, bsds_images()[51].read_bytes())
     db = f"sqlite:///{tmp_path / 'crawl.db'}"
     command = [sys.executable, "-m", "vigil.interfaces.cli.main", "crawl", "run", "http://site.test/"]
     command += ["--resolve", f"site.test={address}", "--ignore-robots", "--delay", "0.25", "--db", db]
