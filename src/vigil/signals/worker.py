@@ -52,12 +52,17 @@ def default_processes() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
+def command(function: str = DEFAULT_FUNCTION) -> list[str]:
+    """The command line of a hashing process that runs `function` and dies with this process."""
+    return [sys.executable, "-m", "vigil.signals.worker", str(os.getpid()), function]
+
+
 def spawn(processes: int | None = None, function: str = DEFAULT_FUNCTION) -> list[subprocess.Popen[bytes]]:
     """Start `processes` hashing processes now (None: `default_processes`; 0: none), fed over
     their standard input by whoever adopts them (`vigil.sources.crawl.hashers.Hashers`)."""
     count = default_processes() if processes is None else processes
-    command = [sys.executable, "-m", "vigil.signals.worker", str(os.getpid()), function]
-    return [subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(count)]
+    line = command(function)
+    return [subprocess.Popen(line, stdin=subprocess.PIPE, stdout=subprocess.PIPE) for _ in range(count)]
 
 
 def reap(processes: list[subprocess.Popen[bytes]]) -> None:

@@ -27,14 +27,13 @@ import itertools
 import os
 import pickle
 import subprocess
-import sys
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from vigil.core.errors import VigilError
 from vigil.media.decode import Mode
 from vigil.signals.compute import FileSignals
-from vigil.signals.worker import DEFAULT_FUNCTION, FRAME, WIDEN, frame, reap
+from vigil.signals.worker import DEFAULT_FUNCTION, FRAME, WIDEN, command, frame, reap
 
 
 class HasherDied(VigilError):
@@ -189,13 +188,7 @@ class Hashers:
             process = await _adopt(self.started_early.pop(0))
         else:
             process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "vigil.signals.worker",
-                str(os.getpid()),
-                self.function,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
+                *command(self.function), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
             )
         if self.closing:  # a replacement that finished starting after `close` took the list
             process.kill()
