@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import signal
 import threading
@@ -15,7 +16,7 @@ import pytest
 from tests.conftest import bsds_images
 
 from vigil.signals.compute import compute
-from vigil.signals.worker import spawn
+from vigil.signals.worker import INPUT_PIPE_BYTES, frame, read_frame, reap, spawn
 from vigil.sources.crawl.hashers import HasherDied, Hashers, HashFailed
 
 HERE = "tests.test_hashers"
@@ -165,6 +166,26 @@ def test_processes_spawned_before_the_loop_are_adopted_warmed_up_replaced_and_en
                 os.kill(pid, 0)
 
     asyncio.run(run())
+
+
+def test_a_large_picture_goes_into_a_busy_process_pipe_whole() -> None:
+    """The crawl's event loop writes a file into the pipe and refills it only when it comes round
+    again; the pipe holds 1 MiB, so a large picture (906 KiB on scikit-learn's documentation) goes
+    in with one write while the process is still busy with the file before."""
+    [process] = spawn(1, f"{HERE}:_awkward")
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(frame((0, "a.txt", b"plain text", "fast")))
+        process.stdin.flush()
+        assert read_frame(process.stdout) is not None  # it is serving: its input was widened first
+        assert fcntl.fcntl(process.stdin.fileno(), fcntl.F_GETPIPE_SZ) == INPUT_PIPE_BYTES
+        process.stdin.write(frame((1, "slow.png", b"SLOW", "fast")))  # it sleeps on this one
+        process.stdin.flush()
+        large = frame((2, "large.png", bytes(900 * 1024), "fast"))
+        os.set_blocking(process.stdin.fileno(), False)
+        assert os.write(process.stdin.fileno(), large) == len(large)  # 64 KiB with the default pipe
+    finally:
+        reap([process])
 
 
 def test_a_warm_up_that_fails_leaves_the_process_serving(monkeypatch: pytest.MonkeyPatch) -> None:

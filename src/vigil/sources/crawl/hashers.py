@@ -7,6 +7,11 @@ hashers used half a core between them; two at a time, 0.8-0.9 of a core; four at
 processes crawled scikit-learn's documentation in 5.44-5.58 s against 5.77-5.85 (one process,
 widened to two threads once the pages were done, in 6.23-6.31 s against 6.37-6.65).
 
+Eight at a time since the process's input pipe holds 1 MiB (`vigil.signals.worker.widen_input`):
+with four, or with eight in a 64 KiB pipe, the process still waited for the loop, for the next
+file or inside one; with both, it hashed 1.2-1.4 s in the crawl's first 3 s against 0.4-0.9 (one
+process, scikit-learn's documentation, alternating runs).
+
 When a process dies (a decoder crashed on a file), every file handed to it fails with HasherDied
 and a new process takes its place. The caller tries each such file once more `alone`, in a process
 with nothing else queued: a file that kills that one too is the culprit, and the files that were
@@ -49,7 +54,7 @@ class HashFailed(VigilError):
 
 
 Answer = asyncio.Future[tuple[str, Any]]
-DEPTH = 4  # files handed to one hashing thread at a time
+DEPTH = 8  # files handed to one hashing thread at a time
 
 
 class _Child(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -11,7 +12,6 @@ from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import Insert, Table, delete, exists, func, literal, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from vigil.core.clock import utcnow
 from vigil.core.errors import Conflict, InvalidInput, NotFound
@@ -31,7 +31,9 @@ from vigil.store.models import (
 from vigil.store.repo import generations
 
 IN_CHUNK = 900  # values per IN (...) list: below SQLite's host-parameter limit
-_INSERTS: dict[str, Callable[[Table], Any]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# Imported when a statement is built for them: a crawl on SQLite otherwise also carried the
+# PostgreSQL dialect and its drivers' modules, 2.0 MiB of its memory.
+_INSERTS = frozenset({"sqlite", "postgresql"})
 FrameTuple = tuple[int, int, str, float]  # frame number, quality, PDQ hex, timestamp
 
 
@@ -73,10 +75,9 @@ class Provenance:
 
 
 def insert_ignore(dialect: str, table: Table, keys: list[str]) -> Insert:
-    try:
-        maker = _INSERTS[dialect]
-    except KeyError:
-        raise InvalidInput(f"unsupported database dialect {dialect!r}") from None
+    if dialect not in _INSERTS:
+        raise InvalidInput(f"unsupported database dialect {dialect!r}")
+    maker: Callable[[Table], Any] = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
     statement: Insert = maker(table).on_conflict_do_nothing(index_elements=keys)
     return statement
 
