@@ -9,7 +9,7 @@ widened to two threads once the pages were done, in 6.23-6.31 s against 6.37-6.6
 
 Eight at a time since the process's input pipe holds 1 MiB (`vigil.signals.worker.widen_input`):
 with four, or with eight in a 64 KiB pipe, the process still waited for the loop, for the next
-file or inside one; with both, it hashed 1.2-1.4 s in the crawl's first 3 s against 0.4-0.9 (one
+file or inside one; with both, it hashed 1.2-1.5 s in the crawl's first 3 s against 0.4-1.0 (one
 process, scikit-learn's documentation, alternating runs).
 
 When a process dies (a decoder crashed on a file), every file handed to it fails with HasherDied
