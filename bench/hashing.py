@@ -4,6 +4,10 @@ Prints images/s and the ratio for (a) the hashing stage on the same decoded-from
 (b) with the 8 dihedral variants, (c) file bytes to hash including decoding, and the fast path's
 mean Hamming distance to exact mode on all 500 BSDS500 images.
 
+`--png DIR`: PNG decoding on every PNG under DIR (e.g. a documentation tree's plots), libspng's
+path (`vigil.media.png`) against Pillow's own decoder, one core and two threads, and whether both
+give the same pixels.
+
 `--large`: file bytes to hash on 2-12 megapixel JPEGs, which the benchmark builds by enlarging BSDS500
 photos (bicubic, JPEG q=90; no large photos ship with the shared data), for the reference (full
 decode + `pdqhash`) and for what `vigil scan` computes per image: the fast PDQ, its 8 dihedral
@@ -11,13 +15,17 @@ variants and the query-side normalised variants (`vigil.signals.regions`).
 
     .venv/bin/python bench/hashing.py
     .venv/bin/python bench/hashing.py --large
+    .venv/bin/python bench/hashing.py --png /usr/share/doc/python-sklearn-doc/html
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,7 +36,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import bsds_images, machine, timed
-from vigil.media.decode import decode
+from vigil.media import png
+from vigil.media.decode import CorruptImage, decode, decode_upright
 from vigil.signals import pdq
 
 LARGE_SIDES = ((1732, 1155), (2449, 1633), (3464, 2309), (4243, 2828))  # 2, 4, 8 and 12 megapixels
@@ -63,6 +72,51 @@ def large() -> None:
     print(f"{label:52} {n / scan:8.1f} {ref / scan:10.1f}x")
 
 
+def _decode_all(blobs: list[bytes], threads: int) -> None:
+    def work(part: list[bytes]) -> None:
+        for blob in part:
+            with contextlib.suppress(CorruptImage):
+                decode_upright(blob, "fast")
+
+    workers = [threading.Thread(target=work, args=(blobs[i::threads],)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
+def png_decoding(root: Path) -> None:
+    """Luma of every PNG under `root` as a crawl's hashing process decodes it: with libspng for
+    the plain ones, and with Pillow alone (the reference), measured alternately in one run."""
+    cv2.setNumThreads(1)
+    blobs = [path.read_bytes() for path in sorted(root.rglob("*.png")) if path.is_file()]
+    plain = sum(png.plain_mode(blob) is not None for blob in blobs)
+    pillow_only = png.plain_mode
+    print(f"# {len(blobs)} PNGs under {root}, {plain} plain (libspng's path); {machine()}")
+    print(f"{'threads':8} {'Pillow ms/img':>14} {'libspng path ms/img':>20} {'ratio':>6}")
+    for threads in (1, 2):
+        times = {}
+        for name, check in (("pillow", lambda _: None), ("libspng", pillow_only)) * 2:
+            png.plain_mode = check
+            best = timed(functools.partial(_decode_all, blobs, threads), 2)
+            times[name] = min(times.get(name, best), best)
+        png.plain_mode = pillow_only
+        pillow_ms, spng_ms = (1000 * times[name] / len(blobs) for name in ("pillow", "libspng"))
+        print(f"{threads:<8} {pillow_ms:14.2f} {spng_ms:20.2f} {spng_ms / pillow_ms:6.2f}")
+    same = 0
+    for blob in blobs:
+        png.plain_mode = lambda _: None
+        try:
+            reference = decode_upright(blob, "fast")
+        except CorruptImage:
+            continue
+        finally:
+            png.plain_mode = pillow_only
+        ours = decode_upright(blob, "fast")
+        same += ours.orientation == reference.orientation and np.array_equal(ours.pixels, reference.pixels)
+    print(f"same pixels and orientation as Pillow's: {same} of {len(blobs)}")
+
+
 HASH_STAGES: dict[str, Callable[[np.ndarray], object]] = {
     "pdqhash": pdqhash.compute,
     "pdqhash dihedral": pdqhash.compute_dihedral,
@@ -87,6 +141,9 @@ def _stage(name: str) -> None:
 
 
 def main() -> None:
+    if "--png" in sys.argv:
+        png_decoding(Path(sys.argv[sys.argv.index("--png") + 1]))
+        return
     if "--large" in sys.argv:
         large()
         return
