@@ -58,6 +58,17 @@ def test_the_store_loads_cryptography_only_where_a_value_is_sealed_or_opened() -
     assert loaded.stdout.strip() == "False"
 
 
+def test_a_crawls_own_process_loads_no_image_decoder() -> None:
+    """A crawl hands its pictures to hashing processes (`vigil.signals.worker`); its own process
+    names decoding modes and errors only, and Pillow alone would cost it 2.3 MiB."""
+    probe = (
+        "import sys, vigil.sources.crawl.jobs, vigil.sources.crawl.engine, vigil.interfaces.cli.crawl; "
+        "print(sorted(m for m in ('PIL', 'cv2', 'imagecodecs', 'av') if m in sys.modules))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
+
+
 def test_migrations_produce_exactly_the_models(store: Store) -> None:
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -123,3 +126,22 @@ def test_a_pixel_bomb_is_refused_on_its_header_before_decoding() -> None:
     assert "above the limit of 1,000" in (
         compute("a.png", small.getvalue(), "exact", max_pixels=1000).error or ""
     )
+
+
+def test_dimensions_come_from_the_header_however_large(tmp_path: Path) -> None:
+    """The review panel shows a picture's size from its header alone, also past Pillow's own pixel
+    limit; in a process of its own, as the review service reads it before decoding anything."""
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(pixel_bomb())
+    probe = (
+        "import sys; from vigil.media.decode import dimensions; "
+        "print(dimensions(open(sys.argv[1], 'rb').read()))"
+    )
+    read = subprocess.run(
+        [sys.executable, "-c", probe, str(bomb)], capture_output=True, text=True, check=True
+    )
+    assert read.stdout.strip() == "(20000, 20000)"
+    assert media.dimensions(b"just text") is None
+    small = io.BytesIO()
+    Image.new("RGB", (30, 20)).save(small, "GIF")
+    assert media.dimensions(small.getvalue()) == (30, 20)

@@ -8,13 +8,11 @@ scores with the model's identity, earlier decisions on the same SHA-256, and the
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-
+from vigil.media.decode import dimensions
 from vigil.review.evidence import Vault
 from vigil.store.db import Store
 from vigil.store.models import ReviewItem, ScanItem
@@ -115,12 +113,7 @@ def _facts(vault: Vault, item: ReviewItem, reason: dict[str, Any]) -> FileFacts:
     data = vault.content(item)
     if data is None:
         return FileFacts(name, None, None, None, item.media_type, False)
-    width = height = None
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
-        pass
+    width, height = dimensions(data) or (None, None)
     return FileFacts(name, len(data), width, height, item.media_type, True)
 
 
