@@ -270,3 +270,17 @@ def test_a_damaged_png_gets_what_pillow_gives(
     data = _damaged(photo, how)
     for mode in ("exact", "fast"):
         assert _same(_outcome(data, mode), _pillow_only(monkeypatch, data, mode)), mode
+
+
+def test_without_libspng_pillow_decodes(monkeypatch: pytest.MonkeyPatch, photo: Image.Image) -> None:
+    """An imagecodecs built without libspng (its codecs load on first use) costs speed, not files."""
+    import imagecodecs
+
+    def missing(*_: Any) -> None:
+        raise imagecodecs.DelayedImportError("spng")
+
+    data = _encoded(photo)
+    expected = _pillow_only(monkeypatch, data, "fast")
+    monkeypatch.setattr(imagecodecs, "spng_decode", missing)
+    assert png.plain_mode(data) == "RGB" and png.decode_plain(data, "RGB", *photo.size) is None
+    assert _same(_outcome(data, "fast"), expected)

@@ -66,11 +66,13 @@ def _may_turn(kind: bytes, data: bytes, body: int, length: int) -> bool:
 def decode_plain(data: bytes, mode: str, width: int, height: int) -> np.ndarray | None:
     """The pixels of a `plain_mode` PNG as (height, width[, channels]) uint8; None where libspng
     refuses the file or gives another shape (the caller then decodes with Pillow)."""
-    from imagecodecs import SpngError, spng_decode  # only hashing processes load libspng
-
+    try:
+        from imagecodecs import SpngError, spng_decode  # only hashing processes load libspng
+    except ImportError:  # an imagecodecs built without libspng: Pillow decodes
+        return None
     try:
         pixels = spng_decode(data)
-    except (SpngError, ValueError, MemoryError):
+    except (SpngError, ValueError, MemoryError, ImportError):  # ImportError: the same, found late
         return None
     channels = CHANNELS[mode]
     shape = (height, width) if channels == 1 else (height, width, channels)
