@@ -79,3 +79,33 @@ def test_video_list_import_from_folder_and_scan(tmp_path: Path) -> None:
     assert "vpdq" in out and "videos" in out
     page = next((tmp_path / "r").glob("*.html")).read_text()
     assert "query 0:00.0-0:06.0 of known 0:00.0-0:06.0" in page
+
+
+def test_the_vigil_program_skips_exit_collections_and_leaves_no_write_ahead_log(tmp_path: Path) -> None:
+    """`vigil` (the installed script runs `main`) ends without the interpreter's collections over
+    what the command loaded, and its SQLite store is still checkpointed and closed: no `-wal` file
+    beside the database, the rows in the database file itself, the command's output whole."""
+    import subprocess
+    import sys
+    import tomllib
+
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["vigil"] == "vigil.interfaces.cli.main:main"
+    database = tmp_path / "v.db"
+    program = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "from vigil.interfaces.cli.main import main\n"
+        f"sys.argv = ['vigil', 'lists', 'add-files', {str(BSDS / 'test')!r}, '--name', 'demo',"
+        f" '--limit', '3', '--db', 'sqlite:///{database}']\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "12 rows read, 12 new entries, 0 rejected" in done.stdout
+    assert done.stdout.rstrip().endswith("frozen at exit: True")  # atexit handlers still run, after it
+    assert not database.with_name("v.db-wal").exists()
+    only_the_file = tmp_path / "copy.db"
+    only_the_file.write_bytes(database.read_bytes())  # what a copy of the database file alone holds
+    stats = json.loads(invoke("lists", "stats", "--db", f"sqlite:///{only_the_file}", "--json"))
+    assert stats[0]["by_type"] == {"md5": 3, "pdq": 3, "sha1": 3, "sha256": 3}

@@ -10,6 +10,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +35,17 @@ def warm_up() -> None:
 def _warmed(name: str, data: bytes, mode: str) -> Any:
     """Whether this process ran `warm_up` before it got this file."""
     return [os.getpid()] == WARMED
+
+
+def _noting_the_exit(name: str, data: bytes, mode: str) -> Any:
+    """Hashes; at the process's exit, writes into $VIGIL_TEST_EXIT_NOTE whether the objects it
+    has were frozen out of the interpreter's last collections by then."""
+    import atexit
+    import gc
+
+    note = Path(os.environ["VIGIL_TEST_EXIT_NOTE"])
+    atexit.register(lambda: note.write_text(f"frozen {gc.get_freeze_count() > 0}"))
+    return compute(name, data, mode)  # type: ignore[arg-type]
 
 
 def _awkward(name: str, data: bytes, mode: str) -> Any:
@@ -186,6 +198,30 @@ def test_a_large_picture_goes_into_a_busy_process_pipe_whole() -> None:
         assert os.write(process.stdin.fileno(), large) == len(large)  # 64 KiB with the default pipe
     finally:
         reap([process])
+
+
+def test_a_hashing_process_ends_without_collecting_what_it_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The crawl waits for its hashing process to end once its input closes: the process skips the
+    interpreter's collections over NumPy's, OpenCV's and Pillow's objects, and still exits cleanly
+    (status 0, its atexit handlers run) after answering every file."""
+    note = tmp_path / "exit.txt"
+    monkeypatch.setenv("VIGIL_TEST_EXIT_NOTE", str(note))
+    image = bsds_images()[3].read_bytes()
+
+    async def run() -> None:
+        hashers = Hashers(1, function=f"{HERE}:_noting_the_exit")
+        try:
+            signals = await hashers.hash("a.jpg", image)
+            [worker] = hashers.workers
+        finally:
+            await hashers.close()
+        assert signals.pdq == compute("a.jpg", image).pdq
+        assert worker.process.returncode == 0
+
+    asyncio.run(run())
+    assert note.read_text() == "frozen True"
 
 
 def test_a_warm_up_that_fails_leaves_the_process_serving(monkeypatch: pytest.MonkeyPatch) -> None:

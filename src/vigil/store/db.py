@@ -8,6 +8,7 @@ Queries are built only in `vigil.store.repo`; the import contract forbids SQLAlc
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,6 +66,12 @@ class Store:
 
             command.upgrade(alembic_config(self.engine), "head")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The engine's idle connections close when the store is dropped or the process exits,
+        # whichever comes first: SQLAlchemy's pool sits in reference cycles, so otherwise only a
+        # garbage collection closed them, and a SQLite connection left open at exit leaves the
+        # write-ahead log beside the database file instead of checkpointed into it (`vigil` skips
+        # the collections at exit: `vigil.core.teardown`).
+        weakref.finalize(self, self.engine.dispose)
 
     def at_head(self) -> bool:
         """Whether the schema is at the newest migration, asked without loading Alembic and every
@@ -107,7 +114,7 @@ class Store:
                 callback()
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.engine.dispose()  # the store stays usable: the engine opens new connections on demand
 
 
 def after_commit(tx: Tx, callback: Callable[[], object]) -> None:
