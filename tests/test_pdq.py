@@ -222,3 +222,22 @@ def test_the_filter_at_every_pixel_is_the_reference_filter_where_the_edge_is_one
     sampled = everywhere[pdq.picks(height)][:, pdq.picks(width)]
     assert np.allclose(sampled, pdq.downsample64(plane), atol=1e-3)
     assert not np.allclose(sampled, 77)  # the picks see the picture, not only the band
+
+
+def test_hashes_of_planes_of_many_sizes_are_each_planes_own_hash() -> None:
+    """`hashes_of` hashes planes of several sizes (a picture's trims) together; each hash is still
+    the one `fast_from_gray` gives that plane alone, in the order the planes came."""
+    gray = pdq.gray8(decode(bsds_images()[5].read_bytes(), "fast"))
+    height, width = gray.shape
+    planes = [
+        gray,
+        gray[10:, :],
+        gray[:, 7 : width - 3],
+        gray[5 : height - 9, 11:],
+        gray[10:, :].copy(),  # a second plane of one size
+        gray[: height // 2, : width // 2],
+    ]
+    expected = [pdq.fast_from_gray(plane, dihedral=False).hash_hex for plane in planes]
+    assert pdq.hashes_of(planes) == expected
+    assert len(set(expected)) == 5  # distinct planes, distinct hashes: an order mix-up would show
+    assert pdq.hashes_of([]) == []

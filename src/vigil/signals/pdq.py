@@ -229,14 +229,25 @@ def block_hashes(blocks: np.ndarray) -> list[str]:
 
 def hashes_of(planes: Sequence[np.ndarray]) -> list[str]:
     """The PDQ hash of each luma plane, without quality or dihedral variants (what a query
-    variant needs); planes of one size are hashed together. Equal to `fast_from_gray`'s hash."""
+    variant needs). Equal to `fast_from_gray`'s hash.
+
+    Planes of one size are downsampled together, and the 64x64 blocks of every size go through
+    one DCT and threshold: a picture's trims come in as many sizes as trims, and each NumPy call
+    gives the GIL away and waits to win it back when a crawl's two hashing threads share one
+    process. The trims of the 1,179 pictures of scikit-learn's documentation and BSDS500: 0.52-0.56
+    ms a picture against 0.56-0.63 alone, 1.04-1.14 ms a pair of pictures in two threads against
+    1.33-1.36, the same hashes."""
     out: list[str] = [""] * len(planes)
     by_shape: dict[tuple[int, ...], list[int]] = {}
     for index, plane in enumerate(planes):
         by_shape.setdefault(plane.shape, []).append(index)
+    order: list[int] = []
+    blocks: list[np.ndarray] = []
     for indices in by_shape.values():
-        blocks = _downsample_stack(np.stack([planes[i] for i in indices]))
-        for index, hex_hash in zip(indices, block_hashes(blocks), strict=True):
+        blocks.append(_downsample_stack(np.stack([planes[i] for i in indices])))
+        order.extend(indices)
+    if blocks:
+        for index, hex_hash in zip(order, block_hashes(np.concatenate(blocks)), strict=True):
             out[index] = hex_hash
     return out
 
