@@ -14,7 +14,8 @@ def skip_exit_collections() -> None:
     rest of what the crawl loaded), 0.03 s once frozen; a crawl's wall time counts them against
     Scrapy's. Everything else an exit does still happens: atexit handlers, flushed output, objects
     freed by their reference counts. Only objects in reference cycles are no longer finalised, so
-    callers first close what holds an outside resource in one: SQLAlchemy's pooled SQLite
+    what holds an outside resource in one must be closed another way: SQLAlchemy's pooled SQLite
     connections, left open, leave the write-ahead log beside the database file instead of
-    checkpointed into it (`vigil.interfaces.cli.main.main`)."""
+    checkpointed into it, which is why a `vigil.store.db.Store` disposes its engine through a
+    `weakref.finalize` (run when the store is dropped, or by atexit)."""
     gc.freeze()
